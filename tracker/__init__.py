@@ -1,0 +1,80 @@
+"""tracker: follow-up of rectification items (整改事项) from annual rule-of-law reports."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from tracker.extensions import bootstrap, csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.config.from_object("tracker.config")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        _strip_prefix(app)
+        app.config.from_prefixed_env("TRACKER")
+    else:
+        app.config.from_mapping(test_config)
+        _strip_prefix(app)
+    _derive(app)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+
+    from tracker import models  # noqa: F401  (register every model with the metadata)
+    from tracker.admin.views import bp as admin_bp
+    from tracker.auth.views import bp as auth_bp
+    from tracker.cli import tracker_cli
+    from tracker.items.views import bp as items_bp
+    from tracker.web import register_web
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(items_bp)
+    app.register_blueprint(admin_bp)
+    register_web(app)
+    app.cli.add_command(tracker_cli)
+    return app
+
+
+def _strip_prefix(app: Flask) -> None:
+    """Accept ``TRACKER_X`` as well as ``X`` in instance/config.py and test configs."""
+    for key in [k for k in app.config if k.startswith("TRACKER_")]:
+        app.config[key.removeprefix("TRACKER_")] = app.config.pop(key)
+
+
+def _derive(app: Flask) -> None:
+    config = app.config
+    instance = Path(app.instance_path)
+    config["SQLALCHEMY_DATABASE_URI"] = config.get("DATABASE_URL") or f"sqlite:///{instance / 'tracker.db'}"
+    config["UPLOAD_DIR"] = str(config.get("UPLOAD_DIR") or instance / "uploads")
+    config["MAX_UPLOAD_MB"] = int(config["MAX_UPLOAD_MB"])
+    # Room above the file limit for the other form fields; the file itself is checked exactly.
+    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024 + 64 * 1024
+    config["MAX_FORM_MEMORY_SIZE"] = 2 * 1024 * 1024
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key generated once and kept in the instance folder."""
+    path = instance / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process wrote it first
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()

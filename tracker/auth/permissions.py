@@ -1,0 +1,105 @@
+"""Who may see and do what: the one place for permission rules (CONTRACT.md, Roles).
+
+- official: sees the items of their own unit; updates the items they own.
+- supervisor: sees every item of their unit and all units below; assigns, reviews, extends.
+- admin: manages units, users and categories, and can do what a supervisor can, everywhere.
+
+Views, the API, the CLI and templates all ask these predicates; none repeats their logic.
+"""
+
+from sqlalchemy import ColumnElement, false, true
+
+from tracker.auth.models import Role, Unit, User
+from tracker.items.models import Evidence, Item, Status
+
+
+def is_admin(user: User) -> bool:
+    return user.role is Role.admin
+
+
+def is_supervisor(user: User) -> bool:
+    """A supervisor or an admin: someone who oversees units rather than owning items."""
+    return user.role in (Role.supervisor, Role.admin)
+
+
+def supervises_unit(user: User, unit: Unit) -> bool:
+    """True when ``user`` supervises ``unit``: an admin anywhere, a supervisor over their subtree."""
+    if user.role is Role.admin:
+        return True
+    return user.role is Role.supervisor and unit.is_within(user.unit)
+
+
+def can_view_unit(user: User, unit: Unit) -> bool:
+    return supervises_unit(user, unit) or unit.id == user.unit_id
+
+
+def can_view_item(user: User, item: Item) -> bool:
+    return can_view_unit(user, item.unit) or item.owner_id == user.id
+
+
+def is_owner(user: User, item: Item) -> bool:
+    return item.owner_id is not None and item.owner_id == user.id
+
+
+def can_supervise_item(user: User, item: Item) -> bool:
+    return supervises_unit(user, item.unit)
+
+
+def can_review_item(user: User, item: Item) -> bool:
+    """Approve, return, reopen, decide extensions: a supervisor over the unit, never the owner."""
+    return can_supervise_item(user, item) and not is_owner(user, item)
+
+
+def can_edit_item(user: User, item: Item) -> bool:
+    """Change title, text, categories, owner and deadline."""
+    return can_supervise_item(user, item)
+
+
+def can_edit_measures(user: User, item: Item) -> bool:
+    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item))
+
+
+def can_add_progress(user: User, item: Item) -> bool:
+    return is_owner(user, item) or can_supervise_item(user, item)
+
+
+def can_upload_evidence(user: User, item: Item) -> bool:
+    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item))
+
+
+def can_remove_evidence(user: User, evidence: Evidence, item: Item) -> bool:
+    """Evidence can be withdrawn while the item is still being worked on, not once under review."""
+    if item.status not in (Status.open, Status.in_progress):
+        return False
+    return evidence.uploaded_by_id == user.id or can_supervise_item(user, item)
+
+
+def can_manage(user: User) -> bool:
+    """Units, users, categories and settings."""
+    return is_admin(user)
+
+
+def eligible_owner(user: User, item: Item) -> bool:
+    """Who may be made an item's owner: an active user who can see it."""
+    return user.active and can_view_item(user, item)
+
+
+def visible_units_clause(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``Unit`` for the units whose items ``user`` may see."""
+    if user.role is Role.admin:
+        return true()
+    if user.role is Role.supervisor:
+        return Unit.path.startswith(user.unit.path, autoescape=True)
+    return Unit.id == user.unit_id
+
+
+def supervised_units_clause(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``Unit`` for the units ``user`` supervises (none for an official)."""
+    if user.role is Role.official:
+        return false()
+    return visible_units_clause(user)
+
+
+def visible_items_clause(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``Item`` (joined to its ``Unit``) for the items ``user`` may see."""
+    return visible_units_clause(user) | (Item.owner_id == user.id)

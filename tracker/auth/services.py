@@ -1,0 +1,181 @@
+"""Units and users: creating, finding, changing. Services flush and never commit."""
+
+import re
+
+from sqlalchemy import func, select
+
+from tracker.auth.models import Role, Unit, User
+from tracker.errors import Conflict, Invalid, NotFound
+from tracker.extensions import db
+
+UNIT_NAME_MAX = 100
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+PASSWORD_MIN = 8
+
+
+def find_unit(name: str) -> Unit:
+    """A unit by its name, or by its path of names ("市局/某县局/法制科") when the name repeats."""
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("请填写单位名称。", field="unit")
+    parts = [p.strip() for p in name.split("/") if p.strip()]
+    candidates = list(db.session.scalars(select(Unit).where(Unit.name == parts[-1])))
+    if len(parts) > 1:
+        candidates = [u for u in candidates if unit_names(u)[-len(parts):] == parts]
+    if not candidates:
+        raise NotFound(f"找不到单位“{name}”。", field="unit")
+    if len(candidates) > 1:
+        paths = "；".join("/".join(unit_names(u)) for u in candidates)
+        raise Invalid(f"有多个单位名为“{name}”，请用完整路径指明：{paths}。", field="unit")
+    return candidates[0]
+
+
+def unit_names(unit: Unit) -> list[str]:
+    """Names from the root down to ``unit``."""
+    names = []
+    current: Unit | None = unit
+    while current is not None:
+        names.append(current.name)
+        current = current.parent
+    return names[::-1]
+
+
+def create_unit(name: str, parent: Unit | None = None) -> Unit:
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("请填写单位名称。", field="name")
+    if len(name) > UNIT_NAME_MAX or "/" in name:
+        raise Invalid(f"单位名称不能超过{UNIT_NAME_MAX}字，且不能含“/”。", field="name")
+    sibling = select(Unit.id).where(
+        Unit.name == name,
+        Unit.parent_id == parent.id if parent else Unit.parent_id.is_(None),
+    )
+    if db.session.scalar(sibling) is not None:
+        raise Conflict(f"同一上级下已有名为“{name}”的单位。", field="name")
+    unit = Unit(name=name, parent=parent)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = (parent.path if parent else "/") + f"{unit.id}/"
+    db.session.flush()
+    return unit
+
+
+def update_unit(unit: Unit, *, name: str, parent: Unit | None) -> Unit:
+    """Rename a unit or move it (with everything below it) under another parent."""
+    name = (name or "").strip()
+    if not name or len(name) > UNIT_NAME_MAX or "/" in name:
+        raise Invalid(f"请填写单位名称（不超过{UNIT_NAME_MAX}字，不含“/”）。", field="name")
+    if parent is not None and parent.is_within(unit):
+        raise Invalid("不能把单位移到它自己或它的下级单位之下。", field="parent")
+    clash = db.session.scalar(
+        select(Unit.id).where(
+            Unit.name == name,
+            Unit.id != unit.id,
+            Unit.parent_id == parent.id if parent else Unit.parent_id.is_(None),
+        )
+    )
+    if clash is not None:
+        raise Conflict(f"同一上级下已有名为“{name}”的单位。", field="name")
+    unit.name = name
+    if (parent.id if parent else None) != unit.parent_id:
+        old_prefix = unit.path
+        new_prefix = (parent.path if parent else "/") + f"{unit.id}/"
+        unit.parent = parent
+        for below in db.session.scalars(
+            select(Unit).where(Unit.path.startswith(old_prefix, autoescape=True))
+        ):
+            below.path = new_prefix + below.path[len(old_prefix):]
+    db.session.flush()
+    return unit
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise Invalid("角色应为 official、supervisor 或 admin。", field="role") from None
+
+
+def check_password(password: str) -> str:
+    if len(password or "") < PASSWORD_MIN:
+        raise Invalid(f"密码至少{PASSWORD_MIN}位。", field="password")
+    if len(password) > 128:
+        raise Invalid("密码不能超过128位。", field="password")
+    return password
+
+
+def _check_email(email: str | None) -> str | None:
+    email = (email or "").strip() or None
+    if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+        raise Invalid("邮箱格式不正确。", field="email")
+    return email
+
+
+def create_user(
+    username: str,
+    *,
+    role: Role,
+    unit: Unit,
+    password: str,
+    name: str = "",
+    email: str | None = None,
+) -> User:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise Invalid("用户名应为2至64位字母、数字、下划线、点或连字符。", field="username")
+    exists = db.session.scalar(
+        select(User.id).where(func.lower(User.username) == username.lower())
+    )
+    if exists is not None:
+        raise Conflict(f"用户名“{username}”已被使用。", field="username")
+    name = (name or "").strip()
+    if len(name) > 64:
+        raise Invalid("姓名不能超过64字。", field="name")
+    user = User(username=username, name=name, role=role, unit=unit, email=_check_email(email))
+    user.set_password(check_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(
+    user: User, *, name: str, role: Role, unit: Unit, email: str | None, active: bool,
+    password: str | None = None,
+) -> User:
+    name = (name or "").strip()
+    if len(name) > 64:
+        raise Invalid("姓名不能超过64字。", field="name")
+    user.name = name
+    user.role = role
+    user.unit = unit
+    user.email = _check_email(email)
+    user.active = active
+    if password:
+        user.set_password(check_password(password))
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current or ""):
+        raise Invalid("当前密码不正确。", field="current")
+    user.set_password(check_password(new))
+    db.session.flush()
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None. The same answer for every failure."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def unit_to_json(unit: Unit) -> dict:
+    return {"id": unit.id, "name": unit.name, "parent": unit.parent.name if unit.parent else None,
+            "path": "/".join(unit_names(unit))}
+
+
+def user_to_json(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role.value,
+            "unit": user.unit.name, "email": user.email, "active": user.active}

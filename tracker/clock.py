@@ -1,0 +1,23 @@
+"""What "now" and "today" mean. Services take them as arguments; only doors call these."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local_today() -> date:
+    """Today in the configured zone (Asia/Shanghai by default): what "overdue" is measured against."""
+    return datetime.now(local_zone()).date()
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.astimezone(local_zone())

@@ -1,0 +1,31 @@
+"""Default configuration. Every value can be overridden by a ``TRACKER_*`` environment
+variable or by ``instance/config.py``; nothing here reads files or the environment."""
+
+DATABASE_URL = None  # None: sqlite:///<instance>/tracker.db
+UPLOAD_DIR = None  # None: <instance>/uploads
+MAX_UPLOAD_MB = 50
+TIMEZONE = "Asia/Shanghai"
+SCHEDULER = "on"
+REMIND_DAYS_BEFORE = "7,3,1,0"
+OVERDUE_REPEAT_DAYS = 3
+ESCALATE_AFTER_DAYS = 1
+REMIND_AT = "09:00"
+MAIL_SERVER = None
+MAIL_PORT = 25
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_SENDER = None
+
+# Items due within this many days show a yellow light (CONTRACT.md: 7).
+YELLOW_WITHIN_DAYS = 7
+# Rows per page on list views; per_page requests are clamped to MAX_PER_PAGE.
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+WTF_I18N_ENABLED = False  # forms use WTForms' own zh catalogue (see tracker.forms)
+BOOTSTRAP_SERVE_LOCAL = True  # government intranets have no internet: no CDN
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,231 @@
+"""Evidence files: checked by their bytes, stored under a generated name, kept for the record.
+
+Accepted types are what a government office produces as proof of rectification: PDF and OFD
+(the national electronic-document format that official e-documents arrive in), Word and WPS
+documents, Excel and WPS spreadsheets, and JPEG/PNG photos and scans. Archives and executables
+are refused: an archive hides what it holds from the reviewer.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+import uuid
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from tracker.auth import permissions
+from tracker.auth.models import User
+from tracker.errors import DomainError, Forbidden, Invalid
+from tracker.extensions import db
+from tracker.items.history import record
+from tracker.items.models import Evidence, Item
+
+DESCRIPTION_MAX = 500
+FILENAME_MAX = 200
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office and WPS compound documents
+
+
+class UnsupportedType(DomainError):
+    status_code = 415
+
+
+class TooLarge(DomainError):
+    status_code = 413
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    content_type: str
+
+
+KINDS: dict[str, Kind] = {
+    "pdf": Kind("PDF", "application/pdf"),
+    "ofd": Kind("OFD", "application/ofd"),
+    "doc": Kind("Word", "application/msword"),
+    "docx": Kind("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "wps": Kind("WPS 文字", "application/vnd.ms-works"),
+    "xls": Kind("Excel", "application/vnd.ms-excel"),
+    "xlsx": Kind("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "et": Kind("WPS 表格", "application/vnd.ms-excel"),
+    "jpg": Kind("图片", "image/jpeg"),
+    "jpeg": Kind("图片", "image/jpeg"),
+    "png": Kind("图片", "image/png"),
+}
+ACCEPT = ",".join("." + ext for ext in KINDS)
+ALLOWED_TEXT = "PDF、OFD、Word（doc/docx）、WPS、Excel（xls/xlsx）、JPG、PNG"
+
+
+def clean_filename(name: str) -> str:
+    """The original file name as shown and given back on download, with any path removed.
+
+    ``../../x.pdf`` becomes ``x.pdf``; control characters go; Chinese is kept.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if len(name) > FILENAME_MAX:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: FILENAME_MAX - len(ext) - 1] + dot + ext) if dot else name[:FILENAME_MAX]
+    return name
+
+
+def extension(filename: str) -> str:
+    return filename.rpartition(".")[2].lower() if "." in filename else ""
+
+
+def _zip_names(path: Path) -> set[str]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return set()
+
+
+def content_matches(ext: str, path: Path) -> bool:
+    """Whether the file's bytes are of the kind its extension names."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if ext == "pdf":
+        return head.startswith(b"%PDF-")
+    if ext in ("jpg", "jpeg"):
+        return head.startswith(b"\xff\xd8\xff")
+    if ext == "png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if ext in ("doc", "xls", "wps", "et"):
+        return head.startswith(OLE2)
+    if ext in ("docx", "xlsx", "ofd"):
+        if not head.startswith(b"PK\x03\x04"):
+            return False
+        names = _zip_names(path)
+        required = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "ofd": "OFD.xml"}[ext]
+        return required in names
+    return False
+
+
+def upload_dir() -> Path:
+    from flask import current_app
+
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def file_path(evidence: Evidence) -> Path:
+    return upload_dir() / evidence.stored_name[:2] / evidence.stored_name
+
+
+def add_evidence(
+    item: Item,
+    actor: User,
+    stream: BinaryIO,
+    filename: str,
+    *,
+    now: datetime,
+    description: str = "",
+    max_bytes: int,
+) -> Evidence:
+    """Store an uploaded file as evidence of ``item`` and record it in the history.
+
+    The file is written to a temporary name, checked (size, type by content), then moved into
+    place; if the surrounding transaction rolls back, the stored file is deleted again.
+    """
+    if not permissions.can_upload_evidence(actor, item):
+        raise Forbidden("您不能为该事项上传佐证材料。")
+    filename = clean_filename(filename)
+    if not filename:
+        raise Invalid("请选择要上传的文件。", field="file")
+    ext = extension(filename)
+    if ext not in KINDS:
+        raise UnsupportedType(f"不支持该文件类型，请上传 {ALLOWED_TEXT} 文件。", field="file")
+    description = (description or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise Invalid(f"说明不能超过{DESCRIPTION_MAX}字。", field="description")
+
+    directory = upload_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, temp_name = tempfile.mkstemp(prefix=".upload-", dir=directory)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(
+                        f"文件超过 {max_bytes // (1024 * 1024)} MB 的上限，请压缩或拆分后再上传。",
+                        field="file",
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise Invalid("文件是空的，请重新选择。", field="file")
+        if not content_matches(ext, temp):
+            raise UnsupportedType(
+                f"文件内容与扩展名 .{ext} 不符，可能已损坏或被改名，请上传原始文件。", field="file"
+            )
+        stored_name = uuid.uuid4().hex
+        final = directory / stored_name[:2] / stored_name
+        final.parent.mkdir(exist_ok=True)
+        shutil.move(temp, final)
+    finally:
+        temp.unlink(missing_ok=True)
+
+    _delete_on_rollback(final)
+    evidence = Evidence(
+        item_id=item.id,
+        stored_name=stored_name,
+        filename=filename,
+        size=size,
+        sha256=digest.hexdigest(),
+        content_type=KINDS[ext].content_type,
+        description=description,
+        uploaded_by_id=actor.id,
+        uploaded_at=now,
+    )
+    db.session.add(evidence)
+    item.updated_at = now
+    record(
+        item, actor, "evidence_added", now=now,
+        details={"filename": filename, "size": size, "sha256": evidence.sha256},
+    )
+    db.session.flush()
+    return evidence
+
+
+def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
+    """Withdraw a file from the item; the row and the file are kept for the record."""
+    item = evidence.item
+    if not permissions.can_remove_evidence(actor, evidence, item):
+        raise Forbidden("该佐证材料现在不能撤回。")
+    evidence.removed_at = now
+    evidence.removed_by_id = actor.id
+    item.updated_at = now
+    record(item, actor, "evidence_removed", now=now, details={"filename": evidence.filename})
+    db.session.flush()
+
+
+# Files written in a transaction that is then rolled back are removed, so that no file
+# without a row remains. The list lives on the session and is cleared on commit.
+def _delete_on_rollback(path: Path) -> None:
+    db.session().info.setdefault("new_files", []).append(path)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_new_files(session) -> None:
+    session.info.pop("new_files", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _remove_new_files(session, previous_transaction) -> None:
+    for path in session.info.pop("new_files", []):
+        Path(path).unlink(missing_ok=True)

@@ -1,0 +1,73 @@
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from tracker.forms import ChineseDateField, Form
+from tracker.items.evidence import DESCRIPTION_MAX
+from tracker.items.services import NOTE_MAX, TEXT_MAX, TITLE_MAX
+from tracker.items.workflow import COMMENT_MAX
+
+
+class TransitionForm(Form):
+    action = HiddenField(validators=[DataRequired("未知的操作。")])
+    version = IntegerField(validators=[Optional()])
+    comment = TextAreaField("意见", validators=[Length(max=COMMENT_MAX, message=f"不能超过{COMMENT_MAX}字。")])
+    summary = TextAreaField(
+        "整改完成情况", validators=[Length(max=COMMENT_MAX, message=f"不能超过{COMMENT_MAX}字。")]
+    )
+    deadline = ChineseDateField("延期至", validators=[Optional()])
+
+
+class EvidenceForm(Form):
+    file = FileField("佐证材料", validators=[FileRequired("请选择要上传的文件。")])
+    description = StringField(
+        "说明", validators=[Length(max=DESCRIPTION_MAX, message=f"说明不能超过{DESCRIPTION_MAX}字。")]
+    )
+
+
+class ProgressForm(Form):
+    note = TextAreaField(
+        "进展情况",
+        validators=[
+            DataRequired("请填写进展情况。"),
+            Length(max=NOTE_MAX, message=f"进展情况不能超过{NOTE_MAX}字。"),
+        ],
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ItemForm(Form):
+    """Create or edit an item. Owners see only ``measures``; the rest is for supervisors."""
+
+    version = IntegerField(validators=[Optional()])
+    unit = SelectField("责任单位", coerce=int, validate_choice=False)
+    year = IntegerField(
+        "年度", validators=[InputRequired("请填写年度。"), NumberRange(2000, 2100, "年度应在2000至2100之间。")]
+    )
+    title = StringField(
+        "标题", validators=[DataRequired("请填写标题。"), Length(max=TITLE_MAX, message=f"标题不能超过{TITLE_MAX}字。")]
+    )
+    text = TextAreaField("问题描述", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
+    measures = TextAreaField("整改措施", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
+    primary_category = SelectField("主要类别", validate_choice=False)
+    other_categories = MultiCheckboxField("其他类别", validate_choice=False)
+    owner = SelectField("责任人", coerce=int, validate_choice=False)
+    deadline = ChineseDateField("整改时限", validators=[Optional()])
+
+
+class AssignForm(Form):
+    item_ids = SelectMultipleField(coerce=int, validate_choice=False)
+    owner = StringField("责任人（用户名）", validators=[Length(max=64, message="用户名过长。")])
+    deadline = ChineseDateField("整改时限", validators=[Optional()])

@@ -1,0 +1,86 @@
+"""Writing and describing history rows. Every change to an item goes through :func:`record`."""
+
+from datetime import datetime
+from typing import Any
+
+from tracker.auth.models import User
+from tracker.extensions import db
+from tracker.items.models import Item, ItemEvent
+
+ACTION_TITLES = {
+    "create": "创建事项",
+    "start": "开始整改",
+    "submit": "提交销号申请",
+    "approve": "审核通过并销号",
+    "return": "退回整改",
+    "reopen": "重新打开",
+    "request_extension": "申请延期",
+    "approve_extension": "批准延期",
+    "reject_extension": "不批准延期",
+    "edit": "修改事项",
+    "progress": "进展情况",
+    "evidence_added": "上传佐证材料",
+    "evidence_removed": "撤回佐证材料",
+}
+
+FIELD_TITLES = {
+    "title": "标题",
+    "text": "问题描述",
+    "measures": "整改措施",
+    "deadline": "整改时限",
+    "owner": "责任人",
+    "categories": "问题类别",
+}
+
+
+def record(
+    item: Item,
+    actor: User | None,
+    action: str,
+    *,
+    now: datetime,
+    comment: str = "",
+    details: dict[str, Any] | None = None,
+) -> ItemEvent:
+    event = ItemEvent(
+        item=item,
+        actor_id=actor.id if actor else None,
+        action=action,
+        at=now,
+        comment=comment,
+        details=details or {},
+    )
+    db.session.add(event)
+    return event
+
+
+def action_title(action: str) -> str:
+    return ACTION_TITLES.get(action, action)
+
+
+def describe(event: ItemEvent) -> list[str]:
+    """Readable lines for an event's details, e.g. "整改时限：2024-06-30 → 2024-09-30"."""
+    details = event.details or {}
+    lines = []
+    if event.action == "edit":
+        for field, change in details.items():
+            old, new = change.get("old"), change.get("new")
+            if field in ("text", "measures") and (len(old or "") > 40 or len(new or "") > 40):
+                lines.append(f"{FIELD_TITLES.get(field, field)}：已修改")
+            else:
+                lines.append(f"{FIELD_TITLES.get(field, field)}：{_show(old)} → {_show(new)}")
+    elif "new_deadline" in details:
+        lines.append(f"整改时限：{_show(details.get('old_deadline'))} → {_show(details.get('new_deadline'))}")
+    if event.action == "submit" and details.get("summary"):
+        lines.append(f"整改完成情况：{details['summary']}")
+    if event.action.startswith("evidence") and details.get("filename"):
+        lines.append(f"文件：{details['filename']}")
+    return lines
+
+
+def _show(value) -> str:
+    if value is None or value == "" or value == []:
+        return "（空）"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)

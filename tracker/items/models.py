@@ -1,0 +1,255 @@
+"""Reports, rectification items, their categories, evidence, extension requests and history."""
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.auth.models import Unit, User
+from tracker.extensions import db
+from tracker.types import UTCDateTime, utcnow
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+
+
+class Status(enum.Enum):
+    """An item's status (CONTRACT.md). Only ``tracker.items.workflow`` changes it."""
+
+    open = "open"
+    in_progress = "in_progress"
+    pending_review = "pending_review"
+    closed = "closed"
+
+    @property
+    def title(self) -> str:
+        return _STATUS_TITLES[self]
+
+    @property
+    def css(self) -> str:
+        return _STATUS_CSS[self]
+
+
+_STATUS_TITLES = {
+    Status.open: "待整改",
+    Status.in_progress: "整改中",
+    Status.pending_review: "待审核",
+    Status.closed: "已销号",
+}
+_STATUS_CSS = {
+    Status.open: "secondary",
+    Status.in_progress: "primary",
+    Status.pending_review: "warning",
+    Status.closed: "success",
+}
+
+
+class ExtensionStatus(enum.Enum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+    @property
+    def title(self) -> str:
+        return {"pending": "待审批", "approved": "已批准", "rejected": "未批准"}[self.value]
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<Category {self.code}>"
+
+
+class Report(db.Model):
+    """A unit's annual rule-of-law report, the source of its items."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_unit_id_year", "unit_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # indexed with year below
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    source_filename: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    items: Mapped[list["Item"]] = relationship(back_populates="report", order_by="Item.id")
+
+
+class ItemCategory(db.Model):
+    """An item's categories in order: the first is the primary one."""
+
+    __tablename__ = "item_categories"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    item: Mapped["Item"] = relationship(back_populates="category_links")
+    category: Mapped[Category] = relationship(lazy="joined")
+
+
+class Item(db.Model):
+    """A rectification item (整改事项): one problem a report lists, followed until closed."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        Index("ix_items_status_deadline", "status", "deadline"),
+        Index("ix_items_owner_id_status", "owner_id", "status"),
+        Index("ix_items_unit_id_year", "unit_id", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # indexes in __table_args__
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+    # What the owner says was done, given when submitting for close-out.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.open)
+    carried_over_from_year: Mapped[int | None] = mapped_column(Integer)
+    carry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: a write based on a stale read fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    report: Mapped[Report | None] = relationship(back_populates="items")
+    unit: Mapped[Unit] = relationship()
+    owner: Mapped[User | None] = relationship()
+    category_links: Mapped[list[ItemCategory]] = relationship(
+        back_populates="item",
+        order_by=ItemCategory.position,
+        cascade="all, delete-orphan",
+    )
+    # Only evidence that has not been removed; removed files stay in the table for the record.
+    evidence: Mapped[list["Evidence"]] = relationship(
+        order_by="Evidence.id",
+        primaryjoin="and_(Evidence.item_id == Item.id, Evidence.removed_at.is_(None))",
+        viewonly=True,
+    )
+    events: Mapped[list["ItemEvent"]] = relationship(
+        back_populates="item", order_by="ItemEvent.id"
+    )
+    extension_requests: Mapped[list["ExtensionRequest"]] = relationship(
+        back_populates="item", order_by="ExtensionRequest.id"
+    )
+
+    @property
+    def categories(self) -> list[Category]:
+        return [link.category for link in self.category_links]
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status is not Status.closed and self.deadline is not None and self.deadline < today
+
+    def days_left(self, today: date) -> int | None:
+        """Days until the deadline; negative once overdue. None when there is no deadline."""
+        return None if self.deadline is None else (self.deadline - today).days
+
+    def light(self, today: date, yellow_within: int = 7) -> str:
+        """Traffic light: red overdue, yellow due within ``yellow_within`` days, green, or none."""
+        if self.status is Status.closed or self.deadline is None:
+            return "none"
+        left = (self.deadline - today).days
+        if left < 0:
+            return "red"
+        return "yellow" if left <= yellow_within else "green"
+
+    def __repr__(self) -> str:
+        return f"<Item {self.id} {self.status.value}>"
+
+
+class Evidence(db.Model):
+    """An evidence file (佐证材料), stored under a generated name outside static/."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Removal is recorded, never a deletion: the file and its row stay for the record.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+    item: Mapped[Item] = relationship()
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+
+
+class ExtensionRequest(db.Model):
+    """An owner's request for a later deadline; every earlier deadline stays on record here."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    old_deadline: Mapped[date | None] = mapped_column(Date)
+    new_deadline: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[ExtensionStatus] = mapped_column(
+        _enum(ExtensionStatus), default=ExtensionStatus.pending, index=True
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+
+    item: Mapped[Item] = relationship(back_populates="extension_requests")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class ItemEvent(db.Model):
+    """One row of an item's history: who did what, when, with what details."""
+
+    __tablename__ = "item_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    item: Mapped[Item] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

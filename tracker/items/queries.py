@@ -1,0 +1,324 @@
+"""Read-only queries behind the item pages. Each list is a fixed number of SQL statements
+(one count, one page of rows, one for their categories), whatever the number of rows."""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from tracker.auth import permissions
+from tracker.auth.models import Role, Unit, User
+from tracker.errors import NotFound
+from tracker.extensions import db
+from tracker.items.models import (
+    Category,
+    ExtensionRequest,
+    ExtensionStatus,
+    Item,
+    ItemCategory,
+    ItemEvent,
+    Status,
+)
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass
+class ItemFilter:
+    unit_id: int | None = None  # that unit and every unit below it
+    year: int | None = None
+    category: str | None = None
+    status: Status | None = None
+    owner: str | None = None  # username or part of a name
+    overdue: bool = False
+    open_only: bool = False
+    extra: list = field(default_factory=list)
+
+
+SORTS = {
+    "deadline": (Item.deadline.asc().nulls_last(), Item.id.asc()),
+    "-deadline": (Item.deadline.desc().nulls_last(), Item.id.desc()),
+    "updated": (Item.updated_at.desc(), Item.id.desc()),
+    "id": (Item.id.asc(),),
+    "-id": (Item.id.desc(),),
+    "status": (Item.status.asc(), Item.deadline.asc().nulls_last(), Item.id.asc()),
+    "unit": (Unit.path.asc(), Item.id.asc()),
+    "year": (Item.year.desc(), Item.id.asc()),
+}
+SORT_TITLES = {
+    "deadline": "整改时限（早→晚）",
+    "-deadline": "整改时限（晚→早）",
+    "updated": "最近更新",
+    "status": "状态",
+    "unit": "单位",
+    "year": "年度",
+    "id": "编号",
+}
+
+
+def load_item(item_id: int, user: User) -> Item:
+    """The item with its unit, owner, report and categories; NotFound when missing or not visible."""
+    item = db.session.scalar(
+        select(Item)
+        .where(Item.id == item_id)
+        .options(
+            joinedload(Item.unit),
+            joinedload(Item.owner),
+            joinedload(Item.report),
+            selectinload(Item.category_links),
+        )
+    )
+    if item is None or not permissions.can_view_item(user, item):
+        raise NotFound("事项不存在，或您无权查看。")
+    return item
+
+
+def item_history(item: Item) -> list[ItemEvent]:
+    return list(
+        db.session.scalars(
+            select(ItemEvent)
+            .where(ItemEvent.item_id == item.id)
+            .options(joinedload(ItemEvent.actor))
+            .order_by(ItemEvent.id)
+        )
+    )
+
+
+def _visible(user: User) -> Select:
+    return select(Item).join(Item.unit).where(permissions.visible_items_clause(user))
+
+
+def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
+    if flt.unit_id is not None:
+        unit = db.session.get(Unit, flt.unit_id)
+        query = query.where(Unit.path.startswith(unit.path, autoescape=True) if unit else False)
+    if flt.year is not None:
+        query = query.where(Item.year == flt.year)
+    if flt.category:
+        query = query.where(
+            Item.id.in_(
+                select(ItemCategory.item_id)
+                .join(Category)
+                .where(Category.code == flt.category)
+            )
+        )
+    if flt.status is not None:
+        query = query.where(Item.status == flt.status)
+    if flt.open_only:
+        query = query.where(Item.status != Status.closed)
+    if flt.overdue:
+        query = query.where(overdue_clause(today))
+    if flt.owner:
+        pattern = f"%{flt.owner.strip()}%"
+        owners = select(User.id).where(
+            or_(User.username == flt.owner.strip(), User.name.like(pattern))
+        )
+        query = query.where(Item.owner_id.in_(owners))
+    for clause in flt.extra:
+        query = query.where(clause)
+    return query
+
+
+def overdue_clause(today: date):
+    """Overdue (CONTRACT.md): a deadline before today, not closed. Derived, never stored."""
+    return (Item.deadline < today) & (Item.status != Status.closed)
+
+
+def _paginate(query: Select, order, page: int, per_page: int) -> Page:
+    total = db.session.scalar(query.with_only_columns(func.count(Item.id)).order_by(None))
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(
+        query.options(
+            joinedload(Item.unit),
+            joinedload(Item.owner),
+            selectinload(Item.category_links),
+        )
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(rows), total, page, per_page)
+
+
+def list_items(
+    user: User, flt: ItemFilter, *, today: date, sort: str = "deadline", page: int = 1, per_page: int = 50
+) -> Page:
+    order = SORTS.get(sort, SORTS["deadline"])
+    return _paginate(_apply(_visible(user), flt, today), order, page, per_page)
+
+
+def overdue_items(user: User, *, today: date, page: int = 1, per_page: int = 50, flt: ItemFilter | None = None) -> Page:
+    """Overdue items the user may see, most overdue first."""
+    query = _apply(_visible(user), flt or ItemFilter(), today).where(overdue_clause(today))
+    return _paginate(query, (Item.deadline.asc(), Item.id.asc()), page, per_page)
+
+
+def my_items(user: User, *, today: date, include_closed: bool, page: int = 1, per_page: int = 50) -> Page:
+    """The items ``user`` owns: most urgent first (no deadline last), closed ones only on request."""
+    query = select(Item).join(Item.unit).where(Item.owner_id == user.id)
+    if not include_closed:
+        query = query.where(Item.status != Status.closed)
+    order = (
+        (Item.status == Status.closed).asc(),
+        Item.deadline.asc().nulls_last(),
+        Item.id.asc(),
+    )
+    return _paginate(query, order, page, per_page)
+
+
+def review_queue(user: User, *, page: int = 1, per_page: int = 50) -> Page:
+    """Items awaiting close-out review under the user's units, oldest request first."""
+    query = (
+        select(Item)
+        .join(Item.unit)
+        .where(permissions.supervised_units_clause(user), Item.status == Status.pending_review)
+    )
+    return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page)
+
+
+def pending_extensions(user: User, limit: int = 200) -> list[ExtensionRequest]:
+    """Extension requests awaiting a decision under the user's units, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ExtensionRequest)
+            .join(ExtensionRequest.item)
+            .join(Item.unit)
+            .where(
+                permissions.supervised_units_clause(user),
+                ExtensionRequest.status == ExtensionStatus.pending,
+            )
+            .options(
+                joinedload(ExtensionRequest.item).joinedload(Item.unit),
+                joinedload(ExtensionRequest.item).joinedload(Item.owner),
+                joinedload(ExtensionRequest.requested_by),
+            )
+            .order_by(ExtensionRequest.requested_at.asc(), ExtensionRequest.id.asc())
+            .limit(limit)
+        )
+    )
+
+
+def count_pending_extensions(user: User) -> int:
+    return db.session.scalar(
+        select(func.count(ExtensionRequest.id))
+        .join(ExtensionRequest.item)
+        .join(Item.unit)
+        .where(
+            permissions.supervised_units_clause(user),
+            ExtensionRequest.status == ExtensionStatus.pending,
+        )
+    )
+
+
+def visible_units(user: User) -> list[Unit]:
+    """Units the user may see items of, in tree order (by path)."""
+    return list(
+        db.session.scalars(
+            select(Unit).where(permissions.visible_units_clause(user)).order_by(Unit.path)
+        )
+    )
+
+
+def item_years(user: User) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Item.year)
+            .join(Item.unit)
+            .where(permissions.visible_items_clause(user))
+            .distinct()
+            .order_by(Item.year.desc())
+        )
+    )
+
+
+def all_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+
+
+def items_by_ids(user: User, ids: list[int]) -> list[Item]:
+    """The visible items among ``ids``, with their units and owners."""
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            _visible(user)
+            .where(Item.id.in_(ids))
+            .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links))
+            .order_by(Item.id)
+        )
+    )
+
+
+def owner_choices(unit: Unit) -> list[User]:
+    """Active users who may own an item of ``unit``: its own staff, and supervisors above it."""
+    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                or_(
+                    User.unit_id == unit.id,
+                    (User.role == Role.supervisor) & User.unit_id.in_(ancestor_ids),
+                    User.role == Role.admin,
+                ),
+            )
+            .options(joinedload(User.unit))
+            .order_by(User.role, User.username)
+            .limit(500)
+        )
+    )
+
+
+def status_counts(user: User, today: date) -> dict:
+    """Visible items by status, plus how many are overdue: two GROUP BY/COUNT statements."""
+    rows = db.session.execute(
+        select(Item.status, func.count(Item.id))
+        .join(Item.unit)
+        .where(permissions.visible_items_clause(user))
+        .group_by(Item.status)
+    ).all()
+    counts = {status: 0 for status in Status}
+    counts.update(dict(rows))
+    overdue = db.session.scalar(
+        select(func.count(Item.id))
+        .join(Item.unit)
+        .where(permissions.visible_items_clause(user), overdue_clause(today))
+    )
+    return {"by_status": counts, "overdue": overdue, "total": sum(counts.values())}
+
+
+def supervised_users(user: User, limit: int = 500) -> list[User]:
+    """Active users in the units ``user`` supervises, for choosing an owner."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(User.unit)
+            .where(User.active.is_(True), permissions.supervised_units_clause(user))
+            .options(joinedload(User.unit))
+            .order_by(Unit.path, User.username)
+            .limit(limit)
+        )
+    )

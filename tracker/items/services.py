@@ -1,0 +1,227 @@
+"""Changing items outside the status workflow: creating, editing, assigning, progress notes.
+
+Services take the actor and the time as arguments, check the rules, flush and never commit.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from tracker.auth import permissions
+from tracker.auth.models import Unit, User
+from tracker.errors import Conflict, Forbidden, Invalid
+from tracker.extensions import db
+from tracker.items.history import record
+from tracker.items.models import Category, Item, ItemCategory, Report, Status
+
+TITLE_MAX = 200
+TEXT_MAX = 20000
+NOTE_MAX = 2000
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+# The fields an owner may change on their own item; everything else needs a supervisor.
+OWNER_FIELDS = frozenset({"measures"})
+EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline"})
+
+
+def check_year(year: int) -> int:
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise Invalid(f"年度应在{EARLIEST_YEAR}至{LATEST_YEAR}之间。", field="year")
+    return year
+
+
+def check_deadline(deadline: date, today: date) -> date:
+    if deadline < today:
+        raise Invalid("整改时限不能早于今天。", field="deadline")
+    if deadline.year > LATEST_YEAR:
+        raise Invalid("整改时限不合理，请检查年份。", field="deadline")
+    return deadline
+
+
+def _check_text(value: str, field: str, label: str, maximum: int, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Invalid(f"请填写{label}。", field=field)
+    if len(value) > maximum:
+        raise Invalid(f"{label}不能超过{maximum}字。", field=field)
+    return value
+
+
+def categories_by_code(codes: Iterable[str]) -> list[Category]:
+    """The categories named by ``codes``, in the order given; an unknown code is an error."""
+    codes = list(dict.fromkeys(c for c in codes if c))
+    found = {c.code: c for c in db.session.scalars(select(Category).where(Category.code.in_(codes)))}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise Invalid(f"未知的问题类别：{'、'.join(unknown)}。", field="categories")
+    return [found[c] for c in codes]
+
+
+def _set_categories(item: Item, categories: Sequence[Category]) -> None:
+    item.category_links = [
+        ItemCategory(category=category, position=position)
+        for position, category in enumerate(categories)
+    ]
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username.strip()))
+
+
+def check_owner(owner: User | None, item: Item) -> User:
+    if owner is None or not permissions.eligible_owner(owner, item):
+        raise Invalid("责任人不存在、已停用，或不属于该事项的单位。", field="owner")
+    return owner
+
+
+def create_item(
+    *,
+    unit: Unit,
+    year: int,
+    title: str,
+    actor: User | None,
+    now: datetime,
+    text: str = "",
+    categories: Sequence[Category] = (),
+    measures: str = "",
+    report: Report | None = None,
+    owner: User | None = None,
+    deadline: date | None = None,
+) -> Item:
+    """Create an item in status open and record its creation."""
+    item = Item(
+        unit=unit,
+        year=check_year(year),
+        report=report,
+        title=_check_text(title, "title", "标题", TITLE_MAX, required=True),
+        text=_check_text(text, "text", "问题描述", TEXT_MAX, required=False),
+        measures=_check_text(measures, "measures", "整改措施", TEXT_MAX, required=False),
+        owner=owner,
+        deadline=deadline,
+        created_at=now,
+        updated_at=now,
+    )
+    _set_categories(item, categories)
+    db.session.add(item)
+    db.session.flush()
+    if owner is not None:
+        check_owner(owner, item)
+    record(item, actor, "create", now=now, details={"title": item.title})
+    db.session.flush()
+    return item
+
+
+def update_item(
+    item: Item,
+    actor: User,
+    changes: dict,
+    *,
+    now: datetime,
+    today: date,
+    expected_version: int | None = None,
+) -> dict:
+    """Apply field ``changes`` (title, text, measures, categories, owner, deadline) to ``item``.
+
+    ``owner`` is a ``User`` (or None), ``categories`` a list of ``Category``, ``deadline`` a date.
+    An owner may change only the measures; a supervisor over the unit may change everything.
+    Records one history row listing each changed field with its old and new value; returns
+    that mapping (empty when nothing changed).
+    """
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise Invalid(f"不能修改的字段：{'、'.join(sorted(unknown))}。", field=sorted(unknown)[0])
+    if expected_version is not None and expected_version != item.version:
+        raise Conflict("该事项已被他人修改，请刷新页面后重试。")
+    supervising = permissions.can_edit_item(actor, item)
+    if not supervising:
+        if not (set(changes) <= OWNER_FIELDS and permissions.can_edit_measures(actor, item)):
+            raise Forbidden("您没有修改该事项的权限。")
+    if item.status is Status.closed:
+        raise Conflict("事项已销号，不能修改；如需修改请先重新打开。")
+
+    diff: dict = {}
+    for field, label, maximum, required in (
+        ("title", "标题", TITLE_MAX, True),
+        ("text", "问题描述", TEXT_MAX, False),
+        ("measures", "整改措施", TEXT_MAX, False),
+    ):
+        if field in changes:
+            value = _check_text(changes[field], field, label, maximum, required)
+            if value != getattr(item, field):
+                diff[field] = {"old": getattr(item, field), "new": value}
+                setattr(item, field, value)
+    if "deadline" in changes:
+        deadline = changes["deadline"]
+        if deadline is None:
+            raise Invalid("请填写整改时限。", field="deadline")
+        if deadline != item.deadline:
+            check_deadline(deadline, today)
+            diff["deadline"] = {"old": _iso(item.deadline), "new": deadline.isoformat()}
+            item.deadline = deadline
+    if "owner" in changes:
+        owner = changes["owner"]
+        if owner is None or owner.id != item.owner_id:
+            check_owner(owner, item)
+            diff["owner"] = {
+                "old": item.owner.username if item.owner else None,
+                "new": owner.username,
+            }
+            item.owner = owner
+    if "categories" in changes:
+        categories = list(changes["categories"])
+        if not categories:
+            raise Invalid("请至少选择一个问题类别。", field="categories")
+        old = [c.code for c in item.categories]
+        new = [c.code for c in categories]
+        if old != new:
+            diff["categories"] = {"old": old, "new": new}
+            _set_categories(item, categories)
+    if diff:
+        item.updated_at = now
+        record(item, actor, "edit", now=now, details=diff)
+        db.session.flush()
+    return diff
+
+
+def assign_items(
+    items: Sequence[Item],
+    actor: User,
+    *,
+    owner: User | None,
+    deadline: date | None,
+    now: datetime,
+    today: date,
+) -> int:
+    """Give many items an owner and/or a deadline at once; all or none. Returns how many changed."""
+    if owner is None and deadline is None:
+        raise Invalid("请填写责任人或整改时限。", field="owner")
+    if not items:
+        raise Invalid("请至少选择一个事项。", field="item_ids")
+    changes: dict = {}
+    if owner is not None:
+        changes["owner"] = owner
+    if deadline is not None:
+        changes["deadline"] = deadline
+    changed = 0
+    for item in items:
+        if item.status is Status.closed:
+            raise Conflict(f"事项“{item.title}”已销号，不能再分派。")
+        if update_item(item, actor, changes, now=now, today=today):
+            changed += 1
+    return changed
+
+
+def add_progress(item: Item, actor: User, note: str, *, now: datetime):
+    """A progress note (进展情况) from the owner or a supervisor."""
+    if not permissions.can_add_progress(actor, item):
+        raise Forbidden("只有责任人或督办人可以填写进展情况。")
+    note = _check_text(note, "note", "进展情况", NOTE_MAX, required=True)
+    item.updated_at = now
+    event = record(item, actor, "progress", now=now, comment=note)
+    db.session.flush()
+    return event
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,442 @@
+"""Item pages: my items, lists, overdue, review queue, an item with its actions and evidence."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from tracker import clock
+from tracker.auth import permissions
+from tracker.auth.models import Unit, User
+from tracker.errors import DomainError, Forbidden, NotFound
+from tracker.extensions import db
+from tracker.forms import ButtonForm
+from tracker.items import evidence as evidence_files
+from tracker.items import queries, services, workflow
+from tracker.items.forms import AssignForm, EvidenceForm, ItemForm, ProgressForm, TransitionForm
+from tracker.items.models import Evidence, Status
+from tracker.web import safe_next
+
+bp = Blueprint("items", __name__)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here needs a signed-in user."""
+
+
+def _int_arg(name: str, default=None, low: int | None = None, high: int | None = None):
+    value = request.args.get(name, "").strip()
+    if not value.lstrip("-").isdigit():
+        return default
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        return default
+    return number
+
+
+def _page_args() -> tuple[int, int]:
+    config = current_app.config
+    per_page = _int_arg("per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"])
+    return _int_arg("page", 1, 1, 10**6), per_page
+
+
+def _filter_from_args() -> queries.ItemFilter:
+    status = request.args.get("status", "")
+    return queries.ItemFilter(
+        unit_id=_int_arg("unit", None, 1),
+        year=_int_arg("year", None, 2000, 2100),
+        category=request.args.get("category", "").strip()[:50] or None,
+        status=Status(status) if status in Status._value2member_map_ else None,
+        owner=request.args.get("owner", "").strip()[:64] or None,
+        overdue=request.args.get("overdue") == "1",
+    )
+
+
+@bp.get("/")
+def home():
+    if not permissions.is_supervisor(current_user):
+        return redirect(url_for("items.mine"))
+    today = clock.local_today()
+    return render_template(
+        "items/home.html",
+        counts=queries.status_counts(current_user, today),
+        extension_count=queries.count_pending_extensions(current_user),
+    )
+
+
+@bp.get("/my")
+def mine():
+    page, per_page = _page_args()
+    include_closed = request.args.get("closed") == "1"
+    today = clock.local_today()
+    result = queries.my_items(
+        current_user, today=today, include_closed=include_closed, page=page, per_page=per_page
+    )
+    return render_template("items/mine.html", page=result, include_closed=include_closed)
+
+
+@bp.get("/items")
+def index():
+    page, per_page = _page_args()
+    flt = _filter_from_args()
+    sort = request.args.get("sort", "deadline")
+    today = clock.local_today()
+    result = queries.list_items(current_user, flt, today=today, sort=sort, page=page, per_page=per_page)
+    return render_template(
+        "items/index.html",
+        page=result,
+        flt=flt,
+        sort=sort if sort in queries.SORTS else "deadline",
+        sorts=queries.SORT_TITLES,
+        units=queries.visible_units(current_user),
+        years=queries.item_years(current_user),
+        categories=queries.all_categories(),
+        assign_form=AssignForm(),
+    )
+
+
+@bp.get("/overdue")
+def overdue():
+    page, per_page = _page_args()
+    flt = _filter_from_args()
+    today = clock.local_today()
+    result = queries.overdue_items(current_user, today=today, page=page, per_page=per_page, flt=flt)
+    return render_template(
+        "items/overdue.html", page=result, flt=flt, units=queries.visible_units(current_user)
+    )
+
+
+@bp.get("/review")
+def review():
+    if not permissions.is_supervisor(current_user):
+        abort(403)
+    page, per_page = _page_args()
+    return render_template(
+        "items/review.html",
+        page=queries.review_queue(current_user, page=page, per_page=per_page),
+        extensions=queries.pending_extensions(current_user),
+        form=TransitionForm(),
+    )
+
+
+@bp.post("/items/assign")
+def assign():
+    form = AssignForm()
+    back = safe_next(request.form.get("next"), url_for("items.index"))
+    if not form.validate_on_submit():
+        flash(_first_error(form) or "输入有误，请检查后重试。", "danger")
+        return redirect(back)
+    items = queries.items_by_ids(current_user, form.item_ids.data or [])
+    try:
+        if len(items) != len(set(form.item_ids.data or [])):
+            raise NotFound("部分事项不存在，或您无权查看。")
+        for item in items:
+            if not permissions.can_edit_item(current_user, item):
+                raise Forbidden(f"您无权分派事项“{item.title}”。")
+        owner = None
+        if (form.owner.data or "").strip():
+            owner = services.find_user(form.owner.data)
+            if owner is None:
+                raise DomainError(f"找不到用户“{form.owner.data.strip()}”。", field="owner")
+        changed = services.assign_items(
+            items, current_user, owner=owner, deadline=form.deadline.data,
+            now=clock.utcnow(), today=clock.local_today(),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(back)
+    db.session.commit()
+    flash(f"已分派 {changed} 个事项。", "success")
+    return redirect(back)
+
+
+def _first_error(form) -> str | None:
+    for errors in form.errors.values():
+        if errors:
+            return errors[0] if isinstance(errors[0], str) else None
+    return None
+
+
+def _item_page(item, *, status: int = 200, forms: dict | None = None, error_action: str | None = None):
+    """The item page; ``forms`` replaces the blank forms with submitted ones carrying errors."""
+    pending = workflow.pending_extension(item)
+    forms = forms or {}
+    transition_forms = {}
+    for action in workflow.available_actions(current_user, item, pending):
+        form = forms.get(action.value) or TransitionForm(formdata=None)
+        form.action.data = action.value
+        form.version.data = item.version
+        transition_forms[action] = form
+    return (
+        render_template(
+            "items/item.html",
+            item=item,
+            today=clock.local_today(),
+            pending=pending,
+            actions=transition_forms,
+            rules=workflow.TRANSITIONS,
+            error_action=error_action,
+            history=queries.item_history(item),
+            evidence_form=forms.get("evidence") or EvidenceForm(formdata=None),
+            progress_form=forms.get("progress") or ProgressForm(formdata=None),
+            remove_form=ButtonForm(formdata=None),
+            accept=evidence_files.ACCEPT,
+            allowed_text=evidence_files.ALLOWED_TEXT,
+            max_mb=current_app.config["MAX_UPLOAD_MB"],
+        ),
+        status,
+    )
+
+
+@bp.get("/items/<int:item_id>")
+def show(item_id: int):
+    return _item_page(queries.load_item(item_id, current_user))
+
+
+@bp.post("/items/<int:item_id>/transition")
+def transition(item_id: int):
+    item = queries.load_item(item_id, current_user)
+    form = TransitionForm()
+    action_value = form.action.data or ""
+    if not form.validate_on_submit():
+        return _item_page(item, status=422, forms={action_value: form}, error_action=action_value)
+    try:
+        action = workflow.parse_action(action_value)
+        workflow.perform(
+            item, action, current_user,
+            now=clock.utcnow(), today=clock.local_today(),
+            comment=form.comment.data or "", summary=form.summary.data or "",
+            deadline=form.deadline.data, expected_version=form.version.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        target = getattr(form, error.field, None) if error.field else None
+        if target is not None and error.field not in ("action", "version"):
+            target.errors = [*target.errors, error.message]
+        else:
+            form.form_errors.append(error.message)
+        item = queries.load_item(item_id, current_user)
+        return _item_page(
+            item, status=error.status_code, forms={action_value: form}, error_action=action_value
+        )
+    db.session.commit()
+    flash(f"已{action.title}：{item.title}", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("items.show", item_id=item.id)))
+
+
+@bp.post("/items/<int:item_id>/progress")
+def progress(item_id: int):
+    item = queries.load_item(item_id, current_user)
+    form = ProgressForm()
+    if form.validate_on_submit():
+        try:
+            services.add_progress(item, current_user, form.note.data, now=clock.utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            if error.status_code == 403:
+                raise
+            form.note.errors = [error.message]
+        else:
+            db.session.commit()
+            flash("进展情况已记录。", "success")
+            return redirect(url_for("items.show", item_id=item.id) + "#history")
+    elif not permissions.can_add_progress(current_user, item):
+        abort(403)
+    return _item_page(item, status=422, forms={"progress": form})
+
+
+@bp.post("/items/<int:item_id>/evidence")
+def upload(item_id: int):
+    item = queries.load_item(item_id, current_user)
+    if not permissions.can_upload_evidence(current_user, item):
+        abort(403)
+    form = EvidenceForm()
+    status = 422
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            evidence_files.add_evidence(
+                item, current_user, upload.stream, upload.filename or "",
+                now=clock.utcnow(), description=form.description.data or "",
+                max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.file.errors = [error.message]
+            status = error.status_code
+        else:
+            db.session.commit()
+            flash(f"已上传“{evidence_files.clean_filename(upload.filename)}”。", "success")
+            return redirect(url_for("items.show", item_id=item.id) + "#evidence")
+    item = queries.load_item(item_id, current_user)
+    return _item_page(item, status=status, forms={"evidence": form})
+
+
+def _load_evidence(evidence_id: int) -> Evidence:
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound("文件不存在，或您无权查看。")
+    queries.load_item(evidence.item_id, current_user)  # 404 unless the item is visible
+    return evidence
+
+
+@bp.get("/evidence/<int:evidence_id>")
+def download(evidence_id: int):
+    evidence = _load_evidence(evidence_id)
+    path = evidence_files.file_path(evidence)
+    if not path.is_file():
+        raise NotFound("文件已丢失，请联系管理员。")
+    return send_file(
+        path,
+        mimetype=evidence.content_type,
+        as_attachment=True,
+        download_name=evidence.filename,
+        etag=evidence.sha256,
+        max_age=0,
+    )
+
+
+@bp.post("/evidence/<int:evidence_id>/remove")
+def remove_evidence(evidence_id: int):
+    evidence = _load_evidence(evidence_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    evidence_files.remove_evidence(evidence, current_user, now=clock.utcnow())
+    db.session.commit()
+    flash(f"已撤回“{evidence.filename}”。", "success")
+    return redirect(url_for("items.show", item_id=evidence.item_id) + "#evidence")
+
+
+def _category_choices(form: ItemForm) -> None:
+    categories = queries.all_categories()
+    choices = [(c.code, c.name) for c in categories]
+    form.primary_category.choices = choices
+    form.other_categories.choices = choices
+
+
+def _chosen_categories(form: ItemForm):
+    codes = [form.primary_category.data or ""] + list(form.other_categories.data or [])
+    return services.categories_by_code(codes)
+
+
+def _owner_from(form: ItemForm) -> User | None:
+    if not form.owner.data:
+        return None
+    return db.session.get(User, form.owner.data)
+
+
+def _attach(form, error: DomainError) -> None:
+    field_name = {"categories": "primary_category"}.get(error.field or "", error.field or "")
+    target = getattr(form, field_name, None)
+    if target is not None and hasattr(target, "errors") and field_name not in ("version",):
+        target.errors = [*target.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+def edit(item_id: int):
+    item = queries.load_item(item_id, current_user)
+    supervising = permissions.can_edit_item(current_user, item)
+    if not (supervising or permissions.can_edit_measures(current_user, item)):
+        abort(403)
+    form = ItemForm(obj=None if request.method == "POST" else item)
+    form.unit.choices = [(item.unit_id, item.unit.name)]
+    _category_choices(form)
+    form.owner.choices = [(0, "（未指定）")] + [
+        (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.owner_choices(item.unit)
+    ]
+    if request.method == "GET":
+        form.version.data = item.version
+        form.owner.data = item.owner_id or 0
+        codes = [c.code for c in item.categories]
+        form.primary_category.data = codes[0] if codes else "other"
+        form.other_categories.data = codes[1:]
+    status = 200
+    if request.method == "POST":
+        # An owner's form carries only the measures; the other fields keep the item's values.
+        if not supervising:
+            form.year.data = item.year
+            form.title.data = item.title
+        if form.validate_on_submit():
+            try:
+                if supervising:
+                    changes = {
+                        "title": form.title.data, "text": form.text.data, "measures": form.measures.data,
+                        "categories": _chosen_categories(form),
+                    }
+                    if form.owner.data:
+                        changes["owner"] = _owner_from(form)
+                        if changes["owner"] is None:
+                            raise DomainError("责任人不存在。", field="owner")
+                    if form.deadline.data is not None:
+                        changes["deadline"] = form.deadline.data
+                else:
+                    changes = {"measures": form.measures.data}
+                diff = services.update_item(
+                    item, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
+                    expected_version=form.version.data,
+                )
+            except DomainError as error:
+                db.session.rollback()
+                _attach(form, error)
+                status = error.status_code
+            else:
+                db.session.commit()
+                flash("已保存修改。" if diff else "没有需要保存的修改。", "success")
+                return redirect(url_for("items.show", item_id=item.id))
+        else:
+            status = 422
+    return render_template("items/edit.html", form=form, item=item, supervising=supervising), status
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+def create():
+    if not permissions.is_supervisor(current_user):
+        abort(403)
+    form = ItemForm()
+    units = [u for u in queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
+    form.unit.choices = [(u.id, "　" * u.depth + u.name) for u in units]
+    _category_choices(form)
+    form.owner.choices = [(0, "（稍后分派）")] + [
+        (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.supervised_users(current_user)
+    ]
+    if request.method == "GET":
+        form.year.data = clock.local_today().year
+        form.primary_category.data = "other"
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                unit = db.session.get(Unit, form.unit.data or 0)
+                if unit is None or not permissions.supervises_unit(current_user, unit):
+                    raise DomainError("请选择您督办范围内的单位。", field="unit")
+                today = clock.local_today()
+                deadline = services.check_deadline(form.deadline.data, today) if form.deadline.data else None
+                item = services.create_item(
+                    unit=unit, year=form.year.data, title=form.title.data, text=form.text.data or "",
+                    measures=form.measures.data or "", categories=_chosen_categories(form),
+                    actor=current_user, now=clock.utcnow(), owner=_owner_from(form), deadline=deadline,
+                )
+            except DomainError as error:
+                db.session.rollback()
+                _attach(form, error)
+                status = error.status_code
+            else:
+                db.session.commit()
+                flash("事项已创建。", "success")
+                return redirect(url_for("items.show", item_id=item.id))
+        else:
+            status = 422
+    return render_template("items/new.html", form=form), status
+

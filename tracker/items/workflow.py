@@ -1,0 +1,236 @@
+"""The item state machine (CONTRACT.md): the only code that changes ``Item.status``.
+
+Every door (pages, API, CLI) calls :func:`perform`; templates ask :func:`available_actions`.
+"""
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from tracker.auth import permissions
+from tracker.auth.models import User
+from tracker.errors import Conflict, Forbidden, Invalid
+from tracker.extensions import db
+from tracker.items.history import record
+from tracker.items.models import (
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
+    Item,
+    ItemEvent,
+    Status,
+)
+
+
+class Action(enum.Enum):
+    start = "start"
+    submit = "submit"
+    approve = "approve"
+    return_ = "return"
+    reopen = "reopen"
+    request_extension = "request_extension"
+    approve_extension = "approve_extension"
+    reject_extension = "reject_extension"
+
+    @property
+    def title(self) -> str:
+        return TRANSITIONS[self].title
+
+
+class Who(enum.Enum):
+    owner = "owner"
+    reviewer = "reviewer"  # a supervisor over the item's unit who is not its owner
+
+
+ALL_BUT_CLOSED = frozenset({Status.open, Status.in_progress, Status.pending_review})
+
+
+@dataclass(frozen=True)
+class Transition:
+    title: str
+    sources: frozenset[Status]
+    target: Status | None  # None: the status does not change
+    who: Who
+    needs_comment: bool = False
+    needs_summary: bool = False
+    needs_deadline: bool = False
+    needs_pending_extension: bool = False
+
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.start: Transition("开始整改", frozenset({Status.open}), Status.in_progress, Who.owner),
+    Action.submit: Transition(
+        "提交销号申请", frozenset({Status.in_progress}), Status.pending_review, Who.owner,
+        needs_summary=True,
+    ),
+    Action.approve: Transition(
+        "审核通过并销号", frozenset({Status.pending_review}), Status.closed, Who.reviewer
+    ),
+    Action.return_: Transition(
+        "退回整改", frozenset({Status.pending_review}), Status.in_progress, Who.reviewer,
+        needs_comment=True,
+    ),
+    Action.reopen: Transition(
+        "重新打开", frozenset({Status.closed}), Status.in_progress, Who.reviewer, needs_comment=True
+    ),
+    Action.request_extension: Transition(
+        "申请延期", ALL_BUT_CLOSED, None, Who.owner, needs_comment=True, needs_deadline=True
+    ),
+    Action.approve_extension: Transition(
+        "批准延期", ALL_BUT_CLOSED, None, Who.reviewer, needs_pending_extension=True
+    ),
+    Action.reject_extension: Transition(
+        "不批准延期", ALL_BUT_CLOSED, None, Who.reviewer, needs_pending_extension=True
+    ),
+}
+
+COMMENT_MAX = 2000
+
+
+def parse_action(value: str) -> Action:
+    try:
+        return Action(value)
+    except ValueError:
+        raise Invalid("未知的操作。", field="action") from None
+
+
+def pending_extension(item: Item) -> ExtensionRequest | None:
+    return db.session.scalar(
+        select(ExtensionRequest).where(
+            ExtensionRequest.item_id == item.id,
+            ExtensionRequest.status == ExtensionStatus.pending,
+        )
+    )
+
+
+def _actor_allowed(user: User, item: Item, who: Who) -> bool:
+    if who is Who.owner:
+        return permissions.is_owner(user, item)
+    return permissions.can_review_item(user, item)
+
+
+def available_actions(user: User, item: Item, pending: ExtensionRequest | None) -> list[Action]:
+    """The actions ``user`` may take on ``item`` now; ``pending`` is its open extension request."""
+    actions = []
+    for action, rule in TRANSITIONS.items():
+        if item.status not in rule.sources or not _actor_allowed(user, item, rule.who):
+            continue
+        if rule.needs_pending_extension and pending is None:
+            continue
+        if action is Action.request_extension and pending is not None:
+            continue
+        actions.append(action)
+    return actions
+
+
+def perform(
+    item: Item,
+    action: Action,
+    actor: User,
+    *,
+    now: datetime,
+    today: date,
+    comment: str = "",
+    summary: str = "",
+    deadline: date | None = None,
+    expected_version: int | None = None,
+) -> ItemEvent:
+    """Apply ``action`` to ``item`` as ``actor`` and record it in the history.
+
+    Raises Forbidden (the actor may not take it), Conflict (not allowed in this status, or the
+    item changed since the actor read version ``expected_version``) or Invalid (a missing or
+    wrong input, with the field named). Nothing is changed when it raises. Flushes, never commits.
+    """
+    rule = TRANSITIONS[action]
+    comment = (comment or "").strip()
+    summary = (summary or "").strip()
+
+    if not _actor_allowed(actor, item, rule.who):
+        if rule.who is Who.owner:
+            raise Forbidden("只有该事项的责任人才能执行此操作。")
+        if permissions.is_owner(actor, item) and permissions.can_supervise_item(actor, item):
+            raise Forbidden("责任人不能审核自己的事项。")
+        raise Forbidden("只有上级督办人才能执行此操作。")
+    if expected_version is not None and expected_version != item.version:
+        raise Conflict("该事项已被他人修改，请刷新页面后重试。")
+    if item.status not in rule.sources:
+        raise Conflict(f"事项当前状态为“{item.status.title}”，不能{rule.title}。")
+    if len(comment) > COMMENT_MAX or len(summary) > COMMENT_MAX:
+        raise Invalid(f"说明不能超过{COMMENT_MAX}字。", field="summary" if len(summary) > COMMENT_MAX else "comment")
+    if rule.needs_comment and not comment:
+        reason = "延期理由" if action is Action.request_extension else "意见"
+        raise Invalid(f"请填写{reason}。", field="comment")
+    if rule.needs_summary:
+        if not summary:
+            raise Invalid("请填写整改完成情况。", field="summary")
+        evidence_count = db.session.scalar(
+            select(func.count(Evidence.id)).where(
+                Evidence.item_id == item.id, Evidence.removed_at.is_(None)
+            )
+        )
+        if not evidence_count:
+            raise Invalid("请先上传至少一份佐证材料，再提交销号申请。", field="evidence")
+
+    details: dict = {}
+    pending = pending_extension(item) if action in _EXTENSION_ACTIONS or action is Action.approve else None
+
+    if action is Action.request_extension:
+        if pending is not None:
+            raise Conflict("已有一项延期申请等待审批。")
+        _check_new_deadline(item, deadline, today)
+        db.session.add(
+            ExtensionRequest(
+                item=item, requested_by_id=actor.id, requested_at=now,
+                old_deadline=item.deadline, new_deadline=deadline, reason=comment,
+            )
+        )
+        details = {"old_deadline": _iso(item.deadline), "new_deadline": _iso(deadline)}
+    elif action in (Action.approve_extension, Action.reject_extension):
+        if pending is None:
+            raise Conflict("没有等待审批的延期申请。")
+        approved = action is Action.approve_extension
+        pending.status = ExtensionStatus.approved if approved else ExtensionStatus.rejected
+        pending.decided_by_id = actor.id
+        pending.decided_at = now
+        pending.decision_comment = comment
+        details = {"old_deadline": _iso(item.deadline), "new_deadline": _iso(pending.new_deadline)}
+        if approved:
+            item.deadline = pending.new_deadline
+    elif action is Action.submit:
+        item.summary = summary
+        details = {"summary": summary}
+    elif action is Action.approve:
+        item.closed_at = now
+        if pending is not None:  # a closed item needs no later deadline
+            pending.status = ExtensionStatus.rejected
+            pending.decided_by_id = actor.id
+            pending.decided_at = now
+            pending.decision_comment = "事项已销号，延期申请自动撤销。"
+    elif action is Action.reopen:
+        item.closed_at = None
+
+    if rule.target is not None:
+        details = {"from": item.status.value, "to": rule.target.value, **details}
+        item.status = rule.target
+    item.updated_at = now
+    event = record(item, actor, action.value, now=now, comment=comment, details=details)
+    db.session.flush()
+    return event
+
+
+_EXTENSION_ACTIONS = frozenset({Action.request_extension, Action.approve_extension, Action.reject_extension})
+
+
+def _check_new_deadline(item: Item, deadline: date | None, today: date) -> None:
+    if deadline is None:
+        raise Invalid("请填写申请延期到的日期。", field="deadline")
+    if deadline < today:
+        raise Invalid("延期后的整改时限不能早于今天。", field="deadline")
+    if item.deadline is not None and deadline <= item.deadline:
+        raise Invalid("延期后的整改时限必须晚于当前整改时限。", field="deadline")
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None

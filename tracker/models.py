@@ -1,0 +1,12 @@
+"""Imports every model so that the metadata (and Alembic) see them all."""
+
+from tracker.auth.models import Role, Unit, User  # noqa: F401
+from tracker.items.models import (  # noqa: F401
+    Category,
+    Evidence,
+    ExtensionRequest,
+    Item,
+    ItemCategory,
+    ItemEvent,
+    Report,
+)

@@ -1,0 +1,158 @@
+"""What every page shares: sign-in loading, error pages, template filters."""
+
+import logging
+from urllib.parse import urlsplit
+from datetime import date, datetime
+
+from flask import Flask, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from tracker import clock
+from tracker.auth import permissions
+from tracker.auth.models import User
+from tracker.errors import DomainError
+from tracker.extensions import db, login_manager
+from tracker.items import history
+from tracker.items.models import Status
+
+log = logging.getLogger(__name__)
+
+ERROR_TITLES = {
+    400: "请求无效",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持的操作",
+    409: "操作冲突",
+    413: "文件过大",
+    415: "文件类型不支持",
+    422: "输入有误",
+    500: "系统出错",
+}
+ERROR_MESSAGES = {
+    400: "请求无效，请返回上一页重试。",
+    403: "您没有执行此操作的权限。",
+    404: "您要找的页面或事项不存在，或您无权查看。",
+    405: "该页面不支持这种操作。",
+    409: "该事项已被他人修改，请刷新页面后重试。",
+    413: "上传的文件过大。",
+    415: "不支持该文件类型。",
+    422: "输入有误，请检查后重试。",
+    500: "系统出错了，我们已记录下来。请稍后再试。",
+}
+
+
+def error_page(status: int, message: str | None = None):
+    if status == 413:
+        limit = current_app.config["MAX_UPLOAD_MB"]
+        message = message or f"上传的文件超过 {limit} MB 的上限，请压缩或拆分后再上传。"
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=ERROR_TITLES.get(status, "出错了"),
+            message=message or ERROR_MESSAGES.get(status, "出错了。"),
+        ),
+        status,
+    )
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` if it is a local path (no scheme, no host, no //host), else ``default``."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return default
+
+
+def register_web(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return db.session.scalar(
+            select(User).where(User.id == int(user_id)).options(joinedload(User.unit))
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return error_page(error.status_code, error.message)
+
+    @app.errorhandler(StaleDataError)
+    def stale(error):
+        db.session.rollback()
+        return error_page(409)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return error_page(400, "页面已过期或来源不明，请刷新页面后重新提交。")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return error_page(error.code)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return error_page(500)
+
+    @app.context_processor
+    def shared():
+        return {"perm": permissions, "Status": Status, "today": clock.local_today()}
+
+    app.add_template_global(history.action_title, "history_title")
+    app.add_template_global(history.describe, "history_lines")
+    app.add_template_filter(date_cn)
+    app.add_template_filter(local_time)
+    app.add_template_filter(days_label)
+    app.add_template_filter(filesize)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def date_cn(value: date | None) -> str:
+    """2024年3月31日"""
+    if value is None:
+        return "—"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def local_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return clock.to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def days_label(days: int | None) -> str:
+    if days is None:
+        return "未定时限"
+    if days < 0:
+        return f"逾期{-days}天"
+    if days == 0:
+        return "今天到期"
+    return f"剩余{days}天"
+
+
+def filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
