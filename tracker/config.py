@@ -24,6 +24,10 @@ YELLOW_WITHIN_DAYS = 7
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 
+# werkzeug's method for new password hashes; the hash records its method, so changing this
+# keeps existing passwords working.
+PASSWORD_HASH_METHOD = "scrypt"
+
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 WTF_I18N_ENABLED = False  # forms use WTForms' own zh catalogue (see tracker.forms)
 BOOTSTRAP_SERVE_LOCAL = True  # government intranets have no internet: no CDN

@@ -167,8 +167,14 @@ def _first_error(form) -> str | None:
     return None
 
 
-def _item_page(item, *, status: int = 200, forms: dict | None = None, error_action: str | None = None):
-    """The item page; ``forms`` replaces the blank forms with submitted ones carrying errors."""
+def _item_page(
+    item, *, status: int = 200, forms: dict | None = None, error_action: str | None = None,
+    page_error: str | None = None,
+):
+    """The item page; ``forms`` replaces the blank forms with submitted ones carrying errors.
+
+    ``page_error`` is shown at the top when the form it belongs to is not on the page
+    (an action the user may not take, or no longer can)."""
     pending = workflow.pending_extension(item)
     forms = forms or {}
     transition_forms = {}
@@ -177,6 +183,8 @@ def _item_page(item, *, status: int = 200, forms: dict | None = None, error_acti
         form.action.data = action.value
         form.version.data = item.version
         transition_forms[action] = form
+    if page_error and error_action in {a.value for a in transition_forms}:
+        page_error = None  # shown beside its own form instead
     return (
         render_template(
             "items/item.html",
@@ -186,6 +194,7 @@ def _item_page(item, *, status: int = 200, forms: dict | None = None, error_acti
             actions=transition_forms,
             rules=workflow.TRANSITIONS,
             error_action=error_action,
+            page_error=page_error,
             history=queries.item_history(item),
             evidence_form=forms.get("evidence") or EvidenceForm(formdata=None),
             progress_form=forms.get("progress") or ProgressForm(formdata=None),
@@ -227,7 +236,8 @@ def transition(item_id: int):
             form.form_errors.append(error.message)
         item = queries.load_item(item_id, current_user)
         return _item_page(
-            item, status=error.status_code, forms={action_value: form}, error_action=action_value
+            item, status=error.status_code, forms={action_value: form}, error_action=action_value,
+            page_error=error.message,
         )
     db.session.commit()
     flash(f"已{action.title}：{item.title}", "success")

@@ -1,0 +1,218 @@
+"""Fixtures: the app on a real database (SQLite by default, PostgreSQL with
+TRACKER_TEST_DATABASE_URL), migrated once per session with ``flask db upgrade`` and emptied
+before every test; factories that go through the domain services; a signed-in test client."""
+
+import os
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from tests import pg
+from tracker import create_app
+from tracker.auth import services as auth
+from tracker.auth.models import Role
+from tracker.extensions import db
+from tracker.items import evidence as evidence_files
+from tracker.items import services, workflow
+from tracker.items.categories import DEFAULT_CATEGORIES
+from tracker.items.models import Category
+from tracker.items.workflow import Action
+
+PASSWORD = "secret-pass-1"
+TEST_DB_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
+TABLES = [
+    "item_events", "extension_requests", "evidence", "item_categories", "items", "reports",
+    "users", "units", "categories",
+]
+PDF = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DB_URL:
+        pg.drop_database(TEST_DB_URL)
+        pg.ensure_database(TEST_DB_URL)
+        url = TEST_DB_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade()  # the real migrations, not create_all
+        db.engine.dispose()
+    return url
+
+
+def _empty_database() -> None:
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    else:
+        for table in TABLES:
+            db.session.execute(text(f"DELETE FROM {table}"))
+    for position, (code, name) in enumerate(DEFAULT_CATEGORIES, start=1):
+        db.session.add(Category(code=code, name=name, position=position))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test",
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "MAX_UPLOAD_MB": 1,
+            "TESTING": True,
+            # Cheap hashing: every test creates users. Production keeps scrypt.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        _empty_database()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def today() -> date:
+    from tracker import clock
+
+    return clock.local_today()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Factory:
+    """Builds units, users and items through the domain services, as the pages would."""
+
+    def __init__(self, today: date, now: datetime):
+        self.today, self.now = today, now
+        self._n = 0
+
+    def unit(self, name: str, parent=None):
+        unit = auth.create_unit(name, parent)
+        db.session.commit()
+        return unit
+
+    def user(self, username: str, role: str, unit, *, name: str = "", email: str | None = None):
+        user = auth.create_user(username, role=Role(role), unit=unit, password=PASSWORD, name=name, email=email)
+        db.session.commit()
+        return user
+
+    def item(self, unit, owner=None, *, deadline_days: int | None = 30, status: str = "open",
+             supervisor=None, title: str | None = None, year: int = 2023, categories=("other",)):
+        """An item brought to ``status`` through the workflow (``supervisor`` approves)."""
+        self._n += 1
+        item = services.create_item(
+            unit=unit, year=year, title=title or f"问题{self._n}", text="问题描述", actor=None,
+            now=self.now, owner=owner, categories=services.categories_by_code(categories),
+            deadline=None if deadline_days is None else self.today + timedelta(days=deadline_days),
+        )
+        if status != "open":
+            self.advance(item, status, supervisor)
+        db.session.commit()
+        return item
+
+    def advance(self, item, status: str, supervisor=None) -> None:
+        owner = item.owner
+        kw = {"now": self.now, "today": self.today}
+        workflow.perform(item, Action.start, owner, **kw)
+        if status == "in_progress":
+            return
+        self.evidence(item, owner)
+        workflow.perform(item, Action.submit, owner, summary="已完成整改", **kw)
+        if status == "pending_review":
+            return
+        workflow.perform(item, Action.approve, supervisor, **kw)
+
+    def evidence(self, item, user, data: bytes = PDF, filename: str = "佐证.pdf"):
+        import io
+
+        ev = evidence_files.add_evidence(item, user, io.BytesIO(data), filename, now=self.now, max_bytes=10**7)
+        db.session.commit()
+        return ev
+
+
+@pytest.fixture
+def make(app, today, now) -> Factory:
+    return Factory(today, now)
+
+
+@pytest.fixture
+def org(make):
+    """市局 → 甲县局 → 甲大队, and 市局 → 乙县局, with people in each."""
+    city = make.unit("市局")
+    county_a = make.unit("甲县局", city)
+    team_a = make.unit("甲大队", county_a)
+    county_b = make.unit("乙县局", city)
+
+    class Org:
+        pass
+
+    o = Org()
+    o.city, o.county_a, o.team_a, o.county_b = city, county_a, team_a, county_b
+    o.admin = make.user("admin", "admin", city)
+    o.city_sup = make.user("city_sup", "supervisor", city)
+    o.sup_a = make.user("sup_a", "supervisor", county_a)
+    o.sup_b = make.user("sup_b", "supervisor", county_b)
+    o.off_a = make.user("off_a", "official", county_a, name="张三")
+    o.off_a2 = make.user("off_a2", "official", county_a)
+    o.off_team = make.user("off_team", "official", team_a)
+    o.off_b = make.user("off_b", "official", county_b)
+    return o
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+class Client:
+    """A test client that signs in through the real form and posts forms with their CSRF token."""
+
+    def __init__(self, flask_client):
+        self.c = flask_client
+        self.token = None
+
+    def _refresh_token(self) -> None:
+        page = self.c.get("/login" if self.token is None else "/profile").get_data(as_text=True)
+        match = CSRF_RE.search(page)
+        assert match, "no CSRF token on the page"
+        self.token = match.group(1) or match.group(2)
+
+    def login(self, username: str, password: str = PASSWORD):
+        self._refresh_token()
+        response = self.c.post("/login", data={"username": username, "password": password, "csrf_token": self.token})
+        assert response.status_code == 302, f"login failed for {username}"
+        return response
+
+    def get(self, url, **kw):
+        return self.c.get(url, **kw)
+
+    def post(self, url, data=None, **kw):
+        data = dict(data or {})
+        if self.token is None:
+            self._refresh_token()
+        data.setdefault("csrf_token", self.token)
+        return self.c.post(url, data=data, **kw)
+
+
+@pytest.fixture
+def client(app):
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def login(app):
+    """``login(user)`` → a Client signed in as that user (each call a separate browser)."""
+
+    def _login(user):
+        c = Client(app.test_client())
+        c.login(user.username)
+        return c
+
+    return _login

@@ -1,0 +1,207 @@
+"""The state machine of CONTRACT.md, through the item page's forms: every (status, action, role).
+
+The expected outcome is written out here from CONTRACT.md's table, independently of
+tracker.items.workflow.TRANSITIONS, so that a wrong table in the code fails these tests.
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.items import workflow
+from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent
+from tracker.items.workflow import Action
+
+STATUSES = ["open", "in_progress", "pending_review", "closed"]
+ACTIONS = ["start", "submit", "approve", "return", "reopen", "request_extension",
+           "approve_extension", "reject_extension"]
+# role name → attribute of the org fixture; the item belongs to 甲县局 and is owned by off_a.
+ROLES = {
+    "owner": "off_a",
+    "colleague": "off_a2",  # official of the same unit, not the owner: sees, may not act
+    "official_below": "off_team",  # official of a unit below: does not see the item
+    "unit_supervisor": "sup_a",
+    "upper_supervisor": "city_sup",
+    "admin": "admin",
+    "other_supervisor": "sup_b",  # supervisor of a sibling county: does not see the item
+}
+REVIEWERS = {"unit_supervisor", "upper_supervisor", "admin"}
+INVISIBLE = {"official_below", "other_supervisor"}
+
+# CONTRACT.md: action → (statuses it starts from, status after (None: unchanged), who)
+EXPECTED = {
+    "start": ({"open"}, "in_progress", "owner"),
+    "submit": ({"in_progress"}, "pending_review", "owner"),
+    "approve": ({"pending_review"}, "closed", "reviewer"),
+    "return": ({"pending_review"}, "in_progress", "reviewer"),
+    "reopen": ({"closed"}, "in_progress", "reviewer"),
+    "request_extension": ({"open", "in_progress", "pending_review"}, None, "owner"),
+    "approve_extension": ({"open", "in_progress", "pending_review"}, None, "reviewer"),
+    "reject_extension": ({"open", "in_progress", "pending_review"}, None, "reviewer"),
+}
+
+
+def _may_act(role: str, who: str) -> bool:
+    return role == "owner" if who == "owner" else role in REVIEWERS
+
+
+def _snapshot(item_id: int) -> dict:
+    db.session.expire_all()
+    item = db.session.get(Item, item_id)
+    return {
+        "status": item.status.value,
+        "deadline": item.deadline,
+        "version": item.version,
+        "events": db.session.scalar(select(func.count(ItemEvent.id)).where(ItemEvent.item_id == item_id)),
+        "extensions": [
+            (r.status.value, r.new_deadline)
+            for r in db.session.scalars(select(ExtensionRequest).where(ExtensionRequest.item_id == item_id))
+        ],
+    }
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("status", STATUSES)
+def test_transition_matrix(org, make, login, status, action, role):
+    item = make.item(org.county_a, org.off_a, status=status, supervisor=org.sup_a)
+    if status in ("open", "in_progress"):
+        make.evidence(item, org.off_a)  # so that submit is refused only for status or role
+    if action in ("approve_extension", "reject_extension") and status != "closed":
+        workflow.perform(item, Action.request_extension, org.off_a, now=make.now, today=make.today,
+                         deadline=item.deadline + timedelta(days=60), comment="需要更多时间")
+        db.session.commit()
+    before = _snapshot(item.id)
+    actor = getattr(org, ROLES[role])
+
+    response = login(actor).post(
+        f"/items/{item.id}/transition",
+        data={"action": action, "version": before["version"], "comment": "意见",
+              "summary": "已完成整改", "deadline": (item.deadline + timedelta(days=30)).isoformat()},
+    )
+    after = _snapshot(item.id)
+
+    sources, target, who = EXPECTED[action]
+    if role in INVISIBLE:
+        assert response.status_code == 404
+    elif not _may_act(role, who):
+        assert response.status_code == 403
+    elif status not in sources:
+        assert response.status_code == 409
+    else:
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert after["status"] == (target or status)
+        assert after["events"] == before["events"] + 1
+        last = db.session.scalar(select(ItemEvent).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id.desc()))
+        assert (last.action, last.actor_id) == (action, actor.id)
+        if action == "approve_extension":
+            assert after["deadline"] == before["deadline"] + timedelta(days=60)
+            assert after["extensions"] == [("approved", before["deadline"] + timedelta(days=60))]
+        elif action == "reject_extension":
+            assert after["deadline"] == before["deadline"]
+            assert after["extensions"][0][0] == "rejected"
+        elif action == "request_extension":
+            assert after["deadline"] == before["deadline"]  # only a request until approved
+            assert after["extensions"] == [("pending", before["deadline"] + timedelta(days=30))]
+        return
+    assert after == before, "a refused action changed the item"
+
+
+def test_submit_needs_summary_and_evidence(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    c = login(org.off_a)
+    no_summary = c.post(f"/items/{item.id}/transition", data={"action": "submit", "summary": " "})
+    assert no_summary.status_code == 422
+    assert "请填写整改完成情况" in no_summary.get_data(as_text=True)
+    no_evidence = c.post(f"/items/{item.id}/transition", data={"action": "submit", "summary": "已完成"})
+    assert no_evidence.status_code == 422
+    assert "请先上传至少一份佐证材料" in no_evidence.get_data(as_text=True)
+    assert _snapshot(item.id)["status"] == "in_progress"
+
+
+@pytest.mark.parametrize("action,status", [("return", "pending_review"), ("reopen", "closed")])
+def test_return_and_reopen_need_a_comment(org, make, login, action, status):
+    item = make.item(org.county_a, org.off_a, status=status, supervisor=org.sup_a)
+    before = _snapshot(item.id)
+    page = login(org.sup_a).post(f"/items/{item.id}/transition", data={"action": action, "comment": ""})
+    assert page.status_code == 422
+    assert "请填写意见" in page.get_data(as_text=True)
+    assert _snapshot(item.id) == before
+
+
+def test_supervisor_who_owns_an_item_cannot_approve_it(org, make, login):
+    item = make.item(org.county_a, org.sup_a, status="pending_review")
+    own = login(org.sup_a).post(f"/items/{item.id}/transition", data={"action": "approve"})
+    assert own.status_code == 403
+    assert "责任人不能审核自己的事项" in own.get_data(as_text=True)
+    assert _snapshot(item.id)["status"] == "pending_review"
+    assert login(org.city_sup).post(f"/items/{item.id}/transition", data={"action": "approve"}).status_code == 302
+    assert _snapshot(item.id)["status"] == "closed"
+
+
+def test_every_earlier_deadline_is_kept(org, make, login):
+    item = make.item(org.county_a, org.off_a, deadline_days=10)
+    first = item.deadline
+    owner, supervisor = login(org.off_a), login(org.sup_a)
+    for days in (40, 90):
+        new = make.today + timedelta(days=days)
+        assert owner.post(f"/items/{item.id}/transition", data={
+            "action": "request_extension", "deadline": new.isoformat(), "comment": "原因"}).status_code == 302
+        assert supervisor.post(f"/items/{item.id}/transition", data={"action": "approve_extension"}).status_code == 302
+    requests = db.session.scalars(select(ExtensionRequest).order_by(ExtensionRequest.id)).all()
+    assert [(r.old_deadline, r.new_deadline, r.status) for r in requests] == [
+        (first, make.today + timedelta(days=40), ExtensionStatus.approved),
+        (make.today + timedelta(days=40), make.today + timedelta(days=90), ExtensionStatus.approved),
+    ]
+    page = owner.get(f"/items/{item.id}").get_data(as_text=True)
+    assert first.isoformat() in page  # shown in the history as old → new
+
+
+@pytest.mark.parametrize("deadline,message", [
+    ("", "请填写申请延期到的日期"),
+    ("2020-01-01", "不能早于今天"),
+    ("2024-02-30", "日期无效"),
+])
+def test_extension_request_with_a_bad_deadline_is_refused(org, make, login, deadline, message):
+    item = make.item(org.county_a, org.off_a)
+    before = _snapshot(item.id)
+    page = login(org.off_a).post(f"/items/{item.id}/transition",
+                                 data={"action": "request_extension", "deadline": deadline, "comment": "原因"})
+    assert page.status_code == 422
+    assert message in page.get_data(as_text=True)
+    assert _snapshot(item.id) == before
+
+
+def test_a_stale_form_is_refused_with_409(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    stale_version = item.version
+    assert login(org.off_a).post(f"/items/{item.id}/transition", data={
+        "action": "request_extension", "deadline": (item.deadline + timedelta(days=5)).isoformat(),
+        "comment": "原因"}).status_code == 302
+    page = login(org.sup_a).post(f"/items/{item.id}/transition",
+                                 data={"action": "approve", "version": stale_version})
+    assert page.status_code == 409
+    assert "已被他人修改" in page.get_data(as_text=True)
+    assert _snapshot(item.id)["status"] == "pending_review"
+
+
+def test_unknown_action_is_a_clear_error(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    page = login(org.off_a).post(f"/items/{item.id}/transition", data={"action": "explode"})
+    assert page.status_code == 422
+    assert "未知的操作" in page.get_data(as_text=True)
+
+
+def test_only_the_workflow_assigns_status():
+    """STYLE.md: nothing but tracker/items/workflow.py sets Item.status."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "tracker"
+    offenders = [
+        str(path) for path in root.rglob("*.py")
+        if path.name != "workflow.py" and re.search(r"\bitem\.status\s*=[^=]", path.read_text())
+    ]
+    assert offenders == []
