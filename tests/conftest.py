@@ -172,38 +172,53 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csr
 
 
 class Client:
-    """A test client that signs in through the real form and posts forms with their CSRF token."""
+    """A test client that signs in through the real form and posts forms with their CSRF token.
 
-    def __init__(self, flask_client):
-        self.c = flask_client
+    Each request runs in its own app context, as in production: its own ``g`` (the signed-in
+    user) and its own database session. Afterwards the test's session is expired, so the test
+    reads what the request wrote.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.c = app.test_client()
         self.token = None
 
+    def _request(self, method: str, url: str, **kw):
+        with self.app.app_context():
+            response = getattr(self.c, method)(url, **kw)
+            response.get_data()
+        db.session.expire_all()
+        return response
+
     def _refresh_token(self) -> None:
-        page = self.c.get("/login" if self.token is None else "/profile").get_data(as_text=True)
+        page = self._request("get", "/login" if self.token is None else "/profile").get_data(as_text=True)
         match = CSRF_RE.search(page)
         assert match, "no CSRF token on the page"
         self.token = match.group(1) or match.group(2)
 
     def login(self, username: str, password: str = PASSWORD):
         self._refresh_token()
-        response = self.c.post("/login", data={"username": username, "password": password, "csrf_token": self.token})
+        response = self._request(
+            "post", "/login", data={"username": username, "password": password, "csrf_token": self.token}
+        )
         assert response.status_code == 302, f"login failed for {username}"
         return response
 
     def get(self, url, **kw):
-        return self.c.get(url, **kw)
+        return self._request("get", url, **kw)
 
     def post(self, url, data=None, **kw):
         data = dict(data or {})
         if self.token is None:
             self._refresh_token()
         data.setdefault("csrf_token", self.token)
-        return self.c.post(url, data=data, **kw)
+        return self._request("post", url, data=data, **kw)
 
 
 @pytest.fixture
 def client(app):
-    return Client(app.test_client())
+    return Client(app)
 
 
 @pytest.fixture
@@ -211,7 +226,7 @@ def login(app):
     """``login(user)`` → a Client signed in as that user (each call a separate browser)."""
 
     def _login(user):
-        c = Client(app.test_client())
+        c = Client(app)
         c.login(user.username)
         return c
 
