@@ -188,6 +188,7 @@ class Client:
         with self.app.app_context():
             response = getattr(self.c, method)(url, **kw)
             response.get_data()
+            response.close()  # releases a sent file
         db.session.expire_all()
         return response
 
@@ -209,10 +210,11 @@ class Client:
         return self._request("get", url, **kw)
 
     def post(self, url, data=None, **kw):
-        data = dict(data or {})
         if self.token is None:
             self._refresh_token()
-        data.setdefault("csrf_token", self.token)
+        if not isinstance(data, bytes):
+            data = dict(data or {})
+            data.setdefault("csrf_token", self.token)
         return self._request("post", url, data=data, **kw)
 
 
