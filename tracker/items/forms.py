@@ -71,3 +71,10 @@ class AssignForm(Form):
     item_ids = SelectMultipleField(coerce=int, validate_choice=False)
     owner = StringField("责任人（用户名）", validators=[Length(max=64, message="用户名过长。")])
     deadline = ChineseDateField("整改时限", validators=[Optional()])
+
+
+class MeasuresForm(Form):
+    """What an owner may change on their own item: the measures."""
+
+    version = IntegerField(validators=[Optional()])
+    measures = TextAreaField("整改措施", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])

@@ -20,7 +20,14 @@ from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
-from tracker.items.forms import AssignForm, EvidenceForm, ItemForm, ProgressForm, TransitionForm
+from tracker.items.forms import (
+    AssignForm,
+    EvidenceForm,
+    ItemForm,
+    MeasuresForm,
+    ProgressForm,
+    TransitionForm,
+)
 from tracker.items.models import Evidence, Status
 from tracker.web import safe_next
 
@@ -360,39 +367,36 @@ def edit(item_id: int):
     supervising = permissions.can_edit_item(current_user, item)
     if not (supervising or permissions.can_edit_measures(current_user, item)):
         abort(403)
-    form = ItemForm(obj=None if request.method == "POST" else item)
-    form.unit.choices = [(item.unit_id, item.unit.name)]
-    _category_choices(form)
-    form.owner.choices = [(0, "（未指定）")] + [
-        (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.owner_choices(item.unit)
-    ]
+    form_class = ItemForm if supervising else MeasuresForm
+    form = form_class(obj=None if request.method == "POST" else item)
+    if supervising:
+        form.unit.choices = [(item.unit_id, item.unit.name)]
+        _category_choices(form)
+        form.owner.choices = [(0, "（未指定）")] + [
+            (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.owner_choices(item.unit)
+        ]
     if request.method == "GET":
         form.version.data = item.version
-        form.owner.data = item.owner_id or 0
-        codes = [c.code for c in item.categories]
-        form.primary_category.data = codes[0] if codes else "other"
-        form.other_categories.data = codes[1:]
+        if supervising:
+            form.owner.data = item.owner_id or 0
+            codes = [c.code for c in item.categories]
+            form.primary_category.data = codes[0] if codes else "other"
+            form.other_categories.data = codes[1:]
     status = 200
     if request.method == "POST":
-        # An owner's form carries only the measures; the other fields keep the item's values.
-        if not supervising:
-            form.year.data = item.year
-            form.title.data = item.title
+        if supervising:
+            form.year.data = item.year  # the year belongs to the report, not to this form
         if form.validate_on_submit():
             try:
+                changes = {"measures": form.measures.data}
                 if supervising:
-                    changes = {
-                        "title": form.title.data, "text": form.text.data, "measures": form.measures.data,
-                        "categories": _chosen_categories(form),
-                    }
+                    changes.update(title=form.title.data, text=form.text.data, categories=_chosen_categories(form))
                     if form.owner.data:
                         changes["owner"] = _owner_from(form)
                         if changes["owner"] is None:
                             raise DomainError("责任人不存在。", field="owner")
                     if form.deadline.data is not None:
                         changes["deadline"] = form.deadline.data
-                else:
-                    changes = {"measures": form.measures.data}
                 diff = services.update_item(
                     item, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
                     expected_version=form.version.data,

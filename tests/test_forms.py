@@ -1,0 +1,212 @@
+"""Bad input on the forms: a Chinese message beside the field, status 422, nothing changed."""
+
+import pytest
+from sqlalchemy import func, select
+
+from tracker.auth.models import Unit, User
+from tracker.extensions import db
+from tracker.items.models import Category, Item, ItemEvent
+
+
+def _events() -> int:
+    return db.session.scalar(select(func.count(ItemEvent.id)))
+
+
+def _beside_field(page: str, message: str) -> bool:
+    return f'<div class="invalid-feedback d-block">{message}' in page
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("title", "", "请填写标题。"),
+    ("title", "长" * 201, "标题不能超过200字。"),
+    ("deadline", "2024-02-30", "日期无效"),
+    ("deadline", "明天", "日期无效"),
+    ("deadline", "2001-01-01", "整改时限不能早于今天。"),
+    ("owner", "99999", "责任人不存在"),
+    ("primary_category", "no_such", "未知的问题类别"),
+])
+def test_item_edit_rejects_bad_input_beside_the_field(org, make, login, field, value, message):
+    item = make.item(org.county_a, org.off_a, title="原标题")
+    data = {"title": "原标题", "text": "问题描述", "measures": "", "primary_category": "other",
+            "owner": str(org.off_a.id), "year": "2023", "version": item.version}
+    data[field] = value
+    before = (_events(), item.version)
+    page = login(org.sup_a).post(f"/items/{item.id}/edit", data=data)
+    assert page.status_code == 422
+    assert _beside_field(page.get_data(as_text=True), message)
+    db.session.refresh(item)
+    assert (_events(), item.version, item.title) == (*before, "原标题")
+
+
+def test_owner_of_another_unit_is_refused(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    page = login(org.sup_a).post(f"/items/{item.id}/edit", data={
+        "title": item.title, "primary_category": "other", "owner": str(org.off_b.id), "year": "2023"})
+    assert page.status_code == 422
+    assert "责任人不存在、已停用，或不属于该事项的单位" in page.get_data(as_text=True)
+    db.session.refresh(item)
+    assert item.owner_id == org.off_a.id
+
+
+def test_edit_records_old_and_new_values(org, make, login, today):
+    item = make.item(org.county_a, None, title="旧标题")
+    page = login(org.sup_a).post(f"/items/{item.id}/edit", data={
+        "title": "新标题", "text": "新描述", "measures": "措施", "primary_category": "legal_publicity",
+        "other_categories": ["case_file_quality"], "owner": str(org.off_a.id),
+        "deadline": f"{today.year + 1}-06-30", "year": "2023"})
+    assert page.status_code == 302
+    db.session.refresh(item)
+    assert [c.code for c in item.categories] == ["legal_publicity", "case_file_quality"]
+    event = db.session.scalar(select(ItemEvent).where(ItemEvent.action == "edit"))
+    assert event.details["owner"] == {"old": None, "new": "off_a"}
+    assert event.details["deadline"]["new"] == f"{today.year + 1}-06-30"
+    assert event.details["title"] == {"old": "旧标题", "new": "新标题"}
+
+
+def test_owner_may_write_measures_only(org, make, login):
+    item = make.item(org.county_a, org.off_a, title="原标题")
+    c = login(org.off_a)
+    assert c.post(f"/items/{item.id}/edit", data={"measures": "一、制定方案", "title": "篡改"}).status_code == 302
+    db.session.refresh(item)
+    assert (item.measures, item.title) == ("一、制定方案", "原标题")
+
+
+def test_progress_note_empty_or_too_long(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    c = login(org.off_a)
+    for note, message in (("", "请填写进展情况。"), ("字" * 2001, "进展情况不能超过2000字。")):
+        page = c.post(f"/items/{item.id}/progress", data={"note": note})
+        assert page.status_code == 422
+        assert _beside_field(page.get_data(as_text=True), message)
+    assert _events() == 1  # only the creation
+
+
+def test_new_item_form_errors(org, login):
+    c = login(org.sup_a)
+    page = c.post("/items/new", data={"unit": str(org.county_b.id), "year": "1999", "title": "",
+                                      "primary_category": "other"})
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert "年度应在2000至2100之间。" in text and "请填写标题。" in text
+    page = c.post("/items/new", data={"unit": str(org.county_b.id), "year": "2024", "title": "越权",
+                                      "primary_category": "other"})
+    assert page.status_code == 422
+    assert "请选择您督办范围内的单位" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_new_item_is_created_with_history(org, login):
+    page = login(org.sup_a).post("/items/new", data={
+        "unit": str(org.team_a.id), "year": "2024", "title": "执法案卷不规范", "text": "案卷瑕疵",
+        "primary_category": "case_file_quality", "owner": str(org.off_team.id)})
+    assert page.status_code == 302
+    item = db.session.scalar(select(Item))
+    assert (item.unit_id, item.owner_id, item.status.value) == (org.team_a.id, org.off_team.id, "open")
+    assert [e.action for e in item.events] == ["create"]
+
+
+def test_bulk_assign_with_unknown_owner_changes_nothing(org, make, login):
+    items = [make.item(org.county_a, None) for _ in range(3)]
+    c = login(org.sup_a)
+    page = c.post("/items/assign", data={"item_ids": [str(i.id) for i in items], "owner": "nobody"},
+                  follow_redirects=True)
+    assert "找不到用户“nobody”" in page.get_data(as_text=True)
+    assert all(db.session.get(Item, i.id).owner_id is None for i in items)
+
+
+def test_bulk_assign_sets_owner_and_deadline(org, make, login, today):
+    items = [make.item(org.county_a, None) for _ in range(3)]
+    deadline = f"{today.year + 1}-03-31"
+    page = login(org.sup_a).post("/items/assign", data={
+        "item_ids": [str(i.id) for i in items], "owner": "off_a", "deadline": deadline}, follow_redirects=True)
+    assert "已分派 3 个事项" in page.get_data(as_text=True)
+    for i in items:
+        item = db.session.get(Item, i.id)
+        assert (item.owner_id, item.deadline.isoformat()) == (org.off_a.id, deadline)
+
+
+def test_bulk_assign_refuses_items_outside_the_supervisors_units(org, make, login):
+    mine, other = make.item(org.county_a, None), make.item(org.county_b, None)
+    page = login(org.sup_a).post("/items/assign", data={
+        "item_ids": [str(mine.id), str(other.id)], "owner": "off_a"}, follow_redirects=True)
+    assert "部分事项不存在" in page.get_data(as_text=True)
+    assert db.session.get(Item, mine.id).owner_id is None
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"name": "", "parent": "0"}, "请填写单位名称。"),
+    ({"name": "甲县局", "parent": "1"}, "同一上级下已有名为“甲县局”的单位。"),
+    ({"name": "a/b", "parent": "0"}, "不能含“/”"),
+])
+def test_admin_unit_form_errors(org, login, data, message):
+    units = db.session.scalar(select(func.count(Unit.id)))
+    page = login(org.admin).post("/admin/units", data=data)
+    assert page.status_code in (409, 422)
+    assert message in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Unit.id))) == units
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"username": "x", "password": "longenough1"}, "用户名应为2至64位"),
+    ({"username": "off_a", "password": "longenough1"}, "用户名“off_a”已被使用。"),
+    ({"username": "newbie", "password": "short"}, "密码应为8至128位。"),
+    ({"username": "newbie", "password": ""}, "请为新用户设置密码。"),
+    ({"username": "newbie", "password": "longenough1", "email": "not-an-email"}, "邮箱格式不正确。"),
+])
+def test_admin_user_form_errors(org, login, data, message):
+    users = db.session.scalar(select(func.count(User.id)))
+    form = {"role": "official", "unit": str(org.county_a.id), "active": "y", **data}
+    page = login(org.admin).post("/admin/users/new", data=form)
+    assert page.status_code in (409, 422), page.get_data(as_text=True)
+    assert message in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(User.id))) == users
+
+
+def test_admin_creates_user_who_can_sign_in(org, login, client):
+    page = login(org.admin).post("/admin/users/new", data={
+        "username": "wang", "name": "王五", "role": "official", "unit": str(org.team_a.id),
+        "email": "wang@example.gov.cn", "password": "longenough1", "active": "y"})
+    assert page.status_code == 302
+    client.login("wang", "longenough1")
+    assert "王五" in client.get("/my").get_data(as_text=True)
+
+
+def test_admin_cannot_move_a_unit_under_itself(org, login):
+    page = login(org.admin).post(f"/admin/units/{org.county_a.id}", data={
+        "name": "甲县局", "parent": str(org.team_a.id)})
+    assert page.status_code == 422
+    assert "不能把单位移到它自己或它的下级单位之下" in page.get_data(as_text=True)
+
+
+def test_moving_a_unit_moves_its_subtree(org, make, login):
+    item = make.item(org.team_a, org.off_team, title="大队事项")
+    assert login(org.admin).post(f"/admin/units/{org.county_a.id}", data={
+        "name": "甲县局", "parent": str(org.county_b.id)}).status_code == 302
+    # 乙县局's supervisor now oversees 甲县局 and 甲大队 below it
+    assert "大队事项" in login(org.sup_b).get("/items").get_data(as_text=True)
+    assert item.title in login(org.sup_a).get("/items").get_data(as_text=True)
+
+
+def test_admin_category_form(org, login):
+    c = login(org.admin)
+    assert c.post("/admin/categories", data={"code": "Bad Code", "name": "x"}).status_code == 422
+    assert c.post("/admin/categories", data={"code": "legal_publicity", "name": "重复"}).status_code == 409
+    assert c.post("/admin/categories", data={"code": "law_review", "name": "法制审核"}).status_code == 302
+    assert db.session.scalar(select(Category.name).where(Category.code == "law_review")) == "法制审核"
+
+
+def test_password_change(org, login, client):
+    c = login(org.off_a)
+    page = c.post("/profile", data={"current": "wrong", "new": "newpassword1", "confirm": "newpassword1"})
+    assert page.status_code == 422 and "当前密码不正确。" in page.get_data(as_text=True)
+    page = c.post("/profile", data={"current": "secret-pass-1", "new": "newpassword1", "confirm": "different1"})
+    assert page.status_code == 422 and "两次输入的新密码不一致。" in page.get_data(as_text=True)
+    assert c.post("/profile", data={"current": "secret-pass-1", "new": "newpassword1",
+                                    "confirm": "newpassword1"}).status_code == 302
+    client.login("off_a", "newpassword1")
+
+
+@pytest.mark.parametrize("url", ["/items?year=abc&unit=-1&status=bogus&page=x&per_page=100000",
+                                 "/overdue?page=999999", "/my?page=-3"])
+def test_bad_query_parameters_never_500(org, login, url):
+    assert login(org.sup_a).get(url).status_code == 200
