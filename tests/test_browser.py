@@ -1,0 +1,116 @@
+"""The daily work in a real browser (Debian's headless Chromium driven by Playwright):
+an official starts an item, uploads a PDF and submits it on a phone-sized screen; a supervisor
+approves it from the review queue; the overdue list shows the demo's overdue items, most
+overdue first."""
+
+import os
+import re
+import shutil
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from tests.conftest import PDF
+from tracker.demo import load_demo
+from tracker.extensions import db
+from tracker.items.models import Item, Status
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: CI must run the browser tests")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(app, today, now):
+    load_demo(today=today, now=now)
+    db.session.commit()
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(5)
+
+
+def _sign_in(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo1234")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_official_submits_and_supervisor_approves(browser, server, tmp_path):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    _sign_in(page, server, "suixian_off")
+    assert page.locator("h1").inner_text() == "我的整改事项"
+    open_item = db.session.scalar(
+        select(Item).where(Item.status == Status.open, Item.owner.has(username="suixian_off")))
+    page.click(f"a[data-item-id='{open_item.id}']")
+    page.click("form[data-action=start] button")
+    assert "已开始整改" in page.inner_text(".alert-success")
+
+    scan = tmp_path / "整改佐证材料.pdf"
+    scan.write_bytes(PDF)
+    page.set_input_files("#upload-form input[type=file]", str(scan))
+    page.fill("#upload-form input[name=description]", "整改会议纪要")
+    page.click("#upload-form button[type=submit]")
+    assert "整改佐证材料.pdf" in page.inner_text("#evidence-list")
+
+    big = tmp_path / "太大的扫描件.pdf"
+    big.write_bytes(PDF + b"0" * (2 * 1024 * 1024))
+    page.set_input_files("#upload-form input[type=file]", str(big))
+    page.click("#upload-form button[type=submit]")
+    assert "超过 1 MB 的上限" in page.inner_text("#file-error")  # said before sending
+
+    page.fill("form[data-action=submit] textarea[name=summary]", "已组织专题培训，补充执法人员3名。")
+    page.click("form[data-action=submit] button")
+    assert "待审核" in page.inner_text("h1 + div")
+    page.screenshot(path=str(tmp_path / "official-phone.png"), full_page=True)
+    phone.close()
+
+    desk = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    _sign_in(desk, server, "suixian_sup")
+    desk.goto(f"{server}/review")
+    card = desk.locator(f"#review-list [data-item-id='{open_item.id}']")
+    assert "已组织专题培训" in card.inner_text()
+    card.locator("button", has_text="审核通过并销号").click()
+    desk.wait_for_load_state()
+    assert "已审核通过并销号" in desk.inner_text(".alert-success")
+    assert desk.locator(f"#review-list [data-item-id='{open_item.id}']").count() == 0
+    db.session.expire_all()
+    assert db.session.get(Item, open_item.id).status is Status.closed
+
+
+def test_overdue_list_shows_the_demo_overdue_items_most_overdue_first(browser, server, today):
+    page = browser.new_page()
+    _sign_in(page, server, "city_sup")
+    page.click("text=逾期清单")
+    page.wait_for_load_state()
+    days = [int(re.match(r"(\d+)", t).group(1)) for t in page.locator(".overdue-days").all_inner_texts()]
+    expected = db.session.scalar(
+        select(func.count(Item.id)).where(Item.deadline < today, Item.status != Status.closed))
+    assert len(days) == expected >= 3
+    assert days == sorted(days, reverse=True)
+    assert "乌苏市交通运输局" in page.inner_text("#overdue-table")
