@@ -8,9 +8,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
-from sqlalchemy import func, select
 
 from tests.conftest import PDF
 from tracker.extensions import db

@@ -1,8 +1,8 @@
 """What every page shares: sign-in loading, error pages, template filters."""
 
 import logging
-from urllib.parse import urlsplit
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError

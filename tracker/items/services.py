@@ -134,9 +134,8 @@ def update_item(
     if expected_version is not None and expected_version != item.version:
         raise Conflict("该事项已被他人修改，请刷新页面后重试。")
     supervising = permissions.can_edit_item(actor, item)
-    if not supervising:
-        if not (set(changes) <= OWNER_FIELDS and permissions.can_edit_measures(actor, item)):
-            raise Forbidden("您没有修改该事项的权限。")
+    if not supervising and not (set(changes) <= OWNER_FIELDS and permissions.can_edit_measures(actor, item)):
+        raise Forbidden("您没有修改该事项的权限。")
     if item.status is Status.closed:
         raise Conflict("事项已销号，不能修改；如需修改请先重新打开。")
 

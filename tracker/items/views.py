@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+
 from tracker import clock
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
