@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth import permissions
@@ -105,13 +105,18 @@ def item_history(item: Item) -> list[ItemEvent]:
 
 
 def _visible(user: User) -> Select:
-    return select(Item).join(Item.unit).where(permissions.visible_items_clause(user))
+    return select(Item).where(permissions.visible_items_clause(user))
+
+
+def units_below(unit: Unit) -> Select:
+    """Ids of ``unit`` and every unit below it."""
+    return permissions.units_below(unit)
 
 
 def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
     if flt.unit_id is not None:
         unit = db.session.get(Unit, flt.unit_id)
-        query = query.where(Unit.path.startswith(unit.path, autoescape=True) if unit else False)
+        query = query.where(Item.unit_id.in_(units_below(unit)) if unit else false())
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
     if flt.category:
@@ -165,7 +170,10 @@ def list_items(
     user: User, flt: ItemFilter, *, today: date, sort: str = "deadline", page: int = 1, per_page: int = 50
 ) -> Page:
     order = SORTS.get(sort, SORTS["deadline"])
-    return _paginate(_apply(_visible(user), flt, today), order, page, per_page)
+    query = _apply(_visible(user), flt, today)
+    if sort == "unit":
+        query = query.join(Item.unit)
+    return _paginate(query, order, page, per_page)
 
 
 def overdue_items(user: User, *, today: date, page: int = 1, per_page: int = 50, flt: ItemFilter | None = None) -> Page:
@@ -176,7 +184,7 @@ def overdue_items(user: User, *, today: date, page: int = 1, per_page: int = 50,
 
 def my_items(user: User, *, today: date, include_closed: bool, page: int = 1, per_page: int = 50) -> Page:
     """The items ``user`` owns: most urgent first (no deadline last), closed ones only on request."""
-    query = select(Item).join(Item.unit).where(Item.owner_id == user.id)
+    query = select(Item).where(Item.owner_id == user.id)
     if not include_closed:
         query = query.where(Item.status != Status.closed)
     order = (
@@ -191,8 +199,7 @@ def review_queue(user: User, *, page: int = 1, per_page: int = 50) -> Page:
     """Items awaiting close-out review under the user's units, oldest request first."""
     query = (
         select(Item)
-        .join(Item.unit)
-        .where(permissions.supervised_units_clause(user), Item.status == Status.pending_review)
+        .where(permissions.supervised_items_clause(user), Item.status == Status.pending_review)
     )
     return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page)
 
@@ -203,9 +210,8 @@ def pending_extensions(user: User, limit: int = 200) -> list[ExtensionRequest]:
         db.session.scalars(
             select(ExtensionRequest)
             .join(ExtensionRequest.item)
-            .join(Item.unit)
             .where(
-                permissions.supervised_units_clause(user),
+                permissions.supervised_items_clause(user),
                 ExtensionRequest.status == ExtensionStatus.pending,
             )
             .options(
@@ -223,9 +229,8 @@ def count_pending_extensions(user: User) -> int:
     return db.session.scalar(
         select(func.count(ExtensionRequest.id))
         .join(ExtensionRequest.item)
-        .join(Item.unit)
         .where(
-            permissions.supervised_units_clause(user),
+            permissions.supervised_items_clause(user),
             ExtensionRequest.status == ExtensionStatus.pending,
         )
     )
@@ -244,7 +249,6 @@ def item_years(user: User) -> list[int]:
     return list(
         db.session.scalars(
             select(Item.year)
-            .join(Item.unit)
             .where(permissions.visible_items_clause(user))
             .distinct()
             .order_by(Item.year.desc())
@@ -296,7 +300,6 @@ def status_counts(user: User, today: date) -> dict:
     """Visible items by status, plus how many are overdue: two GROUP BY/COUNT statements."""
     rows = db.session.execute(
         select(Item.status, func.count(Item.id))
-        .join(Item.unit)
         .where(permissions.visible_items_clause(user))
         .group_by(Item.status)
     ).all()
@@ -304,7 +307,6 @@ def status_counts(user: User, today: date) -> dict:
     counts.update(dict(rows))
     overdue = db.session.scalar(
         select(func.count(Item.id))
-        .join(Item.unit)
         .where(permissions.visible_items_clause(user), overdue_clause(today))
     )
     return {"by_status": counts, "overdue": overdue, "total": sum(counts.values())}
