@@ -162,3 +162,28 @@ def test_failed_transaction_leaves_no_file(app, org, make):
     assert len(_files(app)) == 1
     db.session.rollback()
     assert _files(app) == []
+
+
+def test_former_owner_cannot_withdraw_and_nobody_withdraws_twice(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    evidence = make.evidence(item, org.off_a)
+    assert login(org.sup_a).post(f"/items/{item.id}/edit", data={
+        "title": item.title, "primary_category": "other", "owner": str(org.off_a2.id)}).status_code == 302
+    assert login(org.off_a).post(f"/evidence/{evidence.id}/remove").status_code == 403
+    new_owner = login(org.off_a2)
+    assert new_owner.post(f"/evidence/{evidence.id}/remove").status_code == 302
+    assert new_owner.post(f"/evidence/{evidence.id}/remove").status_code == 409
+    assert db.session.scalar(
+        select(func.count(ItemEvent.id)).where(ItemEvent.action == "evidence_removed")) == 1
+
+
+def test_upload_does_not_collide_with_an_open_edit_form(org, make, login):
+    """Uploads and notes leave the item row alone, so a form opened before them still saves."""
+    item = make.item(org.county_a, org.off_a)
+    version = item.version
+    owner = login(org.off_a)
+    assert _upload(owner, item.id, PDF, "a.pdf").status_code == 302
+    assert owner.post(f"/items/{item.id}/progress", data={"note": "进展"}).status_code == 302
+    db.session.refresh(item)
+    assert item.version == version
+    assert owner.post(f"/items/{item.id}/edit", data={"measures": "措施", "version": version}).status_code == 302

@@ -1,5 +1,8 @@
 """Bad input on the forms: a Chinese message beside the field, status 422, nothing changed."""
 
+import html
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -90,8 +93,8 @@ def test_new_item_form_errors(org, login):
     assert "年度应在2000至2100之间。" in text and "请填写标题。" in text
     page = c.post("/items/new", data={"unit": str(org.county_b.id), "year": "2024", "title": "越权",
                                       "primary_category": "other"})
-    assert page.status_code == 422
-    assert "请选择您督办范围内的单位" in page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert _beside_field(page.get_data(as_text=True), "您只能在督办范围内的单位新增事项。")
     assert db.session.scalar(select(func.count(Item.id))) == 0
 
 
@@ -210,3 +213,98 @@ def test_password_change(org, login, client):
                                  "/overdue?page=999999", "/my?page=-3"])
 def test_bad_query_parameters_never_500(org, login, url):
     assert login(org.sup_a).get(url).status_code == 200
+
+
+def _rendered_form(page: str, action_marker: str = 'method="post" novalidate') -> dict:
+    """The fields a browser would send for the first form on ``page``: what it renders, as filled."""
+    form = page.split(action_marker, 1)[1].split("</form>", 1)[0]
+    data: dict = {}
+    for tag in re.findall(r"<(?:input|textarea|select)[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name or 'type="checkbox"' in tag and "checked" not in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data.setdefault(name.group(1), html.unescape(value.group(1)) if value else "")
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        data[name] = html.unescape(body.strip("\n"))
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)
+        if chosen:
+            data[name] = chosen.group(1) or chosen.group(2)
+    return data
+
+
+def test_supervisor_edit_page_saves_what_the_browser_sends(org, make, login, today):
+    """Post exactly the fields the edit page renders, changing only the title."""
+    item = make.item(org.county_a, org.off_a, title="原标题", categories=("legal_publicity", "other"))
+    c = login(org.sup_a)
+    data = _rendered_form(c.get(f"/items/{item.id}/edit").get_data(as_text=True))
+    assert "year" not in data and data["owner"] == str(org.off_a.id)
+    data["title"] = "新标题"
+    assert c.post(f"/items/{item.id}/edit", data=data).status_code == 302
+    db.session.refresh(item)
+    assert item.title == "新标题"
+    assert [cat.code for cat in item.categories] == ["legal_publicity", "other"]
+    assert item.owner_id == org.off_a.id
+
+
+def test_new_item_owner_must_belong_to_the_unit(org, login):
+    page = login(org.sup_a).post("/items/new", data={
+        "unit": str(org.county_a.id), "year": "2024", "title": "问题", "primary_category": "other",
+        "owner": str(org.off_b.id)})
+    assert page.status_code == 422
+    assert "责任人不存在、已停用，或不属于该事项的单位" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_owner_cannot_change_while_under_review(org, make, login):
+    """Otherwise a supervisor could submit their own item, hand it to someone else and approve it."""
+    item = make.item(org.county_a, org.sup_a, status="pending_review")
+    c = login(org.sup_a)
+    page = c.post(f"/items/{item.id}/edit", data={
+        "title": item.title, "primary_category": "other", "owner": str(org.off_a.id)})
+    assert page.status_code == 409
+    assert "事项正在审核中，不能更换责任人" in page.get_data(as_text=True)
+    db.session.refresh(item)
+    assert item.owner_id == org.sup_a.id
+    assert c.post(f"/items/{item.id}/transition", data={"action": "approve"}).status_code == 403
+
+
+@pytest.mark.parametrize("url", [
+    "/items?page=--1", "/items?year=--2024", "/items?page=%C2%B2", "/my?per_page=%C2%B2",
+    "/items?unit=99999999999999999999999", "/items/99999999999999999999999",
+    "/evidence/99999999999999999999999", "/admin/users/99999999999999999999999",
+])
+def test_odd_numbers_in_urls_never_500(org, login, url):
+    assert login(org.admin).get(url).status_code in (200, 404)
+
+
+@pytest.mark.parametrize("url,data", [
+    ("/items/new", {"unit": "99999999999999999999999", "year": "2024", "title": "x", "primary_category": "other"}),
+    ("/items/new", {"unit": "1", "year": "2024", "title": "x", "primary_category": "other",
+                    "owner": "99999999999999999999999"}),
+    ("/items/assign", {"item_ids": "99999999999999999999999", "owner": "off_a"}),
+    ("/admin/users/new", {"username": "abc", "password": "longenough1", "role": "official",
+                          "unit": "99999999999999999999999"}),
+])
+def test_odd_numbers_in_forms_never_500(org, login, url, data):
+    response = login(org.admin).post(url, data=data)
+    assert response.status_code in (302, 403, 404, 422)
+    assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_control_characters_in_next_are_ignored(org, make, login, client):
+    item = make.item(org.county_a, org.off_a)
+    response = login(org.off_a).post(f"/items/{item.id}/transition",
+                                     data={"action": "start", "next": "/x\r\nSet-Cookie: a=b"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/items/{item.id}"
+    client._refresh_token()
+    signed_in = client.post("/login?next=/x%0D%0AX:%20y", data={"username": "off_a", "password": "secret-pass-1"})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
+
+
+def test_creation_history_records_owner_deadline_and_categories(org, make):
+    item = make.item(org.county_a, org.off_a, categories=("legal_publicity", "other"))
+    created = item.events[0]
+    assert created.details == {"title": item.title, "owner": "off_a", "deadline": item.deadline.isoformat(),
+                               "categories": ["legal_publicity", "other"]}

@@ -27,3 +27,14 @@ class ChineseDateField(DateField):
                 raise ValueError("日期无效，请按“年-月-日”填写一个真实存在的日期。") from None
         else:
             self.data = None
+
+
+DB_ID_MAX = 2**31 - 1
+
+
+def db_id(value) -> int:
+    """Coerce a posted id: a plain decimal number within the database's integer range."""
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= DB_ID_MAX:
+        raise ValueError("无效的选项。")
+    return int(text)

@@ -62,7 +62,13 @@ def error_page(status: int, message: str | None = None):
 
 def safe_next(target: str | None, default: str) -> str:
     """``target`` if it is a local path (no scheme, no host, no //host), else ``default``."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()  # no CR/LF or other control characters in a Location header
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target

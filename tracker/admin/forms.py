@@ -2,19 +2,19 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.auth.models import Role
-from tracker.forms import Form
+from tracker.forms import Form, db_id
 
 
 class UnitForm(Form):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"), Length(max=100, message="单位名称不能超过100字。")])
-    parent = SelectField("上级单位", coerce=int, validate_choice=False)
+    parent = SelectField("上级单位", coerce=db_id, validate_choice=False)
 
 
 class UserForm(Form):
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64, message="用户名不能超过64位。")])
     name = StringField("姓名", validators=[Length(max=64, message="姓名不能超过64字。")])
     role = SelectField("角色", choices={role.value: role.title for role in Role})
-    unit = SelectField("所属单位", coerce=int, validate_choice=False)
+    unit = SelectField("所属单位", coerce=db_id, validate_choice=False)
     email = StringField("邮箱", validators=[Length(max=254, message="邮箱过长。")])
     password = PasswordField("密码", validators=[Optional(), Length(min=8, max=128, message="密码应为8至128位。")])
     active = BooleanField("启用", default=True)

@@ -72,7 +72,7 @@ def units():
     return render_template("admin/units.html", units=all_units, form=form), status
 
 
-@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@bp.route("/units/<int(max=2147483647):unit_id>", methods=["GET", "POST"])
 def edit_unit(unit_id: int):
     unit = _get(Unit, unit_id)
     all_units = _units()
@@ -108,7 +108,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<int(max=2147483647):user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int | None = None):
     user = _get(User, user_id) if user_id else None
     form = UserForm(obj=user if request.method == "GET" else None)
@@ -131,11 +131,9 @@ def edit_user(user_id: int | None = None):
                         name=form.name.data, email=form.email.data,
                     )
                 else:
-                    if user.id == current_user.id and (not form.active.data or role.value != "admin"):
-                        raise DomainError("不能停用自己或取消自己的管理员角色。", field="role")
                     services.update_user(
                         user, name=form.name.data, role=role, unit=unit, email=form.email.data,
-                        active=form.active.data, password=form.password.data or None,
+                        active=form.active.data, password=form.password.data or None, actor=current_user,
                     )
             except DomainError as error:
                 db.session.rollback()
@@ -172,7 +170,7 @@ def categories():
     return render_template("admin/categories.html", categories=all_categories(), form=form), status
 
 
-@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@bp.route("/categories/<int(max=2147483647):category_id>", methods=["GET", "POST"])
 def edit_category(category_id: int):
     category = _get(Category, category_id)
     form = CategoryForm(obj=category if request.method == "GET" else None)

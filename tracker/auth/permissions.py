@@ -68,10 +68,11 @@ def can_upload_evidence(user: User, item: Item) -> bool:
 
 
 def can_remove_evidence(user: User, evidence: Evidence, item: Item) -> bool:
-    """Evidence can be withdrawn while the item is still being worked on, not once under review."""
-    if item.status not in (Status.open, Status.in_progress):
+    """The item's owner or a supervisor may withdraw a file while the item is being worked on,
+    not once it is under review or closed."""
+    if evidence.removed_at is not None or item.status not in (Status.open, Status.in_progress):
         return False
-    return evidence.uploaded_by_id == user.id or can_supervise_item(user, item)
+    return is_owner(user, item) or can_supervise_item(user, item)
 
 
 def can_manage(user: User) -> bool:
@@ -79,9 +80,9 @@ def can_manage(user: User) -> bool:
     return is_admin(user)
 
 
-def eligible_owner(user: User, item: Item) -> bool:
-    """Who may be made an item's owner: an active user who can see it."""
-    return user.active and can_view_item(user, item)
+def eligible_owner(user: User, unit: Unit) -> bool:
+    """Who may own an item of ``unit``: an active user of that unit, or a supervisor over it."""
+    return user.active and (user.unit_id == unit.id or supervises_unit(user, unit))
 
 
 def visible_units_clause(user: User) -> ColumnElement[bool]:

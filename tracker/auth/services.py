@@ -140,8 +140,12 @@ def create_user(
 
 def update_user(
     user: User, *, name: str, role: Role, unit: Unit, email: str | None, active: bool,
-    password: str | None = None,
+    password: str | None = None, actor: User | None = None,
 ) -> User:
+    """Change a user. An admin may not deactivate themselves or give up their own admin role,
+    so that there is always someone left who can manage users."""
+    if actor is not None and actor.id == user.id and (not active or role is not Role.admin):
+        raise Invalid("不能停用自己或取消自己的管理员角色。", field="role")
     name = (name or "").strip()
     if len(name) > 64:
         raise Invalid("姓名不能超过64字。", field="name")

@@ -168,8 +168,9 @@ def load_demo(*, today: date, now: datetime) -> dict:
         supervisor = users[SUPERVISOR_OF[unit_name]]
         for (problem_title, text), (owner_name, target, days) in zip(problems, plan, strict=False):
             owner = users[owner_name]
+            # The responsible unit is the owner's: a county report's problem may be the team's to fix.
             item = services.create_item(
-                unit=unit, year=year, title=problem_title, text=text, report=report,
+                unit=owner.unit, year=year, title=problem_title, text=text, report=report,
                 categories=categories_for(text, by_code), actor=admin, now=now,
                 owner=owner, deadline=today + timedelta(days=days),
             )

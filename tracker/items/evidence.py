@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tracker.auth import permissions
 from tracker.auth.models import User
-from tracker.errors import DomainError, Forbidden, Invalid
+from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.items.history import record
 from tracker.items.models import Evidence, Item
@@ -193,7 +193,7 @@ def add_evidence(
         uploaded_at=now,
     )
     db.session.add(evidence)
-    item.updated_at = now
+    # The item row is not touched, so two uploads at once (or an upload during an edit) both land.
     record(
         item, actor, "evidence_added", now=now,
         details={"filename": filename, "size": size, "sha256": evidence.sha256},
@@ -205,11 +205,12 @@ def add_evidence(
 def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
     """Withdraw a file from the item; the row and the file are kept for the record."""
     item = evidence.item
+    if evidence.removed_at is not None:
+        raise Conflict("该佐证材料已经撤回。")
     if not permissions.can_remove_evidence(actor, evidence, item):
         raise Forbidden("该佐证材料现在不能撤回。")
     evidence.removed_at = now
     evidence.removed_by_id = actor.id
-    item.updated_at = now
     record(item, actor, "evidence_removed", now=now, details={"filename": evidence.filename})
     db.session.flush()
 

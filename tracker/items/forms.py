@@ -10,7 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from tracker.forms import ChineseDateField, Form
+from tracker.forms import ChineseDateField, Form, db_id
 from tracker.items.evidence import DESCRIPTION_MAX
 from tracker.items.services import NOTE_MAX, TEXT_MAX, TITLE_MAX
 from tracker.items.workflow import COMMENT_MAX
@@ -49,13 +49,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class ItemForm(Form):
-    """Create or edit an item. Owners see only ``measures``; the rest is for supervisors."""
+    """Edit an item (supervisors). Owners use ``MeasuresForm``."""
 
     version = IntegerField(validators=[Optional()])
-    unit = SelectField("责任单位", coerce=int, validate_choice=False)
-    year = IntegerField(
-        "年度", validators=[InputRequired("请填写年度。"), NumberRange(2000, 2100, "年度应在2000至2100之间。")]
-    )
     title = StringField(
         "标题", validators=[DataRequired("请填写标题。"), Length(max=TITLE_MAX, message=f"标题不能超过{TITLE_MAX}字。")]
     )
@@ -63,12 +59,21 @@ class ItemForm(Form):
     measures = TextAreaField("整改措施", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
     primary_category = SelectField("主要类别", validate_choice=False)
     other_categories = MultiCheckboxField("其他类别", validate_choice=False)
-    owner = SelectField("责任人", coerce=int, validate_choice=False)
+    owner = SelectField("责任人", coerce=db_id, validate_choice=False)
     deadline = ChineseDateField("整改时限", validators=[Optional()])
 
 
+class NewItemForm(ItemForm):
+    """Create an item: the edit fields plus its unit and year."""
+
+    unit = SelectField("责任单位", coerce=db_id, validate_choice=False)
+    year = IntegerField(
+        "年度", validators=[InputRequired("请填写年度。"), NumberRange(2000, 2100, "年度应在2000至2100之间。")]
+    )
+
+
 class AssignForm(Form):
-    item_ids = SelectMultipleField(coerce=int, validate_choice=False)
+    item_ids = SelectMultipleField(coerce=db_id, validate_choice=False)
     owner = StringField("责任人（用户名）", validators=[Length(max=64, message="用户名过长。")])
     deadline = ChineseDateField("整改时限", validators=[Optional()])
 

@@ -71,6 +71,8 @@ def describe(event: ItemEvent) -> list[str]:
                 lines.append(f"{FIELD_TITLES.get(field, field)}：{_show(old)} → {_show(new)}")
     elif "new_deadline" in details:
         lines.append(f"整改时限：{_show(details.get('old_deadline'))} → {_show(details.get('new_deadline'))}")
+    if details.get("extension_withdrawn"):
+        lines.append(f"待审批的延期申请（延至{details['extension_withdrawn']}）随销号自动撤销")
     if event.action == "submit" and details.get("summary"):
         lines.append(f"整改完成情况：{details['summary']}")
     if event.action.startswith("evidence") and details.get("filename"):

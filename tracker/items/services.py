@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
-from tracker.errors import Conflict, Forbidden, Invalid
+from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.items.history import record
 from tracker.items.models import Category, Item, ItemCategory, Report, Status
@@ -69,8 +69,8 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username.strip()))
 
 
-def check_owner(owner: User | None, item: Item) -> User:
-    if owner is None or not permissions.eligible_owner(owner, item):
+def check_owner(owner: User | None, unit: Unit) -> User:
+    if owner is None or not permissions.eligible_owner(owner, unit):
         raise Invalid("责任人不存在、已停用，或不属于该事项的单位。", field="owner")
     return owner
 
@@ -88,8 +88,19 @@ def create_item(
     report: Report | None = None,
     owner: User | None = None,
     deadline: date | None = None,
+    today: date | None = None,
 ) -> Item:
-    """Create an item in status open and record its creation."""
+    """Create an item in status open and record its creation.
+
+    ``actor`` must supervise ``unit`` (None: the system, e.g. the demo loader). With ``today``
+    given, a deadline before it is refused; imports of past years' reports pass None.
+    """
+    if actor is not None and not permissions.supervises_unit(actor, unit):
+        raise Forbidden("您只能在督办范围内的单位新增事项。", field="unit")
+    if owner is not None:
+        check_owner(owner, unit)
+    if deadline is not None and today is not None:
+        check_deadline(deadline, today)
     item = Item(
         unit=unit,
         year=check_year(year),
@@ -104,10 +115,12 @@ def create_item(
     )
     _set_categories(item, categories)
     db.session.add(item)
-    db.session.flush()
-    if owner is not None:
-        check_owner(owner, item)
-    record(item, actor, "create", now=now, details={"title": item.title})
+    record(item, actor, "create", now=now, details={
+        "title": item.title,
+        "owner": owner.username if owner else None,
+        "deadline": _iso(deadline),
+        "categories": [c.code for c in categories],
+    })
     db.session.flush()
     return item
 
@@ -161,7 +174,10 @@ def update_item(
     if "owner" in changes:
         owner = changes["owner"]
         if owner is None or owner.id != item.owner_id:
-            check_owner(owner, item)
+            if item.status is Status.pending_review:
+                # the reviewer must not become the owner of what they review, nor the submitter stop being it
+                raise Conflict("事项正在审核中，不能更换责任人。", field="owner")
+            check_owner(owner, item.unit)
             diff["owner"] = {
                 "old": item.owner.username if item.owner else None,
                 "new": owner.username,
@@ -184,19 +200,32 @@ def update_item(
 
 
 def assign_items(
-    items: Sequence[Item],
+    item_ids: Sequence[int],
     actor: User,
     *,
-    owner: User | None,
+    owner_username: str | None,
     deadline: date | None,
     now: datetime,
     today: date,
 ) -> int:
-    """Give many items an owner and/or a deadline at once; all or none. Returns how many changed."""
+    """Give many items an owner and/or a deadline at once; all or none. Returns how many changed.
+
+    Every item must be one ``actor`` supervises; the owner is named by username.
+    """
+    from tracker.items.queries import items_by_ids
+
+    if not item_ids:
+        raise Invalid("请至少选择一个事项。", field="item_ids")
+    owner = None
+    if (owner_username or "").strip():
+        owner = find_user(owner_username)
+        if owner is None:
+            raise Invalid(f"找不到用户“{owner_username.strip()}”。", field="owner")
     if owner is None and deadline is None:
         raise Invalid("请填写责任人或整改时限。", field="owner")
-    if not items:
-        raise Invalid("请至少选择一个事项。", field="item_ids")
+    items = items_by_ids(actor, list(item_ids))
+    if len(items) != len(set(item_ids)):
+        raise NotFound("部分事项不存在，或您无权查看。", field="item_ids")
     changes: dict = {}
     if owner is not None:
         changes["owner"] = owner
@@ -204,6 +233,8 @@ def assign_items(
         changes["deadline"] = deadline
     changed = 0
     for item in items:
+        if not permissions.can_edit_item(actor, item):
+            raise Forbidden(f"您无权分派事项“{item.title}”。")
         if item.status is Status.closed:
             raise Conflict(f"事项“{item.title}”已销号，不能再分派。")
         if update_item(item, actor, changes, now=now, today=today):
@@ -216,7 +247,7 @@ def add_progress(item: Item, actor: User, note: str, *, now: datetime):
     if not permissions.can_add_progress(actor, item):
         raise Forbidden("只有责任人或督办人可以填写进展情况。")
     note = _check_text(note, "note", "进展情况", NOTE_MAX, required=True)
-    item.updated_at = now
+    # The item row itself is not touched: a note must not collide with a concurrent edit.
     event = record(item, actor, "progress", now=now, comment=note)
     db.session.flush()
     return event

@@ -1,5 +1,7 @@
 """Item pages: my items, lists, overdue, review queue, an item with its actions and evidence."""
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -16,9 +18,9 @@ from flask_login import current_user, login_required
 from tracker import clock
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
-from tracker.errors import DomainError, Forbidden, NotFound
+from tracker.errors import DomainError, NotFound
 from tracker.extensions import db
-from tracker.forms import ButtonForm
+from tracker.forms import DB_ID_MAX, ButtonForm
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
 from tracker.items.forms import (
@@ -26,6 +28,7 @@ from tracker.items.forms import (
     EvidenceForm,
     ItemForm,
     MeasuresForm,
+    NewItemForm,
     ProgressForm,
     TransitionForm,
 )
@@ -41,14 +44,12 @@ def require_login():
     """Every page here needs a signed-in user."""
 
 
-def _int_arg(name: str, default=None, low: int | None = None, high: int | None = None):
+def _int_arg(name: str, default=None, low: int = 1, high: int = DB_ID_MAX):
+    """A whole-number query parameter within [low, high]; anything else means ``default``."""
     value = request.args.get(name, "").strip()
-    if not value.lstrip("-").isdigit():
+    if not re.fullmatch(r"[0-9]{1,10}", value) or not low <= int(value) <= high:
         return default
-    number = int(value)
-    if (low is not None and number < low) or (high is not None and number > high):
-        return default
-    return number
+    return int(value)
 
 
 def _page_args() -> tuple[int, int]:
@@ -60,7 +61,7 @@ def _page_args() -> tuple[int, int]:
 def _filter_from_args() -> queries.ItemFilter:
     status = request.args.get("status", "")
     return queries.ItemFilter(
-        unit_id=_int_arg("unit", None, 1),
+        unit_id=_int_arg("unit", None),
         year=_int_arg("year", None, 2000, 2100),
         category=request.args.get("category", "").strip()[:50] or None,
         status=Status(status) if status in Status._value2member_map_ else None,
@@ -143,21 +144,10 @@ def assign():
     if not form.validate_on_submit():
         flash(_first_error(form) or "输入有误，请检查后重试。", "danger")
         return redirect(back)
-    items = queries.items_by_ids(current_user, form.item_ids.data or [])
     try:
-        if len(items) != len(set(form.item_ids.data or [])):
-            raise NotFound("部分事项不存在，或您无权查看。")
-        for item in items:
-            if not permissions.can_edit_item(current_user, item):
-                raise Forbidden(f"您无权分派事项“{item.title}”。")
-        owner = None
-        if (form.owner.data or "").strip():
-            owner = services.find_user(form.owner.data)
-            if owner is None:
-                raise DomainError(f"找不到用户“{form.owner.data.strip()}”。", field="owner")
         changed = services.assign_items(
-            items, current_user, owner=owner, deadline=form.deadline.data,
-            now=clock.utcnow(), today=clock.local_today(),
+            form.item_ids.data or [], current_user, owner_username=form.owner.data,
+            deadline=form.deadline.data, now=clock.utcnow(), today=clock.local_today(),
         )
     except DomainError as error:
         db.session.rollback()
@@ -215,12 +205,12 @@ def _item_page(
     )
 
 
-@bp.get("/items/<int:item_id>")
+@bp.get("/items/<int(max=2147483647):item_id>")
 def show(item_id: int):
     return _item_page(queries.load_item(item_id, current_user))
 
 
-@bp.post("/items/<int:item_id>/transition")
+@bp.post("/items/<int(max=2147483647):item_id>/transition")
 def transition(item_id: int):
     item = queries.load_item(item_id, current_user)
     form = TransitionForm()
@@ -247,12 +237,13 @@ def transition(item_id: int):
             item, status=error.status_code, forms={action_value: form}, error_action=action_value,
             page_error=error.message,
         )
+    target = safe_next(request.form.get("next"), url_for("items.show", item_id=item.id))
     db.session.commit()
     flash(f"已{action.title}：{item.title}", "success")
-    return redirect(safe_next(request.form.get("next"), url_for("items.show", item_id=item.id)))
+    return redirect(target)
 
 
-@bp.post("/items/<int:item_id>/progress")
+@bp.post("/items/<int(max=2147483647):item_id>/progress")
 def progress(item_id: int):
     item = queries.load_item(item_id, current_user)
     form = ProgressForm()
@@ -273,7 +264,7 @@ def progress(item_id: int):
     return _item_page(item, status=422, forms={"progress": form})
 
 
-@bp.post("/items/<int:item_id>/evidence")
+@bp.post("/items/<int(max=2147483647):item_id>/evidence")
 def upload(item_id: int):
     item = queries.load_item(item_id, current_user)
     if not permissions.can_upload_evidence(current_user, item):
@@ -308,7 +299,7 @@ def _load_evidence(evidence_id: int) -> Evidence:
     return evidence
 
 
-@bp.get("/evidence/<int:evidence_id>")
+@bp.get("/evidence/<int(max=2147483647):evidence_id>")
 def download(evidence_id: int):
     evidence = _load_evidence(evidence_id)
     path = evidence_files.file_path(evidence)
@@ -324,7 +315,7 @@ def download(evidence_id: int):
     )
 
 
-@bp.post("/evidence/<int:evidence_id>/remove")
+@bp.post("/evidence/<int(max=2147483647):evidence_id>/remove")
 def remove_evidence(evidence_id: int):
     evidence = _load_evidence(evidence_id)
     if not ButtonForm().validate_on_submit():
@@ -350,7 +341,10 @@ def _chosen_categories(form: ItemForm):
 def _owner_from(form: ItemForm) -> User | None:
     if not form.owner.data:
         return None
-    return db.session.get(User, form.owner.data)
+    owner = db.session.get(User, form.owner.data)
+    if owner is None:
+        raise DomainError("责任人不存在。", field="owner")
+    return owner
 
 
 def _attach(form, error: DomainError) -> None:
@@ -362,7 +356,7 @@ def _attach(form, error: DomainError) -> None:
         form.form_errors.append(error.message)
 
 
-@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+@bp.route("/items/<int(max=2147483647):item_id>/edit", methods=["GET", "POST"])
 def edit(item_id: int):
     item = queries.load_item(item_id, current_user)
     supervising = permissions.can_edit_item(current_user, item)
@@ -371,7 +365,6 @@ def edit(item_id: int):
     form_class = ItemForm if supervising else MeasuresForm
     form = form_class(obj=None if request.method == "POST" else item)
     if supervising:
-        form.unit.choices = [(item.unit_id, item.unit.name)]
         _category_choices(form)
         form.owner.choices = [(0, "（未指定）")] + [
             (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.owner_choices(item.unit)
@@ -385,8 +378,6 @@ def edit(item_id: int):
             form.other_categories.data = codes[1:]
     status = 200
     if request.method == "POST":
-        if supervising:
-            form.year.data = item.year  # the year belongs to the report, not to this form
         if form.validate_on_submit():
             try:
                 changes = {"measures": form.measures.data}
@@ -394,8 +385,6 @@ def edit(item_id: int):
                     changes.update(title=form.title.data, text=form.text.data, categories=_chosen_categories(form))
                     if form.owner.data:
                         changes["owner"] = _owner_from(form)
-                        if changes["owner"] is None:
-                            raise DomainError("责任人不存在。", field="owner")
                     if form.deadline.data is not None:
                         changes["deadline"] = form.deadline.data
                 diff = services.update_item(
@@ -419,7 +408,7 @@ def edit(item_id: int):
 def create():
     if not permissions.is_supervisor(current_user):
         abort(403)
-    form = ItemForm()
+    form = NewItemForm()
     units = [u for u in queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
     form.unit.choices = [(u.id, "　" * u.depth + u.name) for u in units]
     _category_choices(form)
@@ -433,15 +422,14 @@ def create():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                unit = db.session.get(Unit, form.unit.data or 0)
-                if unit is None or not permissions.supervises_unit(current_user, unit):
-                    raise DomainError("请选择您督办范围内的单位。", field="unit")
-                today = clock.local_today()
-                deadline = services.check_deadline(form.deadline.data, today) if form.deadline.data else None
+                unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
+                if unit is None:
+                    raise DomainError("请选择责任单位。", field="unit")
                 item = services.create_item(
                     unit=unit, year=form.year.data, title=form.title.data, text=form.text.data or "",
                     measures=form.measures.data or "", categories=_chosen_categories(form),
-                    actor=current_user, now=clock.utcnow(), owner=_owner_from(form), deadline=deadline,
+                    actor=current_user, now=clock.utcnow(), today=clock.local_today(),
+                    owner=_owner_from(form), deadline=form.deadline.data,
                 )
             except DomainError as error:
                 db.session.rollback()
@@ -454,4 +442,3 @@ def create():
         else:
             status = 422
     return render_template("items/new.html", form=form), status
-

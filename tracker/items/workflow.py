@@ -208,6 +208,7 @@ def perform(
             pending.decided_by_id = actor.id
             pending.decided_at = now
             pending.decision_comment = "事项已销号，延期申请自动撤销。"
+            details = {"extension_withdrawn": _iso(pending.new_deadline)}
     elif action is Action.reopen:
         item.closed_at = None
 
