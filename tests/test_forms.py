@@ -61,7 +61,7 @@ def test_edit_records_old_and_new_values(org, make, login, today):
     db.session.refresh(item)
     assert [c.code for c in item.categories] == ["legal_publicity", "case_file_quality"]
     event = db.session.scalar(select(ItemEvent).where(ItemEvent.action == "edit"))
-    assert event.details["owner"] == {"old": None, "new": "off_a"}
+    assert event.details["owner"] == {"old": None, "new": "off_a", "old_name": None, "new_name": "张三"}
     assert event.details["deadline"]["new"] == f"{today.year + 1}-06-30"
     assert event.details["title"] == {"old": "旧标题", "new": "新标题"}
 
@@ -264,7 +264,7 @@ def test_owner_cannot_change_while_under_review(org, make, login):
     page = c.post(f"/items/{item.id}/edit", data={
         "title": item.title, "primary_category": "other", "owner": str(org.off_a.id)})
     assert page.status_code == 409
-    assert "事项正在审核中，不能更换责任人" in page.get_data(as_text=True)
+    assert "正在审核中，不能更换责任人" in page.get_data(as_text=True)
     db.session.refresh(item)
     assert item.owner_id == org.sup_a.id
     assert c.post(f"/items/{item.id}/transition", data={"action": "approve"}).status_code == 403

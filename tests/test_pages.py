@@ -121,8 +121,7 @@ def test_pages_issue_a_fixed_number_of_statements(org, make, login, url):
         while make._n < n:
             item = make.item(org.county_a, org.sup_a if url == "/my" else org.off_a, deadline_days=-1,
                              status="pending_review", supervisor=org.city_sup,
-                             categories=("legal_publicity", "case_file_quality"))
-            make.evidence(item, item.owner)
+                             categories=("legal_publicity", "case_file_quality"))  # with one evidence file
         target = url.format(id=item.id)
         with StatementCounter(db.engine) as counter:
             assert c.get(target).status_code == 200

@@ -121,13 +121,16 @@ def test_submit_needs_summary_and_evidence(org, make, login):
     assert _snapshot(item.id)["status"] == "in_progress"
 
 
-@pytest.mark.parametrize("action,status", [("return", "pending_review"), ("reopen", "closed")])
-def test_return_and_reopen_need_a_comment(org, make, login, action, status):
+@pytest.mark.parametrize("action,status,message", [
+    ("return", "pending_review", "请填写退回意见。"), ("reopen", "closed", "请填写重新打开的理由。")])
+def test_return_and_reopen_need_a_comment(org, make, login, action, status, message):
     item = make.item(org.county_a, org.off_a, status=status, supervisor=org.sup_a)
     before = _snapshot(item.id)
     page = login(org.sup_a).post(f"/items/{item.id}/transition", data={"action": action, "comment": ""})
     assert page.status_code == 422
-    assert "请填写意见" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert f'<div class="invalid-feedback d-block">{message}' in text  # beside the comment field
+    assert "未能提交" in text  # and said at the top, where a phone user looks
     assert _snapshot(item.id) == before
 
 
@@ -156,7 +159,8 @@ def test_every_earlier_deadline_is_kept(org, make, login):
         (make.today + timedelta(days=40), make.today + timedelta(days=90), ExtensionStatus.approved),
     ]
     page = owner.get(f"/items/{item.id}").get_data(as_text=True)
-    assert first.isoformat() in page  # shown in the history as old → new
+    second = make.today + timedelta(days=40)
+    assert f"整改时限：{first.year}年{first.month}月{first.day}日 → {second.year}年{second.month}月{second.day}日" in page
 
 
 @pytest.mark.parametrize("deadline,message", [
@@ -183,7 +187,7 @@ def test_a_stale_form_is_refused_with_409(org, make, login):
     page = login(org.sup_a).post(f"/items/{item.id}/transition",
                                  data={"action": "approve", "version": stale_version})
     assert page.status_code == 409
-    assert "已被他人修改" in page.get_data(as_text=True)
+    assert "已有变动" in page.get_data(as_text=True)
     assert _snapshot(item.id)["status"] == "pending_review"
 
 

@@ -55,16 +55,24 @@ def can_edit_item(user: User, item: Item) -> bool:
     return can_supervise_item(user, item)
 
 
+WORKING = (Status.open, Status.in_progress)
+
+
 def can_edit_measures(user: User, item: Item) -> bool:
-    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item))
+    """Owners while they work on it; supervisors until it is closed. Under review, what was
+    submitted stays as the reviewer sees it."""
+    if can_supervise_item(user, item):
+        return item.status is not Status.closed
+    return is_owner(user, item) and item.status in WORKING
 
 
 def can_add_progress(user: User, item: Item) -> bool:
-    return is_owner(user, item) or can_supervise_item(user, item)
+    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item))
 
 
 def can_upload_evidence(user: User, item: Item) -> bool:
-    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item))
+    """New files while the item is being worked on; the reviewer judges what was submitted."""
+    return item.status in WORKING and (is_owner(user, item) or can_supervise_item(user, item))
 
 
 def can_remove_evidence(user: User, evidence: Evidence, item: Item) -> bool:

@@ -97,6 +97,8 @@ def parse_role(value: str) -> Role:
 
 
 def check_password(password: str) -> str:
+    if not (password or "").strip():
+        raise Invalid("密码不能全是空格。", field="password")
     if len(password or "") < PASSWORD_MIN:
         raise Invalid(f"密码至少{PASSWORD_MIN}位。", field="password")
     if len(password) > 128:

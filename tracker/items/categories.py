@@ -33,6 +33,7 @@ def create_category(code: str, name: str, position: int | None = None) -> Catego
         raise Invalid("请填写名称（不超过50字）。", field="name")
     if db.session.scalar(select(Category.id).where(Category.code == code)) is not None:
         raise Conflict(f"代码“{code}”已存在。", field="code")
+    _check_unique_name(name)
     if position is None:
         position = (db.session.scalar(select(db.func.max(Category.position))) or 0) + 1
     category = Category(code=code, name=name, position=position)
@@ -41,11 +42,18 @@ def create_category(code: str, name: str, position: int | None = None) -> Catego
     return category
 
 
+def _check_unique_name(name: str, own_id: int | None = None) -> None:
+    clash = db.session.scalar(select(Category.id).where(Category.name == name, Category.id != (own_id or 0)))
+    if clash is not None:
+        raise Conflict(f"已有名为“{name}”的类别。", field="name")
+
+
 def update_category(category: Category, name: str, position: int | None) -> Category:
     """Rename or reorder; the code stays, since data and scripts refer to it."""
     name = (name or "").strip()
     if not name or len(name) > 50:
         raise Invalid("请填写名称（不超过50字）。", field="name")
+    _check_unique_name(name, category.id)
     category.name = name
     if position is not None:
         category.position = position

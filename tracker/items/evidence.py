@@ -63,7 +63,9 @@ KINDS: dict[str, Kind] = {
     "png": Kind("图片", "image/png"),
 }
 ACCEPT = ",".join("." + ext for ext in KINDS)
-ALLOWED_TEXT = "PDF、OFD、Word（doc/docx）、WPS、Excel（xls/xlsx）、JPG、PNG"
+ALLOWED_TEXT = "PDF、OFD、Word（doc/docx）、WPS 文字（wps）、Excel（xls/xlsx）、WPS 表格（et）、JPG、PNG"
+# Shown in the browser rather than downloaded, when asked for a preview.
+PREVIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
 
 
 def clean_filename(name: str) -> str:

@@ -1,4 +1,4 @@
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -27,7 +27,7 @@ class TransitionForm(Form):
 
 
 class EvidenceForm(Form):
-    file = FileField("佐证材料", validators=[FileRequired("请选择要上传的文件。")])
+    file = MultipleFileField("佐证材料", validators=[FileRequired("请选择要上传的文件。")])
     description = StringField(
         "说明", validators=[Length(max=DESCRIPTION_MAX, message=f"说明不能超过{DESCRIPTION_MAX}字。")]
     )

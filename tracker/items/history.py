@@ -64,13 +64,19 @@ def describe(event: ItemEvent) -> list[str]:
     lines = []
     if event.action == "edit":
         for field, change in details.items():
-            old, new = change.get("old"), change.get("new")
+            old, new = change.get("old_name", change.get("old")), change.get("new_name", change.get("new"))
+            if field == "deadline":
+                old, new = _date(old), _date(new)
             if field in ("text", "measures") and (len(old or "") > 40 or len(new or "") > 40):
                 lines.append(f"{FIELD_TITLES.get(field, field)}：已修改")
             else:
                 lines.append(f"{FIELD_TITLES.get(field, field)}：{_show(old)} → {_show(new)}")
-    elif "new_deadline" in details:
-        lines.append(f"整改时限：{_show(details.get('old_deadline'))} → {_show(details.get('new_deadline'))}")
+    elif event.action == "request_extension":
+        lines.append(f"申请将整改时限由{_date(details.get('old_deadline'))}延至{_date(details.get('new_deadline'))}")
+    elif event.action == "approve_extension":
+        lines.append(f"整改时限：{_date(details.get('old_deadline'))} → {_date(details.get('new_deadline'))}")
+    elif event.action == "reject_extension":
+        lines.append(f"申请延至{_date(details.get('new_deadline'))}未获批准，整改时限仍为{_date(details.get('old_deadline'))}")
     if details.get("extension_withdrawn"):
         lines.append(f"待审批的延期申请（延至{details['extension_withdrawn']}）随销号自动撤销")
     if event.action == "submit" and details.get("summary"):
@@ -78,6 +84,14 @@ def describe(event: ItemEvent) -> list[str]:
     if event.action.startswith("evidence") and details.get("filename"):
         lines.append(f"文件：{details['filename']}")
     return lines
+
+
+def _date(value: str | None) -> str:
+    """"2024-06-30" → "2024年6月30日"."""
+    if not value:
+        return "（未定）"
+    year, month, day = (int(part) for part in value.split("-"))
+    return f"{year}年{month}月{day}日"
 
 
 def _show(value) -> str:

@@ -61,10 +61,11 @@ class ExtensionStatus(enum.Enum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
+    withdrawn = "withdrawn"  # the item was closed while the request waited
 
     @property
     def title(self) -> str:
-        return {"pending": "待审批", "approved": "已批准", "rejected": "未批准"}[self.value]
+        return {"pending": "待审批", "approved": "已批准", "rejected": "未批准", "withdrawn": "已撤销"}[self.value]
 
 
 class Category(db.Model):

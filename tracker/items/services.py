@@ -6,7 +6,7 @@ Services take the actor and the time as arguments, check the rules, flush and ne
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
@@ -67,6 +67,21 @@ def _set_categories(item: Item, categories: Sequence[Category]) -> None:
 
 def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username.strip()))
+
+
+def find_person(name_or_username: str) -> User:
+    """A user by username (any case) or by a 姓名 no one else active has."""
+    value = name_or_username.strip()
+    by_username = db.session.scalar(select(User).where(func.lower(User.username) == value.lower()))
+    if by_username is not None:
+        return by_username
+    named = list(db.session.scalars(select(User).where(User.name == value, User.active.is_(True)).limit(5)))
+    if len(named) == 1:
+        return named[0]
+    if named:
+        options = "、".join(u.username for u in named)
+        raise Invalid(f"有多位用户名叫“{value}”，请填写用户名：{options}。", field="owner")
+    raise Invalid(f"找不到用户“{value}”。", field="owner")
 
 
 def check_owner(owner: User | None, unit: Unit) -> User:
@@ -145,7 +160,7 @@ def update_item(
     if unknown:
         raise Invalid(f"不能修改的字段：{'、'.join(sorted(unknown))}。", field=sorted(unknown)[0])
     if expected_version is not None and expected_version != item.version:
-        raise Conflict("该事项已被他人修改，请刷新页面后重试。")
+        raise Conflict("该事项在您打开页面后已有变动，请刷新页面后重试。")
     supervising = permissions.can_edit_item(actor, item)
     if not supervising and not (set(changes) <= OWNER_FIELDS and permissions.can_edit_measures(actor, item)):
         raise Forbidden("您没有修改该事项的权限。")
@@ -176,11 +191,13 @@ def update_item(
         if owner is None or owner.id != item.owner_id:
             if item.status is Status.pending_review:
                 # the reviewer must not become the owner of what they review, nor the submitter stop being it
-                raise Conflict("事项正在审核中，不能更换责任人。", field="owner")
+                raise Conflict(f"事项“{item.title}”正在审核中，不能更换责任人。", field="owner")
             check_owner(owner, item.unit)
             diff["owner"] = {
                 "old": item.owner.username if item.owner else None,
                 "new": owner.username,
+                "old_name": item.owner.display_name if item.owner else None,
+                "new_name": owner.display_name,
             }
             item.owner = owner
     if "categories" in changes:
@@ -216,11 +233,7 @@ def assign_items(
 
     if not item_ids:
         raise Invalid("请至少选择一个事项。", field="item_ids")
-    owner = None
-    if (owner_username or "").strip():
-        owner = find_user(owner_username)
-        if owner is None:
-            raise Invalid(f"找不到用户“{owner_username.strip()}”。", field="owner")
+    owner = find_person(owner_username) if (owner_username or "").strip() else None
     if owner is None and deadline is None:
         raise Invalid("请填写责任人或整改时限。", field="owner")
     items = items_by_ids(actor, list(item_ids))
@@ -244,6 +257,8 @@ def assign_items(
 
 def add_progress(item: Item, actor: User, note: str, *, now: datetime):
     """A progress note (进展情况) from the owner or a supervisor."""
+    if item.status is Status.closed:
+        raise Conflict("事项已销号，不能再填写进展情况；如需继续整改请先重新打开。")
     if not permissions.can_add_progress(actor, item):
         raise Forbidden("只有责任人或督办人可以填写进展情况。")
     note = _check_text(note, "note", "进展情况", NOTE_MAX, required=True)

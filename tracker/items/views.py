@@ -1,6 +1,7 @@
 """Item pages: my items, lists, overdue, review queue, an item with its actions and evidence."""
 
 import re
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -181,8 +182,6 @@ def _item_page(
         form.action.data = action.value
         form.version.data = item.version
         transition_forms[action] = form
-    if page_error and error_action in {a.value for a in transition_forms}:
-        page_error = None  # shown beside its own form instead
     return (
         render_template(
             "items/item.html",
@@ -198,6 +197,7 @@ def _item_page(
             progress_form=forms.get("progress") or ProgressForm(formdata=None),
             remove_form=ButtonForm(formdata=None),
             accept=evidence_files.ACCEPT,
+            previewable=evidence_files.PREVIEWABLE,
             allowed_text=evidence_files.ALLOWED_TEXT,
             max_mb=current_app.config["MAX_UPLOAD_MB"],
         ),
@@ -210,13 +210,24 @@ def show(item_id: int):
     return _item_page(queries.load_item(item_id, current_user))
 
 
+@bp.get("/items/<int(max=2147483647):item_id>/transition")
+@bp.get("/items/<int(max=2147483647):item_id>/progress")
+@bp.get("/items/<int(max=2147483647):item_id>/evidence")
+def back_to_item(item_id: int):
+    """A failed form leaves its POST address in the address bar; reloading or reopening it
+    comes back to the item page rather than to an error."""
+    return redirect(url_for("items.show", item_id=item_id))
+
+
 @bp.post("/items/<int(max=2147483647):item_id>/transition")
 def transition(item_id: int):
     item = queries.load_item(item_id, current_user)
     form = TransitionForm()
     action_value = form.action.data or ""
     if not form.validate_on_submit():
-        return _item_page(item, status=422, forms={action_value: form}, error_action=action_value)
+        return _item_page(
+            item, status=422, forms={action_value: form}, error_action=action_value, page_error=_first_error(form)
+        )
     try:
         action = workflow.parse_action(action_value)
         workflow.perform(
@@ -261,7 +272,7 @@ def progress(item_id: int):
             return redirect(url_for("items.show", item_id=item.id) + "#history")
     elif not permissions.can_add_progress(current_user, item):
         abort(403)
-    return _item_page(item, status=422, forms={"progress": form})
+    return _item_page(item, status=422, forms={"progress": form}, page_error=_first_error(form))
 
 
 @bp.post("/items/<int(max=2147483647):item_id>/evidence")
@@ -272,23 +283,32 @@ def upload(item_id: int):
     form = EvidenceForm()
     status = 422
     if form.validate_on_submit():
-        upload = form.file.data
+        names = []
         try:
-            evidence_files.add_evidence(
-                item, current_user, upload.stream, upload.filename or "",
-                now=clock.utcnow(), description=form.description.data or "",
-                max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
-            )
+            # Several files at once (photos from a phone): all of them are stored, or none.
+            for upload in form.file.data:
+                name = evidence_files.clean_filename(upload.filename or "")
+                try:
+                    evidence_files.add_evidence(
+                        item, current_user, upload.stream, upload.filename or "",
+                        now=clock.utcnow(), description=form.description.data or "",
+                        max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                    )
+                except DomainError as error:
+                    if len(form.file.data) > 1:
+                        error.message = f"“{name}”：{error.message}"
+                    raise
+                names.append(name)
         except DomainError as error:
             db.session.rollback()
             form.file.errors = [error.message]
             status = error.status_code
         else:
             db.session.commit()
-            flash(f"已上传“{evidence_files.clean_filename(upload.filename)}”。", "success")
+            flash(f"已上传{len(names)}个文件：{'、'.join(names)}。", "success")
             return redirect(url_for("items.show", item_id=item.id) + "#evidence")
     item = queries.load_item(item_id, current_user)
-    return _item_page(item, status=status, forms={"evidence": form})
+    return _item_page(item, status=status, forms={"evidence": form}, page_error=_first_error(form))
 
 
 def _load_evidence(evidence_id: int) -> Evidence:
@@ -305,14 +325,15 @@ def download(evidence_id: int):
     path = evidence_files.file_path(evidence)
     if not path.is_file():
         raise NotFound("文件已丢失，请联系管理员。")
-    return send_file(
-        path,
-        mimetype=evidence.content_type,
-        as_attachment=True,
-        download_name=evidence.filename,
-        etag=evidence.sha256,
-        max_age=0,
+    inline = request.args.get("inline") == "1" and evidence.content_type in evidence_files.PREVIEWABLE
+    response = send_file(path, mimetype=evidence.content_type, etag=evidence.sha256, max_age=0)
+    # RFC 6266: the original (Chinese) name in filename*, a readable ASCII name for old clients.
+    ascii_name = f"evidence-{evidence.id}.{evidence_files.extension(evidence.filename) or 'bin'}"
+    response.headers.set(
+        "Content-Disposition", "inline" if inline else "attachment",
+        filename=ascii_name, **{"filename*": "UTF-8''" + quote(evidence.filename, safe="")},
     )
+    return response
 
 
 @bp.post("/evidence/<int(max=2147483647):evidence_id>/remove")
@@ -397,7 +418,10 @@ def edit(item_id: int):
                 status = error.status_code
             else:
                 db.session.commit()
-                flash("已保存修改。" if diff else "没有需要保存的修改。", "success")
+                if diff:
+                    flash("已保存修改。", "success")
+                else:
+                    flash("内容没有变化，未作修改。", "info")
                 return redirect(url_for("items.show", item_id=item.id))
         else:
             status = 422

@@ -154,14 +154,13 @@ def perform(
             raise Forbidden("责任人不能审核自己的事项。")
         raise Forbidden("只有上级督办人才能执行此操作。")
     if expected_version is not None and expected_version != item.version:
-        raise Conflict("该事项已被他人修改，请刷新页面后重试。")
+        raise Conflict("该事项在您打开页面后已有变动，请刷新页面后重试。")
     if item.status not in rule.sources:
         raise Conflict(f"事项当前状态为“{item.status.title}”，不能{rule.title}。")
     if len(comment) > COMMENT_MAX or len(summary) > COMMENT_MAX:
         raise Invalid(f"说明不能超过{COMMENT_MAX}字。", field="summary" if len(summary) > COMMENT_MAX else "comment")
     if rule.needs_comment and not comment:
-        reason = "延期理由" if action is Action.request_extension else "意见"
-        raise Invalid(f"请填写{reason}。", field="comment")
+        raise Invalid(_COMMENT_NEEDED[action], field="comment")
     if rule.needs_summary:
         if not summary:
             raise Invalid("请填写整改完成情况。", field="summary")
@@ -204,7 +203,7 @@ def perform(
     elif action is Action.approve:
         item.closed_at = now
         if pending is not None:  # a closed item needs no later deadline
-            pending.status = ExtensionStatus.rejected
+            pending.status = ExtensionStatus.withdrawn
             pending.decided_by_id = actor.id
             pending.decided_at = now
             pending.decision_comment = "事项已销号，延期申请自动撤销。"
@@ -220,6 +219,12 @@ def perform(
     db.session.flush()
     return event
 
+
+_COMMENT_NEEDED = {
+    Action.return_: "请填写退回意见。",
+    Action.reopen: "请填写重新打开的理由。",
+    Action.request_extension: "请填写延期理由。",
+}
 
 _EXTENSION_ACTIONS = frozenset({Action.request_extension, Action.approve_extension, Action.reject_extension})
 
