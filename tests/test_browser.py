@@ -91,6 +91,7 @@ def test_official_submits_and_supervisor_approves(browser, server, tmp_path):
     phone.close()
 
     desk = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    desk.on("dialog", lambda dialog: dialog.accept())  # "确认…审核通过并销号？"
     _sign_in(desk, server, "suixian_sup")
     desk.goto(f"{server}/review")
     card = desk.locator(f"#review-list [data-item-id='{open_item.id}']")

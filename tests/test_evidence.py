@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from tests.conftest import PDF
@@ -187,3 +187,37 @@ def test_upload_does_not_collide_with_an_open_edit_form(org, make, login):
     db.session.refresh(item)
     assert item.version == version
     assert owner.post(f"/items/{item.id}/edit", data={"measures": "措施", "version": version}).status_code == 302
+
+
+def test_several_files_at_once_all_or_none(app, org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    c = login(org.off_a)
+    files = [FileStorage(io.BytesIO(PDF), filename="一.pdf"), FileStorage(io.BytesIO(PDF), filename="二.pdf"),
+             FileStorage(io.BytesIO(b"MZ" + b"\0" * 50), filename="三.pdf")]
+    boundary, body = encode_multipart(MultiDict([("csrf_token", c.token), *[("file", f) for f in files]]))
+    page = c.post(f"/items/{item.id}/evidence", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert page.status_code == 415
+    assert "“三.pdf”：文件内容与扩展名 .pdf 不符" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Evidence.id))) == 0 and _files(app) == []
+
+    files = [FileStorage(io.BytesIO(PDF), filename="一.pdf"), FileStorage(io.BytesIO(PDF), filename="二.pdf")]
+    boundary, body = encode_multipart(MultiDict([("csrf_token", c.token), *[("file", f) for f in files]]))
+    page = c.post(f"/items/{item.id}/evidence", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                  follow_redirects=True)
+    assert "已上传2个文件：一.pdf、二.pdf" in page.get_data(as_text=True)
+    assert len(_files(app)) == 2
+
+
+def test_pdf_and_images_preview_inline_others_download(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    pdf = make.evidence(item, org.off_a)
+    docx = make.evidence(item, org.off_a, data=ACCEPTED[3][1], filename="制度.docx")
+    c = login(org.off_a)
+    assert c.get(f"/evidence/{pdf.id}?inline=1").headers["Content-Disposition"].startswith("inline;")
+    disposition = c.get(f"/evidence/{docx.id}?inline=1").headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and f'filename=evidence-{docx.id}.docx' in disposition
+
+
+def test_no_new_evidence_while_under_review(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="pending_review")
+    assert _upload(login(org.off_a), item.id, PDF, "补充.pdf").status_code == 403

@@ -158,7 +158,7 @@ def test_admin_unit_form_errors(org, login, data, message):
 ])
 def test_admin_user_form_errors(org, login, data, message):
     users = db.session.scalar(select(func.count(User.id)))
-    form = {"role": "official", "unit": str(org.county_a.id), "active": "y", **data}
+    form = {"name": "新人", "role": "official", "unit": str(org.county_a.id), "active": "y", **data}
     page = login(org.admin).post("/admin/users/new", data=form)
     assert page.status_code in (409, 422), page.get_data(as_text=True)
     assert message in page.get_data(as_text=True)
@@ -308,3 +308,59 @@ def test_creation_history_records_owner_deadline_and_categories(org, make):
     created = item.events[0]
     assert created.details == {"title": item.title, "owner": "off_a", "deadline": item.deadline.isoformat(),
                                "categories": ["legal_publicity", "other"]}
+
+
+def test_failed_form_url_reopened_returns_to_the_item(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    c = login(org.off_a)
+    for tail in ("transition", "progress", "evidence"):
+        response = c.get(f"/items/{item.id}/{tail}")
+        assert response.status_code == 302 and response.headers["Location"] == f"/items/{item.id}"
+
+
+def test_closed_item_takes_no_notes_and_owner_cannot_edit_under_review(org, make, login):
+    closed = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    c = login(org.off_a)
+    refused = c.post(f"/items/{closed.id}/progress", data={"note": "还有进展"})
+    assert refused.status_code == 409 and "事项已销号，不能再填写进展情况" in refused.get_data(as_text=True)
+    reviewing = make.item(org.county_a, org.off_a, status="pending_review")
+    assert c.post(f"/items/{reviewing.id}/edit", data={"measures": "改了"}).status_code == 403
+
+
+def test_whitespace_password_and_duplicate_category_name_are_refused(org, login):
+    c = login(org.admin)
+    page = c.post("/admin/users/new", data={"username": "kong", "name": "空", "password": " " * 8,
+                                            "role": "official", "unit": str(org.county_a.id), "active": "y"})
+    assert page.status_code == 422 and "密码不能全是空格" in page.get_data(as_text=True)
+    page = c.post("/admin/categories", data={"code": "new_cat", "name": "普法宣传"})
+    assert page.status_code == 409 and "已有名为“普法宣传”的类别" in page.get_data(as_text=True)
+
+
+def test_bulk_assign_by_name(org, make, login):
+    item = make.item(org.county_a, None)
+    page = login(org.sup_a).post("/items/assign", data={"item_ids": [str(item.id)], "owner": "张三"},
+                                 follow_redirects=True)
+    assert "已分派 1 个事项" in page.get_data(as_text=True)
+    db.session.refresh(item)
+    assert item.owner_id == org.off_a.id
+
+
+def test_moving_a_user_warns_about_items_they_still_own(org, make, login):
+    make.item(org.county_a, org.off_a)
+    page = login(org.admin).post(f"/admin/users/{org.off_a.id}", data={
+        "username": "off_a", "name": "张三", "role": "official", "unit": str(org.county_b.id), "active": "y"},
+        follow_redirects=True)
+    assert "仍是1个未销号事项的责任人" in page.get_data(as_text=True)
+
+
+def test_extension_history_reads_as_what_happened(org, make, login, today):
+    from datetime import timedelta
+
+    item = make.item(org.county_a, org.off_a, status="in_progress", deadline_days=10)
+    new = today + timedelta(days=40)
+    owner = login(org.off_a)
+    owner.post(f"/items/{item.id}/transition", data={"action": "request_extension", "deadline": new.isoformat(),
+                                                      "comment": "原因"})
+    login(org.sup_a).post(f"/items/{item.id}/transition", data={"action": "reject_extension"})
+    page = owner.get(f"/items/{item.id}").get_data(as_text=True)
+    assert f"申请延至{new.year}年{new.month}月{new.day}日未获批准" in page

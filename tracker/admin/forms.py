@@ -12,7 +12,7 @@ class UnitForm(Form):
 
 class UserForm(Form):
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64, message="用户名不能超过64位。")])
-    name = StringField("姓名", validators=[Length(max=64, message="姓名不能超过64字。")])
+    name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=64, message="姓名不能超过64字。")])
     role = SelectField("角色", choices={role.value: role.title for role in Role})
     unit = SelectField("所属单位", coerce=db_id, validate_choice=False)
     email = StringField("邮箱", validators=[Length(max=254, message="邮箱过长。")])

@@ -12,7 +12,7 @@ from tracker.errors import DomainError, NotFound
 from tracker.extensions import db
 from tracker.items import categories as category_service
 from tracker.items.models import Category
-from tracker.items.queries import all_categories
+from tracker.items.queries import all_categories, items_owned_outside_reach
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -143,6 +143,10 @@ def edit_user(user_id: int | None = None):
             else:
                 db.session.commit()
                 flash(f"已保存用户“{user.username}”。", "success")
+                stranded = items_owned_outside_reach(user)
+                if stranded:
+                    flash(f"{user.display_name}仍是{stranded}个未销号事项的责任人，但已不在这些事项的单位，"
+                          "请在事项清单中重新分派。", "warning")
                 return redirect(url_for("admin.users"))
         else:
             status = 422

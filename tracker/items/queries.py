@@ -296,6 +296,17 @@ def owner_choices(unit: Unit) -> list[User]:
     )
 
 
+def items_owned_outside_reach(user: User, limit: int = 1000) -> int:
+    """Unclosed items ``user`` owns but could no longer be given (after a move to another unit)."""
+    owned = db.session.scalars(
+        select(Item)
+        .where(Item.owner_id == user.id, Item.status != Status.closed)
+        .options(joinedload(Item.unit))
+        .limit(limit)
+    )
+    return sum(1 for item in owned if not permissions.eligible_owner(user, item.unit))
+
+
 def status_counts(user: User, today: date) -> dict:
     """Visible items by status, plus how many are overdue: two GROUP BY/COUNT statements."""
     rows = db.session.execute(

@@ -258,21 +258,21 @@ def transition(item_id: int):
 def progress(item_id: int):
     item = queries.load_item(item_id, current_user)
     form = ProgressForm()
+    status = 422
     if form.validate_on_submit():
         try:
             services.add_progress(item, current_user, form.note.data, now=clock.utcnow())
         except DomainError as error:
             db.session.rollback()
-            if error.status_code == 403:
-                raise
             form.note.errors = [error.message]
+            status = error.status_code
         else:
             db.session.commit()
             flash("进展情况已记录。", "success")
             return redirect(url_for("items.show", item_id=item.id) + "#history")
     elif not permissions.can_add_progress(current_user, item):
         abort(403)
-    return _item_page(item, status=422, forms={"progress": form}, page_error=_first_error(form))
+    return _item_page(item, status=status, forms={"progress": form}, page_error=_first_error(form))
 
 
 @bp.post("/items/<int(max=2147483647):item_id>/evidence")
