@@ -1,0 +1,73 @@
+"""Cleaning what conversion leaves behind, before the report's structure is read."""
+
+import re
+import unicodedata
+
+# Word's bookmarks as text exporters write them, e.g. "[bookmark: _GoBack]".
+BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
+ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+CJK = r"\u3400-\u9fff\uf900-\ufaff"
+SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{CJK}，。、；：！？“”‘’（）《》【】])[ \t\u3000]+(?=[{CJK}，。、；：！？“”‘’（）《》【】])")
+TERMINAL = "。！？；：…”’」』）)】]!?;:"
+MARKER = re.compile(
+    r"^(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．.]|\d{1,2}[、．.](?!\d)"
+    r"|[①-⑳]|[一二三四五六七八九十]{1,3}是)"
+)
+
+
+def _fold_char(ch: str) -> str:
+    code = ord(ch)
+    # Kangxi radicals and CJK compatibility forms that PDF fonts map to: ⼒ → 力
+    if 0x2E80 <= code <= 0x2FDF or 0xF900 <= code <= 0xFAFF:
+        return unicodedata.normalize("NFKC", ch)
+    # Full-width digits and Latin letters → half-width; Chinese punctuation is kept.
+    if 0xFF10 <= code <= 0xFF19 or 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A:
+        return chr(code - 0xFEE0)
+    if ch == "\u3000":
+        return " "
+    return ch
+
+
+def clean_lines(text: str) -> list[str]:
+    """Lines of the report, cleaned: bookmarks, zero-width marks, width variants, stray spaces
+    and hard line breaks inside paragraphs removed. Masked figures (``**``) stay as written."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = BOOKMARK.sub("", ZERO_WIDTH.sub("", text))
+    text = "".join(_fold_char(ch) for ch in text)
+    lines = []
+    for raw in text.split("\n"):
+        line = SPACE_BETWEEN_CJK.sub("", raw.replace("\t", " ").strip())
+        line = re.sub(r" {2,}", " ", line)
+        # "1、 主要工作情况" → "1、主要工作情况"
+        marker = MARKER.match(line)
+        if marker:
+            line = marker.group(0) + line[marker.end():].lstrip()
+        lines.append(line)
+    return _join_wrapped(lines)
+
+
+def _join_wrapped(lines: list[str]) -> list[str]:
+    """Join lines broken inside paragraphs (text from PDF pages, or page breaks), but only when
+    the document looks hard-wrapped: many long lines stopping without punctuation."""
+    long_lines = [line for line in lines if len(line) >= 20]
+    open_ended = [line for line in long_lines if line[-1] not in TERMINAL]
+    wrapped = len(long_lines) >= 4 and len(open_ended) / len(long_lines) > 0.3
+    if not wrapped:
+        return [line for line in lines if line]
+    widths = sorted(len(line) for line in open_ended)
+    width = widths[len(widths) // 2]  # the usual width of a full line on the page
+    joined: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        previous = joined[-1] if joined else ""
+        if (
+            previous
+            and previous[-1] not in TERMINAL
+            and len(previous) >= width * 0.8
+            and not MARKER.match(line)
+        ):
+            joined[-1] = previous + line
+        else:
+            joined.append(line)
+    return joined

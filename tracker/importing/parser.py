@@ -1,0 +1,251 @@
+"""Reading a report's structure: who wrote it, for which year, its problems and its plans.
+
+Reports follow the shape of 法治政府建设年度报告 and 述职报告: a title, an opening, the work done,
+then a section of problems ("存在的问题和不足", "存在的困难和问题", "…存在的不足", "短板", …)
+and a section of plans ("下一步工作打算", "2024年度工作安排", "工作思路", …). Numbering differs
+from report to report (（一） (一) 一、 1. 1、 (1) ① 一是), so headings are found by what they say
+and items by the numbering style that the section itself uses.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from tracker.importing.cleaning import MARKER, clean_lines
+from tracker.importing.readers import ImportFailed
+
+CN_DIGITS = "一二三四五六七八九十"
+_STYLES = [
+    ("paren_cn", re.compile(rf"^[（(]([{CN_DIGITS}]{{1,3}})[）)]")),
+    ("cn", re.compile(rf"^([{CN_DIGITS}]{{1,3}})[、．.]")),
+    ("paren_ar", re.compile(r"^[（(](\d{1,2})[）)]")),
+    ("ar", re.compile(r"^(\d{1,2})[、．.](?!\d)")),
+    ("circled", re.compile(r"^([①-⑳])")),
+    ("shi", re.compile(rf"^([{CN_DIGITS}]{{1,3}})是")),
+]
+
+_KEY = r"(?:问题|困难|不足|短板|差距|弱项|薄弱环节)"
+_TAIL = r"(?:[和与及、](?:问题|困难|不足|短板|差距|弱项|原因分析|原因|建议))*(?:之处)?"
+PROBLEMS_HEADING = re.compile(
+    rf"^(?:.{{0,24}}?存在的?|(?:20\d{{2}}年度?)?.{{0,12}}?(?:面临的?|当前|目前|主要|突出))?"
+    rf"(?:主要|突出)?的?{_KEY}{_TAIL}[:：。]?$"
+)
+PLANS_HEADING = re.compile(
+    r"^(?:下一步|下步|下阶段|下一阶段|今后|明年|\d{4}年度?)?.{0,20}?"
+    r"(?:工作打算|工作安排|工作思路|工作计划|工作重点|工作措施|打算|思路|计划|安排|努力方向|整改措施|意见建议|建议)"
+    r"(?:[和与及、].{0,8})?[:：。]?$"
+)
+ORG_SUFFIX = r"(?:局|厅|委员会|委|办公室|院|署|中心|支队|大队|政府|公司|管理处|所|站)"
+NAME = rf"[{CN_DIGITS}\u4e00-\u9fff*＊]{{2,24}}?{ORG_SUFFIX}"
+NOT_THE_AUTHOR = re.compile(r"(?:党委|市委|县委|区委|省委|地委|纪委|监委|人民政府|国务院|中央|依法治|交通运输部|公安|法院|检察院|人大|政协)")
+PLACE = re.compile(r"(?:\*|＊|省|市|县|区|州|旗|盟|镇|乡)")
+HEADLINE_MAX = 40
+
+
+@dataclass
+class Section:
+    title: str
+    text: str
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedReport:
+    unit: str | None
+    year: int | None
+    title: str
+    problems: list[Section]
+    plans: list[Section]
+
+
+def style_of(line: str) -> tuple[str, int] | None:
+    """The numbering style at the start of ``line`` and its number, or None."""
+    for name, pattern in _STYLES:
+        match = pattern.match(line)
+        if match:
+            return name, _number(match.group(1))
+    return None
+
+
+def _number(token: str) -> int:
+    if token.isdigit():
+        return int(token)
+    if "①" <= token <= "⑳":
+        return ord(token) - ord("①") + 1
+    if "十" in token:  # 十, 十一, 二十, 二十三
+        tens, _, ones = token.partition("十")
+        return (CN_DIGITS.index(tens) + 1 if tens else 1) * 10 + (CN_DIGITS.index(ones) + 1 if ones else 0)
+    return CN_DIGITS.index(token) + 1
+
+
+def strip_marker(line: str) -> str:
+    match = MARKER.match(line)
+    return line[match.end():].strip() if match else line
+
+
+def _heading_text(line: str) -> str:
+    return strip_marker(line).strip().rstrip("：:。")
+
+
+def _is_heading(line: str, pattern: re.Pattern) -> bool:
+    text = _heading_text(line)
+    return 2 <= len(text) <= 40 and bool(pattern.match(text))
+
+
+def parse_report(text: str) -> ParsedReport:
+    """Parse a report's text. Raises ImportFailed when it holds no problems section."""
+    lines = clean_lines(text)
+    if not lines:
+        raise ImportFailed("报告中没有文字。")
+    start = next((i for i, line in enumerate(lines) if _is_heading(line, PROBLEMS_HEADING)), None)
+    if start is None:
+        raise ImportFailed("没有找到“存在的问题”一类的章节，无法识别问题清单；请检查报告，或直接粘贴问题部分。")
+    heading_style = style_of(lines[start])
+    plans_start = next(
+        (i for i in range(start + 1, len(lines)) if _is_heading(lines[i], PLANS_HEADING)), None
+    )
+    end = plans_start if plans_start is not None else _section_end(lines, start, heading_style)
+    problems = split_items(lines[start + 1:end], heading_style)
+    if not problems:
+        raise ImportFailed("找到了问题章节，但其中没有列出具体问题。")
+    plans: list[Section] = []
+    if plans_start is not None:
+        plans_style = style_of(lines[plans_start])
+        plans_end = _section_end(lines, plans_start, plans_style)
+        plans = split_items(lines[plans_start + 1:plans_end], plans_style)
+    unit = detect_unit(lines)
+    return ParsedReport(
+        unit=unit,
+        year=detect_year(lines),
+        title=detect_title(lines, unit),
+        problems=problems,
+        plans=plans,
+    )
+
+
+def _section_end(lines: list[str], start: int, heading_style) -> int:
+    """Where a section ends: at the next heading of its own style, or at the closing lines."""
+    for i in range(start + 1, len(lines)):
+        style = style_of(lines[i])
+        if heading_style and style and style[0] == heading_style[0]:
+            return i
+        if _is_closing(lines[i]):
+            return i
+    return len(lines)
+
+
+def _is_closing(line: str) -> bool:
+    """The signature and date that end a report ("某某局 2024年1月10日"), or an attachment list."""
+    return bool(
+        re.fullmatch(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日", line)
+        or re.match(r"^附件[:：\d]", line)
+    )
+
+
+def split_items(lines: list[str], heading_style) -> list[Section]:
+    """The numbered items of a section, each with the lines under it (its sub-points)."""
+    lines = [line for line in lines if line]
+    item_style = None
+    for line in lines:
+        style = style_of(line)
+        if style and (heading_style is None or style[0] != heading_style[0]) and style[1] == 1:
+            item_style = style[0]
+            break
+    if item_style is None:
+        return _unnumbered(lines)
+    items: list[list[str]] = []
+    expected = 1
+    for line in lines:
+        style = style_of(line)
+        if style and style[0] == item_style and style[1] == expected:
+            items.append([strip_marker(line)])
+            expected += 1
+        elif items:
+            items[-1].append(line)
+    return [_section(body) for body in items if "".join(body).strip()]
+
+
+def _unnumbered(lines: list[str]) -> list[Section]:
+    """A section without numbered items: "一是…二是…" inside a paragraph, or one item a paragraph."""
+    if len(lines) == 1 or all(len(line) < 15 for line in lines[1:]):
+        parts = re.split(rf"(?<=[。；;])\s*(?=[{CN_DIGITS}]{{1,2}}是)", " ".join(lines))
+        if len(parts) > 1:
+            return [_section([re.sub(rf"^[{CN_DIGITS}]{{1,2}}是", "", p).strip()]) for p in parts if p.strip()]
+    paragraphs = [line for line in lines if len(line) >= 8 and not line.endswith(("：", ":"))]
+    return [_section([line]) for line in paragraphs]
+
+
+def _section(body: list[str]) -> Section:
+    return Section(title=headline(body[0]), text="\n".join(body).strip())
+
+
+def headline(first_line: str) -> str:
+    """An item's short title: its heading line, or its first sentence, or that sentence's first clause."""
+    line = first_line.strip()
+    sentence = re.split(r"[。；;！？!?]", line, maxsplit=1)[0].strip()
+    if len(sentence) > HEADLINE_MAX:
+        clause = re.split(r"[，,：:]", sentence, maxsplit=1)[0].strip()
+        if len(clause) >= 4:
+            sentence = clause
+    return sentence[:200] or line[:200]
+
+
+def _title_lines(lines: list[str]) -> list[str]:
+    """The short lines at the top, before the addressee ("区政府：") or the first paragraph."""
+    title = []
+    for line in lines[:6]:
+        if len(line) > 40 or style_of(line) or line.endswith(("：", ":")):
+            break
+        title.append(line)
+    return title
+
+
+def detect_unit(lines: list[str]) -> str | None:
+    """The reporting unit: named at the top, else the unit that issues documents in the report."""
+    for line in _title_lines(lines):
+        match = re.match(rf"^({NAME})(?=\d|关于|$|\s|（|\(|20|年度|法治|述职|工作)", line)
+        if match and not NOT_THE_AUTHOR.search(match.group(1)):
+            return match.group(1)
+    text = "\n".join(lines)
+    scores: dict[str, int] = {}
+    for pattern, weight in (
+        (rf"《\d{{0,4}}年?度?({NAME})(?:关于|20\d\d|法治|年度)", 3),
+        (rf"(?:^|[，。；、：\s“])({NAME})(?:关于|党组|20\d\d年)", 2),
+    ):
+        for match in re.finditer(pattern, text, re.M):
+            name = re.sub(r"^(?:年度|年|关于|印发|我局|制定)", "", match.group(1))
+            if len(name) >= 4 and PLACE.search(name) and not NOT_THE_AUTHOR.search(name):
+                scores[name] = scores.get(name, 0) + weight
+    if scores:
+        return max(scores.items(), key=lambda pair: (pair[1], len(pair[0])))[0]
+    return None
+
+
+def detect_year(lines: list[str]) -> int | None:
+    """The year the report covers: from the title, else the opening; never from a cited
+    document (《…》), a period (2021—2025年) or a document number (〔2022〕)."""
+
+    def years(line: str) -> list[int]:
+        line = re.sub(r"《[^》]*》|〔[^〕]*〕|\[[^\]]*\]|\d{4}\s*[—–-]\s*\d{4}\s*年", "", line)
+        return [int(y) for y in re.findall(r"(20\d{2})\s*年", line)]
+
+    for line in _title_lines(lines):
+        if found := years(line):
+            return found[0]
+    for line in lines[:8]:
+        for pattern in (r"(?:现将|关于|^)\s*(20\d{2})\s*年", r"(20\d{2})\s*年度"):
+            for match in re.finditer(pattern, re.sub(r"《[^》]*》|〔[^〕]*〕", "", line)):
+                return int(match.group(1))
+    for line in lines[:8]:
+        if found := years(line):
+            return found[0]
+    return None
+
+
+def detect_title(lines: list[str], unit: str | None) -> str:
+    top = _title_lines(lines)
+    if top:
+        return "".join(top)[:300]
+    match = re.search(r"现将(.{4,80}?报告)如下", "\n".join(lines[:5]))
+    if match:
+        return match.group(1)
+    return f"{unit or ''}年度报告"
