@@ -16,6 +16,8 @@ from tracker.auth import services as auth
 from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.items import evidence as evidence_files
+from tracker.importing.classify import DEFAULT_RULES
+from tracker.importing.models import CategoryRule
 from tracker.items import services, workflow
 from tracker.items.categories import DEFAULT_CATEGORIES
 from tracker.items.models import Category
@@ -25,7 +27,7 @@ PASSWORD = "secret-pass-1"
 TEST_DB_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 TABLES = [
     "item_events", "extension_requests", "evidence", "item_categories", "items", "reports",
-    "users", "units", "categories",
+    "users", "units", "category_rules", "categories",
 ]
 PDF = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n"
 
@@ -52,7 +54,10 @@ def _empty_database() -> None:
         for table in TABLES:
             db.session.execute(text(f"DELETE FROM {table}"))
     for position, (code, name) in enumerate(DEFAULT_CATEGORIES, start=1):
-        db.session.add(Category(code=code, name=name, position=position))
+        category = Category(code=code, name=name, position=position)
+        db.session.add(category)
+        for keyword, weight in DEFAULT_RULES.get(code, {}).items():
+            db.session.add(CategoryRule(category=category, keyword=keyword, weight=weight))
     db.session.commit()
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import inspect, select
 from tests import pg
 from tracker import create_app
 from tracker.extensions import db
+from tracker.importing.classify import DEFAULT_RULES
+from tracker.importing.models import CategoryRule
 from tracker.items.categories import DEFAULT_CATEGORIES
 from tracker.items.models import Category
 
@@ -34,6 +36,8 @@ def test_upgrade_on_an_empty_database_matches_the_models(tmp_path):
         assert diff == []
         codes = [c.code for c in db.session.scalars(select(Category).order_by(Category.position))]
         assert codes == [code for code, _ in DEFAULT_CATEGORIES]
+        seeded = {(r.category.code, r.keyword, r.weight) for r in db.session.scalars(select(CategoryRule))}
+        assert seeded == {(code, k, w) for code, rules in DEFAULT_RULES.items() for k, w in rules.items()}
         db.session.remove()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

@@ -90,3 +90,57 @@ def demo(if_empty: bool) -> None:
     click.echo("演示账号（用户名 / 密码 / 角色 / 单位）：")
     for username, password, role, unit, _name in ACCOUNTS:
         click.echo(f"  {username:<12} {password:<10} {role:<11} {unit}")
+
+
+@tracker_cli.command("import-report")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--unit", "unit_name", help="报告单位（默认按报告识别）")
+@click.option("--year", type=int, help="报告年度（默认按报告识别）")
+@click.option("--dry-run", is_flag=True, help="只识别并打印，不保存")
+@click.option("--allow-duplicate", is_flag=True, help="同一文件已导入过时仍然导入")
+def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
+    """Read a report (.txt, .docx, .pdf) and store it with one item per problem."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from tracker import clock
+    from tracker.importing import services as importing
+
+    try:
+        data = Path(file).read_bytes()
+    except OSError:
+        _fail(f"无法读取文件“{file}”。")
+    try:
+        preview = importing.preview_report(data=data, filename=Path(file).name)
+        if unit_name:
+            preview.parsed.unit = unit_name
+        if year:
+            preview.parsed.year = year
+        if dry_run:
+            _emit(importing.preview_to_json(preview))
+            return
+        parsed = preview.parsed
+        if not parsed.unit:
+            _fail("报告中没有识别出单位，请用 --unit 指定。")
+        if not parsed.year:
+            _fail("报告中没有识别出年度，请用 --year 指定。")
+        unit = services.find_unit(parsed.unit)
+        drafts = [
+            importing.Draft(p.title, p.text, p.categories, measures)
+            for p, measures in zip(parsed.problems, preview.measures, strict=True)
+        ]
+        report, items = importing.import_report(
+            unit=unit, year=parsed.year, title=parsed.title, drafts=drafts, actor=None, now=clock.utcnow(),
+            filename=Path(file).name, sha256=preview.sha256, allow_duplicate=allow_duplicate,
+            deadline=importing.default_deadline(parsed.year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
+        )
+        db.session.commit()
+    except DomainError as error:
+        message = error.message
+        if error.field == "unit" and unit_name is None:
+            message += "可用 --unit 指定系统中的单位。"
+        if error.field == "allow_duplicate":
+            message = message.replace("请确认后重试。", "请加 --allow-duplicate。")
+        _fail(message)
+    _emit(importing.preview_to_json(preview, report, [item.id for item in items]))

@@ -10,3 +10,4 @@ from tracker.items.models import (  # noqa: F401
     ItemEvent,
     Report,
 )
+from tracker.importing.models import CategoryRule  # noqa: F401

@@ -1,0 +1,198 @@
+"""Importing a report: read → parse → classify → (the user edits) → store a report with items.
+
+Services take the actor and the time as arguments, flush and never commit.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from tracker.auth import permissions
+from tracker.auth.models import Unit, User
+from tracker.errors import Conflict, Forbidden, Invalid
+from tracker.extensions import db
+from tracker.importing.classify import bigrams, classify, load_rules
+from tracker.importing.parser import ParsedReport, Section, headline, parse_report
+from tracker.importing.readers import ImportFailed, read_report
+from tracker.items import services as items
+from tracker.items.models import Item, Report
+
+SPLIT_MARK = "---"  # a line holding only this, inside a problem's text, splits it in two
+PLAN_MATCH_MIN = 0.12  # share of common two-character words for a plan to answer a problem
+
+
+@dataclass
+class Preview:
+    parsed: ParsedReport
+    sha256: str
+    filename: str | None
+    duplicate: Report | None
+    measures: list[str] = field(default_factory=list)  # proposed, one per problem
+
+
+@dataclass
+class Draft:
+    """A problem as the user confirmed it."""
+
+    title: str
+    text: str
+    categories: list[str]
+    measures: str = ""
+
+
+def preview_report(*, data: bytes | None = None, filename: str | None = None, pasted: str | None = None) -> Preview:
+    """Read and parse a report (a file's bytes, or pasted text), classify its problems and
+    propose measures from its plans. Stores nothing."""
+    if data is not None:
+        text = read_report(data, filename or "")
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        text = (pasted or "").strip()
+        if not text:
+            raise ImportFailed("请上传报告文件，或粘贴报告文字。")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    parsed = parse_report(text)
+    rules = load_rules()
+    for section in (*parsed.problems, *parsed.plans):
+        section.categories = classify(section.title, section.text, rules)
+    return Preview(
+        parsed=parsed,
+        sha256=digest,
+        filename=filename,
+        duplicate=find_duplicate(digest),
+        measures=propose_measures(parsed.problems, parsed.plans),
+    )
+
+
+def find_duplicate(sha256: str) -> Report | None:
+    return db.session.scalar(select(Report).where(Report.sha256 == sha256).order_by(Report.id).limit(1))
+
+
+def propose_measures(problems: list[Section], plans: list[Section]) -> list[str]:
+    """For each problem, the plans that answer it: the same primary category, or enough words
+    in common. A plan may answer several problems; a problem may get none."""
+    proposals = []
+    for problem in problems:
+        words = bigrams(problem.title + problem.text)
+        scored = []
+        for plan in plans:
+            plan_words = bigrams(plan.title + plan.text)
+            overlap = len(words & plan_words) / max(1, len(words | plan_words))
+            same_kind = problem.categories[:1] == plan.categories[:1] and problem.categories[:1] != ["other"]
+            if same_kind or overlap >= PLAN_MATCH_MIN:
+                scored.append((same_kind, overlap, plan))
+        scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+        proposals.append("\n".join(plan.text for _, _, plan in scored[:2]))
+    return proposals
+
+
+def drafts_from_rows(rows: list[dict]) -> list[Draft]:
+    """Apply the user's edits on the preview: drop (include false), merge into the previous
+    problem (merge_up), split at a line "---"; each row has title, text, categories, measures."""
+    drafts: list[Draft] = []
+    for row in rows:
+        if not row.get("include", True):
+            continue
+        text = (row.get("text") or "").strip()
+        title = (row.get("title") or "").strip()
+        if row.get("merge_up") and drafts:
+            previous = drafts[-1]
+            previous.text = f"{previous.text}\n{text}".strip()
+            previous.categories += [c for c in row.get("categories", []) if c not in previous.categories]
+            previous.measures = "\n".join(m for m in (previous.measures, row.get("measures", "")) if m)
+            continue
+        parts = [part.strip() for part in _split(text)]
+        for index, part in enumerate(parts):
+            drafts.append(Draft(
+                title=title if index == 0 and title else headline(part.splitlines()[0] if part else ""),
+                text=part,
+                categories=list(row.get("categories") or ["other"]),
+                measures=row.get("measures", "") if index == 0 else "",
+            ))
+    return drafts
+
+
+def _split(text: str) -> list[str]:
+    parts, current = [], []
+    for line in text.splitlines():
+        if line.strip() == SPLIT_MARK:
+            parts.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    parts.append("\n".join(current))
+    return [part for part in parts if part.strip()] or [text]
+
+
+def default_deadline(year: int, month_day: str) -> date:
+    """The default deadline for a year's problems: ``month_day`` ("06-30") of the next year."""
+    month, day = (int(part) for part in month_day.split("-"))
+    return date(year + 1, month, day)
+
+
+def import_report(
+    *,
+    unit: Unit,
+    year: int,
+    title: str,
+    drafts: list[Draft],
+    actor: User | None,
+    now: datetime,
+    filename: str | None,
+    sha256: str | None,
+    deadline: date | None,
+    allow_duplicate: bool = False,
+) -> tuple[Report, list[Item]]:
+    """Store a report and one item per confirmed problem, all or nothing.
+
+    The same file (by SHA-256) is refused unless ``allow_duplicate``: the user is asked first.
+    """
+    if actor is not None and not permissions.supervises_unit(actor, unit):
+        raise Forbidden("您只能为督办范围内的单位导入报告。", field="unit")
+    items.check_year(year)
+    title = (title or "").strip()
+    if not title or len(title) > 300:
+        raise Invalid("请填写报告标题（不超过300字）。", field="title")
+    if not drafts:
+        raise Invalid("没有要导入的问题：请至少保留一个问题。", field="rows")
+    if sha256 and not allow_duplicate:
+        earlier = find_duplicate(sha256)
+        if earlier is not None:
+            raise Conflict(
+                f"这份文件已于{earlier.created_at:%Y-%m-%d}导入为《{earlier.title}》（{earlier.year}年度），"
+                "如确需再次导入，请确认后重试。",
+                field="allow_duplicate",
+            )
+    report = Report(
+        unit=unit, year=year, title=title, source_filename=filename, sha256=sha256,
+        created_by_id=actor.id if actor else None, created_at=now,
+    )
+    db.session.add(report)
+    created = []
+    for number, draft in enumerate(drafts, start=1):
+        try:
+            created.append(items.create_item(
+                unit=unit, year=year, title=draft.title, text=draft.text, measures=draft.measures,
+                categories=items.categories_by_code(draft.categories), report=report, actor=actor,
+                now=now, deadline=deadline,
+            ))
+        except Invalid as error:
+            raise Invalid(f"第{number}个问题：{error.message}", field=error.field) from None
+    db.session.flush()
+    return report, created
+
+
+def preview_to_json(preview: Preview, report: Report | None = None, item_ids: list[int] | None = None) -> dict:
+    """The JSON that ``import-report`` prints (CONTRACT.md)."""
+    parsed = preview.parsed
+    return {
+        "unit": report.unit.name if report else parsed.unit,
+        "year": report.year if report else parsed.year,
+        "title": report.title if report else parsed.title,
+        "problems": [{"title": p.title, "text": p.text, "categories": p.categories} for p in parsed.problems],
+        "plans": [{"title": p.title, "text": p.text} for p in parsed.plans],
+        "report_id": report.id if report else None,
+        "item_ids": item_ids if report else None,
+    }
