@@ -36,12 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.admin.views import bp as admin_bp
     from tracker.auth.views import bp as auth_bp
     from tracker.cli import tracker_cli
+    from tracker.importing.views import bp as importing_bp
     from tracker.items.views import bp as items_bp
     from tracker.web import register_web
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(items_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(importing_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
     return app

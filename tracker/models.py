@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) see them all."""
 
 from tracker.auth.models import Role, Unit, User  # noqa: F401
+from tracker.importing.models import CategoryRule  # noqa: F401
 from tracker.items.models import (  # noqa: F401
     Category,
     Evidence,
@@ -10,4 +11,3 @@ from tracker.items.models import (  # noqa: F401
     ItemEvent,
     Report,
 )
-from tracker.importing.models import CategoryRule  # noqa: F401

@@ -1,5 +1,5 @@
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.auth.models import Role
 from tracker.forms import Form, db_id
@@ -24,3 +24,9 @@ class CategoryForm(Form):
     code = StringField("代码", validators=[DataRequired("请填写代码。"), Length(max=50, message="代码不能超过50字符。")])
     name = StringField("名称", validators=[DataRequired("请填写名称。"), Length(max=50, message="名称不能超过50字。")])
     position = IntegerField("排序", validators=[Optional(), NumberRange(0, 10000, "排序应在0至10000之间。")])
+
+
+class RuleForm(Form):
+    category = SelectField("类别", coerce=db_id, validate_choice=False)
+    keyword = StringField("关键词", validators=[DataRequired("请填写关键词。"), Length(max=50, message="关键词不能超过50字。")])
+    weight = IntegerField("权重", default=2, validators=[InputRequired("请填写权重。"), NumberRange(1, 10, "权重应在1至10之间。")])

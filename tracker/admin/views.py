@@ -5,11 +5,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from tracker.admin.forms import CategoryForm, UnitForm, UserForm
+from tracker.admin.forms import CategoryForm, RuleForm, UnitForm, UserForm
 from tracker.auth import permissions, services
 from tracker.auth.models import Unit, User
 from tracker.errors import DomainError, NotFound
 from tracker.extensions import db
+from tracker.forms import ButtonForm
+from tracker.importing import classify
+from tracker.importing.models import CategoryRule
 from tracker.items import categories as category_service
 from tracker.items.models import Category
 from tracker.items.queries import all_categories, items_owned_outside_reach
@@ -195,3 +198,44 @@ def edit_category(category_id: int):
         else:
             status = 422
     return render_template("admin/category_edit.html", category=category, form=form), status
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+def rules():
+    """The keywords (and their weights) that assign categories to imported problems."""
+    categories = all_categories()
+    form = RuleForm()
+    form.category.choices = [(c.id, c.name) for c in categories]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                rule = classify.add_rule(_get(Category, form.category.data or 0), form.keyword.data, form.weight.data)
+            except DomainError as error:
+                db.session.rollback()
+                _attach(form, error)
+                status = error.status_code
+            else:
+                db.session.commit()
+                flash(f"已为“{rule.category.name}”添加关键词“{rule.keyword}”。", "success")
+                return redirect(url_for("admin.rules"))
+        else:
+            status = 422
+    by_category: dict[int, list[CategoryRule]] = {}
+    for rule in db.session.scalars(select(CategoryRule).order_by(CategoryRule.weight.desc(), CategoryRule.keyword)):
+        by_category.setdefault(rule.category_id, []).append(rule)
+    return render_template(
+        "admin/rules.html", categories=categories, by_category=by_category, form=form, remove_form=ButtonForm()
+    ), status
+
+
+@bp.post("/rules/<int(max=2147483647):rule_id>/remove")
+def remove_rule(rule_id: int):
+    rule = _get(CategoryRule, rule_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    keyword = rule.keyword
+    classify.remove_rule(rule)
+    db.session.commit()
+    flash(f"已删除关键词“{keyword}”。", "success")
+    return redirect(url_for("admin.rules"))

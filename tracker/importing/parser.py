@@ -35,9 +35,12 @@ PLANS_HEADING = re.compile(
     r"(?:[和与及、].{0,8})?[:：。]?$"
 )
 ORG_SUFFIX = r"(?:局|厅|委员会|委|办公室|院|署|中心|支队|大队|政府|公司|管理处|所|站)"
-NAME = rf"[{CN_DIGITS}\u4e00-\u9fff*＊]{{2,24}}?{ORG_SUFFIX}"
-NOT_THE_AUTHOR = re.compile(r"(?:党委|市委|县委|区委|省委|地委|纪委|监委|人民政府|国务院|中央|依法治|交通运输部|公安|法院|检察院|人大|政协)")
-PLACE = re.compile(r"(?:\*|＊|省|市|县|区|州|旗|盟|镇|乡)")
+NAME = rf"[{CN_DIGITS}\u4e00-\u9fff*＊Xx×○]{{2,24}}?{ORG_SUFFIX}"  # X, ×, ○ and * mask names
+# Bodies a report cites but is not written by: party committees, governments, courts, ministries.
+NOT_THE_AUTHOR = re.compile(
+    r"(?:党委|市委|县委|区委|省委|地委|纪委|监委|人民政府|国务院|中央|依法治|交通运输部|公安|法院|检察院|人大|政协)"
+)
+PLACE = re.compile(r"(?:\*|＊|X|×|○|省|市|县|区|州|旗|盟|镇|乡)")
 HEADLINE_MAX = 40
 
 
@@ -67,7 +70,7 @@ def style_of(line: str) -> tuple[str, int] | None:
 
 
 def _number(token: str) -> int:
-    if token.isdigit():
+    if token.isascii() and token.isdigit():
         return int(token)
     if "①" <= token <= "⑳":
         return ord(token) - ord("①") + 1
@@ -143,7 +146,8 @@ def _is_closing(line: str) -> bool:
 
 def split_items(lines: list[str], heading_style) -> list[Section]:
     """The numbered items of a section, each with the lines under it (its sub-points)."""
-    lines = [line for line in lines if line]
+    # "①…。②…。" written on one line: one line per point
+    lines = [part for line in lines if line for part in re.split(r"(?<=[。；;])\s*(?=[②-⑳])", line)]
     item_style = None
     for line in lines:
         style = style_of(line)
@@ -167,9 +171,10 @@ def split_items(lines: list[str], heading_style) -> list[Section]:
 def _unnumbered(lines: list[str]) -> list[Section]:
     """A section without numbered items: "一是…二是…" inside a paragraph, or one item a paragraph."""
     if len(lines) == 1 or all(len(line) < 15 for line in lines[1:]):
-        parts = re.split(rf"(?<=[。；;])\s*(?=[{CN_DIGITS}]{{1,2}}是)", " ".join(lines))
-        if len(parts) > 1:
-            return [_section([re.sub(rf"^[{CN_DIGITS}]{{1,2}}是", "", p).strip()]) for p in parts if p.strip()]
+        parts = re.split(rf"(?<=[。；;：:])\s*(?=[{CN_DIGITS}]{{1,2}}是)", " ".join(lines))
+        points = [p for p in parts if re.match(rf"[{CN_DIGITS}]{{1,2}}是", p)]  # without the lead-in clause
+        if len(points) > 1:
+            return [_section([re.sub(rf"^[{CN_DIGITS}]{{1,2}}是", "", p).strip()]) for p in points]
     paragraphs = [line for line in lines if len(line) >= 8 and not line.endswith(("：", ":"))]
     return [_section([line]) for line in paragraphs]
 

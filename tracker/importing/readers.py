@@ -52,6 +52,8 @@ def decode_text(data: bytes) -> str:
             return _plausible(data.decode("utf-16"))
         except UnicodeDecodeError:
             raise ImportFailed("文本文件编码无法识别，请另存为 UTF-8 后再导入。") from None
+    if b"\x00" in data:  # no text encoding of Chinese produces NUL bytes, binaries do
+        raise ImportFailed("这不是文本文件，请选择报告的 .docx、.pdf 或 .txt 文件。")
     for encoding in ("utf-8", "gb18030"):
         try:
             return _plausible(data.decode(encoding))

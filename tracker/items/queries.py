@@ -52,6 +52,7 @@ class ItemFilter:
     owner: str | None = None  # username or part of a name
     overdue: bool = False
     open_only: bool = False
+    report_id: int | None = None
     extra: list = field(default_factory=list)
 
 
@@ -119,6 +120,8 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
         query = query.where(Item.unit_id.in_(units_below(unit)) if unit else false())
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
+    if flt.report_id is not None:
+        query = query.where(Item.report_id == flt.report_id)
     if flt.category:
         query = query.where(
             Item.id.in_(

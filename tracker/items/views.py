@@ -68,6 +68,7 @@ def _filter_from_args() -> queries.ItemFilter:
         status=Status(status) if status in Status._value2member_map_ else None,
         owner=request.args.get("owner", "").strip()[:64] or None,
         overdue=request.args.get("overdue") == "1",
+        report_id=_int_arg("report", None),
     )
 
 

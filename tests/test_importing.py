@@ -1,0 +1,249 @@
+"""The importer on the sample reports (as .txt in three encodings and as .docx) and on report
+shapes of our own; plus bad input, which must end in the importer's own clear error."""
+
+import io
+import zipfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.reports import SAMPLES, docx_bytes, sample_text
+from tracker.importing.classify import DEFAULT_RULES, Rule, classify
+from tracker.importing.parser import parse_report
+from tracker.importing.readers import ImportFailed, read_report
+
+RULES = [Rule(code, keyword, weight) for code, words in DEFAULT_RULES.items() for keyword, weight in words.items()]
+
+
+def _encodings(text: str):
+    yield "utf-8.txt", text.encode("utf-8")
+    yield "utf-8-bom.txt", b"\xef\xbb\xbf" + text.encode("utf-8")
+    yield "gb18030.txt", text.encode("gb18030")
+    yield "report.docx", docx_bytes(text)
+    yield "table.docx", docx_bytes(text, problems_as_table=True)
+
+
+CASES = [(name, variant) for name in SAMPLES for variant in
+         ("utf-8.txt", "utf-8-bom.txt", "gb18030.txt", "report.docx", "table.docx")]
+
+
+@pytest.mark.parametrize("name,variant", CASES)
+def test_samples_yield_exactly_their_problems_and_plans(name, variant):
+    unit, year, problems, plans = SAMPLES[name]
+    data = dict(_encodings(sample_text(name)))[variant]
+    report = parse_report(read_report(data, variant))
+    assert (report.unit, report.year) == (unit, year)
+    assert [p.title for p in report.problems] == [title for title, _ in problems]
+    assert [p.title for p in report.plans] == plans
+    for section, (_, primary) in zip(report.problems, problems, strict=True):
+        assert classify(section.title, section.text, RULES)[0] == primary
+        assert section.text.startswith(section.title)
+
+
+def test_problem_text_keeps_its_sub_points_and_nothing_more():
+    report = parse_report(sample_text("002_7d80a77d3b41ec6f.txt"))
+    first = report.problems[0].text
+    assert "一是队伍建设与新时期法治工作要求不相适应" in first and "二是" in first
+    assert "执法保障不足" not in first
+    plan = parse_report(sample_text("001_06a2a4f65ec35afc.txt")).plans[0].text
+    assert plan.startswith("从“学”上下功夫") and "通过政治理论学习" in plan and "bookmark" not in plan
+
+
+def test_categories_name_everything_the_text_names():
+    report = parse_report(sample_text("001_06a2a4f65ec35afc.txt"))
+    second = report.problems[1]  # names “以罚代管” inside a problem about responsibility
+    assert classify(second.title, second.text, RULES)[:2] == ["accountability", "fine_instead_of_management"]
+    team = parse_report(sample_text("002_7d80a77d3b41ec6f.txt")).problems[0]
+    assert classify(team.title, team.text, RULES) == ["enforcement_capacity", "enforcement_competence"]
+
+
+# Report shapes the samples do not have: headings, numbering and openings of other units.
+SHAPES = {
+    "level-two heading, 1. items with (1) sub-points": (
+        """重庆市南岸区交通局关于2023年度法治政府建设情况的报告
+区依法治区办：
+根据《法治政府建设实施纲要（2021—2025年）》和《关于做好2022年度报告工作的通知》（渝交〔2022〕5号）要求，现将有关情况报告如下。
+一、2023年法治政府建设的主要举措和成效
+（一）深化普法。开展“八五”普法中期检查。
+（二）2023年推进法治政府建设存在的不足
+1.以罚代管现象仍然存在。部分执法人员重处罚、轻管理。
+（1）对轻微违法行为处罚多、教育少；
+（2）事后监管跟进不够。
+2.执法案卷制作不够规范，调查取证不充分，文书存在瑕疵。
+3.执法人员数量不足，装备落后。
+（三）下一步工作打算
+1、推行包容审慎监管，落实首违不罚清单。
+2、开展案卷评查，规范执法文书。
+重庆市南岸区交通局
+2024年1月15日""",
+        "重庆市南岸区交通局", 2023,
+        ["以罚代管现象仍然存在", "执法案卷制作不够规范，调查取证不充分，文书存在瑕疵", "执法人员数量不足，装备落后"],
+        ["fine_instead_of_management", "case_file_quality", "enforcement_capacity"],
+        ["推行包容审慎监管，落实首违不罚清单", "开展案卷评查，规范执法文书"],
+    ),
+    "一是/二是 inside one paragraph, masked unit": (
+        """**县交通运输局2024年度述职报告
+2024年，我局坚持以习近平法治思想为指导……
+三、存在问题和短板
+对照要求，我局还存在一些差距：一是普法宣传覆盖面不广，群众知晓率不高；二是执法人员老龄化，执法力量不足；三是个别执法人员法治意识不强。
+四、2025年工作思路
+（一）拓展普法阵地。
+（二）补充执法力量。
+""",
+        "**县交通运输局", 2024,
+        ["普法宣传覆盖面不广，群众知晓率不高", "执法人员老龄化，执法力量不足", "个别执法人员法治意识不强"],
+        ["legal_publicity", "enforcement_capacity", "theory_study"],
+        ["拓展普法阵地", "补充执法力量"],
+    ),
+    "unnumbered paragraphs, half-width (一), no plans": (
+        """某市城市管理综合执法支队2023年法治建设工作报告
+(一)主要工作
+今年我们做了很多工作。
+(二)存在的主要问题
+执法方式比较单一，主要依靠人海战术，非现场执法手段运用不足。
+安全生产监管存在薄弱环节，隐患排查不彻底。
+""",
+        "某市城市管理综合执法支队", 2023,
+        ["执法方式比较单一，主要依靠人海战术，非现场执法手段运用不足", "安全生产监管存在薄弱环节，隐患排查不彻底"],
+        ["enforcement_methods", "safety_supervision"],
+        [],
+    ),
+    "circled numbers, 问题与不足 heading": (
+        """ＸＸ区交通运输局
+２０２３年法治政府建设年度报告
+一、工作情况
+略。
+二、问题与不足
+①执法力量不足。②案卷质量不高，文书制作不规范。
+""",
+        "XX区交通运输局", 2023,
+        ["执法力量不足", "案卷质量不高，文书制作不规范"],
+        ["enforcement_capacity", "case_file_quality"],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_other_report_shapes(shape):
+    text, unit, year, titles, primaries, plans = SHAPES[shape]
+    report = parse_report(text)
+    assert (report.unit, report.year) == (unit, year)
+    assert [p.title for p in report.problems] == titles
+    assert [classify(p.title, p.text, RULES)[0] for p in report.problems] == primaries
+    assert [p.title for p in report.plans] == plans
+
+
+def test_sub_points_stay_inside_their_problem():
+    report = parse_report(SHAPES["level-two heading, 1. items with (1) sub-points"][0])
+    assert "（1）对轻微违法行为处罚多" in report.problems[0].text
+    assert "（2）事后监管跟进不够" in report.problems[0].text
+
+
+def test_hard_wrapped_text_from_a_pdf_is_joined():
+    wrapped = """呼兰区交通运输局2023年法治政府建设情况报告
+一、基本工作
+（一）围绕中心，依法履行法治建设职能。落实党政主要负责人履行推进法治建设第一责任人职责，做
+到领导班子带头学法用法，重大问题集体研究决定，依法决策水平不断提高，法治意识不断增强，取得
+了明显成效，群众满意度持续上升，各项工作有序推进，全年未发生重大行政复议和诉讼败诉案件情况。
+二、存在问题和困难
+（一）执法队伍力量不足。呼兰区交通运输综合行政执法大队成立以后受编制等原因限制，执法队伍⼒
+量相对薄弱，执法⼈员⽼龄化严重，执法队伍与日益繁重的行业监管、安全监管任务不相适应，需要补
+充。
+（二）执法案卷质量有待提升，在案卷评查中发现部分处罚案卷在调查取证、文书制作等方面仍有不足，
+存在瑕疵，需要进一步提升案卷质量，规范执法文书制作，完善调查取证程序，提高办案质量和水平。
+三、2024年工作思路
+1、加强组织领导。"""
+    report = parse_report(wrapped)
+    assert [p.title for p in report.problems] == ["执法队伍力量不足", "执法案卷质量有待提升"]
+    assert "执法队伍力量相对薄弱，执法人员老龄化严重" in report.problems[0].text  # joined and folded
+
+
+def test_report_without_a_problems_section_is_refused():
+    with pytest.raises(ImportFailed, match="没有找到“存在的问题”一类的章节"):
+        parse_report("某局2023年工作总结\n一、主要工作\n（一）开展了普法宣传。\n二、下一步工作打算\n继续努力。")
+
+
+def test_work_section_headings_that_mention_problems_are_not_the_problems_section():
+    report = parse_report(sample_text("002_7d80a77d3b41ec6f.txt"))  # has "2.开展执法领域突出问题专项整治行动"
+    assert report.problems[0].title == "队伍建设有待加强"
+
+
+@pytest.mark.parametrize("filename,data,message", [
+    ("empty.txt", b"", "文件是空的"),
+    ("blank.docx", b"   \n", "文件是空的"),
+    ("binary.txt", bytes(range(256)) * 4, "这不是文本文件"),
+    ("broken.docx", b"PK\x03\x04 not really a zip", "不是有效的 .docx"),
+    ("renamed.docx", b"%PDF-1.4 something", "不是有效的 .docx"),
+    ("broken.pdf", b"%PDF-1.4\n garbage without objects", "PDF"),
+    ("old.doc", b"\xd0\xcf\x11\xe0" + b"\0" * 100, "另存为 .docx"),
+    ("picture.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "不支持该文件类型"),
+])
+def test_bad_files_get_one_clear_sentence(filename, data, message):
+    with pytest.raises(ImportFailed, match=message):
+        parse_report(read_report(data, filename))
+
+
+def test_scanned_pdf_without_text_is_refused():
+    from pypdf import PdfWriter
+
+    out = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(out)
+    with pytest.raises(ImportFailed, match="没有可提取的文字（可能是扫描件）"):
+        read_report(out.getvalue(), "scan.pdf")
+
+
+def _import(data: bytes, filename: str) -> None:
+    try:
+        parse_report(read_report(data, filename))
+    except ImportFailed as error:
+        assert error.message and "\n" not in error.message
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(data=st.binary(max_size=4096), extension=st.sampled_from([".txt", ".docx", ".pdf", "", ".TXT"]))
+def test_random_bytes_never_raise_anything_but_the_importers_error(data, extension):
+    _import(data, "report" + extension)
+
+
+@FUZZ
+@given(text=st.text(max_size=3000))
+def test_random_text_never_raises_anything_but_the_importers_error(text):
+    try:
+        parse_report(text)
+    except ImportFailed:
+        pass
+
+
+VALID_DOCX = docx_bytes(sample_text("004_a88482b488a96b1d.txt"))
+
+
+@FUZZ
+@given(cut=st.integers(min_value=0, max_value=len(VALID_DOCX)))
+def test_truncated_docx_gives_the_importers_error(cut):
+    _import(VALID_DOCX[:cut], "report.docx")
+
+
+@FUZZ
+@given(flips=st.lists(st.tuples(st.integers(0, len(VALID_DOCX) - 1), st.integers(0, 255)), min_size=1, max_size=30))
+def test_corrupted_docx_gives_the_importers_error(flips):
+    data = bytearray(VALID_DOCX)
+    for position, value in flips:
+        data[position] = value
+    _import(bytes(data), "report.docx")
+
+
+def test_docx_with_its_document_part_damaged():
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(VALID_DOCX)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            target.writestr(item, body[: len(body) // 2] if item.filename == "word/document.xml" else body)
+    with pytest.raises(ImportFailed, match="不是有效的 .docx"):
+        read_report(out.getvalue(), "report.docx")

@@ -1,0 +1,153 @@
+"""Importing a report in the browser: upload or paste → preview and edit → confirm."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from tracker import clock
+from tracker.auth import permissions
+from tracker.auth.models import Unit
+from tracker.errors import DomainError
+from tracker.extensions import db
+from tracker.importing import services as importing
+from tracker.importing.forms import ConfirmForm, UploadForm
+from tracker.items import queries
+from tracker.items.models import Item, Report, Status
+
+bp = Blueprint("importing", __name__, url_prefix="/reports")
+
+
+@bp.before_request
+@login_required
+def require_supervisor():
+    if not permissions.is_supervisor(current_user):
+        abort(403)
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="report-import")
+
+
+def _supervised_units() -> list[Unit]:
+    return [u for u in queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
+
+
+def _fill_choices(form: ConfirmForm, units: list[Unit]) -> None:
+    form.unit.choices = [(u.id, "　" * u.depth + u.name) for u in units]
+    categories = [(c.code, c.name) for c in queries.all_categories()]
+    for row in form.rows:
+        row.form.primary_category.choices = categories
+        row.form.other_categories.choices = categories
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def upload():
+    form = UploadForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            if upload and upload.filename:
+                preview = importing.preview_report(data=upload.read(), filename=upload.filename)
+            else:
+                preview = importing.preview_report(pasted=form.pasted.data)
+        except DomainError as error:
+            (form.file if upload and upload.filename else form.pasted).errors = [error.message]
+            status = error.status_code
+        else:
+            return _preview_page(_confirm_form(preview), preview.parsed.unit, preview.parsed.plans, preview.duplicate)
+    elif form.is_submitted():
+        status = 422
+    return render_template("importing/upload.html", form=form), status
+
+
+def _confirm_form(preview: importing.Preview) -> ConfirmForm:
+    parsed = preview.parsed
+    units = _supervised_units()
+    matched = next((u for u in units if u.name == parsed.unit), None)
+    year = parsed.year or clock.local_today().year - 1
+    data = {
+        "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename}),
+        "unit": (matched or current_user.unit).id,
+        "year": year,
+        "title": parsed.title,
+        "deadline": importing.default_deadline(year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
+        "rows": [
+            {"include": True, "merge_up": False, "title": p.title, "text": p.text, "measures": measures,
+             "primary_category": p.categories[0], "other_categories": p.categories[1:]}
+            for p, measures in zip(parsed.problems, preview.measures, strict=True)
+        ],
+    }
+    form = ConfirmForm(formdata=None, data=data)
+    _fill_choices(form, units)
+    return form
+
+
+def _preview_page(form: ConfirmForm, detected_unit, plans, duplicate, status: int = 200):
+    return render_template(
+        "importing/preview.html", form=form, detected_unit=detected_unit, plans=plans, duplicate=duplicate,
+        split_mark=importing.SPLIT_MARK,
+    ), status
+
+
+@bp.post("/import/confirm")
+def confirm():
+    form = ConfirmForm()
+    units = _supervised_units()
+    _fill_choices(form, units)
+    try:
+        meta = _serializer().loads(form.token.data or "")
+    except BadSignature:
+        flash("导入信息已失效，请重新上传报告。", "danger")
+        return redirect(url_for("importing.upload"))
+    duplicate = importing.find_duplicate(meta.get("sha256") or "")
+    if not form.validate_on_submit():
+        return _preview_page(form, None, [], duplicate, 422)
+    rows = [
+        {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
+         "text": row.text.data or "", "measures": row.measures.data or "",
+         "categories": [row.primary_category.data, *(row.other_categories.data or [])]}
+        for row in form.rows
+    ]
+    try:
+        unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
+        if unit is None:
+            raise DomainError("请选择报告单位。", field="unit")
+        report, items = importing.import_report(
+            unit=unit, year=form.year.data, title=form.title.data, drafts=importing.drafts_from_rows(rows),
+            actor=current_user, now=clock.utcnow(), filename=meta.get("filename"), sha256=meta.get("sha256"),
+            deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        target = getattr(form, error.field or "", None)
+        if target is not None and hasattr(target, "errors") and error.field != "rows":
+            target.errors = [*target.errors, error.message]
+        form.form_errors.append(error.message)
+        return _preview_page(form, None, [], duplicate, error.status_code)
+    db.session.commit()
+    flash(f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。", "success")
+    return redirect(url_for("items.index", report=report.id, sort="id"))
+
+
+@bp.get("")
+def index():
+    """Reports of the units the user supervises, newest first, with item counts by status."""
+    reports = db.session.scalars(
+        select(Report)
+        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(current_user))))
+        .options(joinedload(Report.unit))
+        .order_by(Report.year.desc(), Report.id.desc())
+        .limit(500)
+    ).all()
+    counts: dict = {}
+    if reports:
+        for report_id, item_status, n in db.session.execute(
+            select(Item.report_id, Item.status, func.count(Item.id))
+            .where(Item.report_id.in_([r.id for r in reports]))
+            .group_by(Item.report_id, Item.status)
+        ):
+            counts.setdefault(report_id, {})[item_status] = n
+    return render_template("importing/index.html", reports=reports, counts=counts, Status=Status)
