@@ -15,9 +15,9 @@ from tracker import create_app
 from tracker.auth import services as auth
 from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.items import evidence as evidence_files
 from tracker.importing.classify import DEFAULT_RULES
 from tracker.importing.models import CategoryRule
+from tracker.items import evidence as evidence_files
 from tracker.items import services, workflow
 from tracker.items.categories import DEFAULT_CATEGORIES
 from tracker.items.models import Category

@@ -13,8 +13,11 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from tests.conftest import PDF
+from tests.reports import SAMPLES, docx_bytes, sample_text
 from tracker.demo import load_demo
 from tracker.extensions import db
+from tracker.importing.parser import parse_report
+from tracker.importing.readers import read_report
 from tracker.items.models import Item, Status
 
 CHROMIUM = "/usr/bin/chromium"
@@ -115,3 +118,45 @@ def test_overdue_list_shows_the_demo_overdue_items_most_overdue_first(browser, s
     assert len(days) == expected >= 3
     assert days == sorted(days, reverse=True)
     assert "乌苏市交通运输局" in page.inner_text("#overdue-table")
+
+
+def _print_pdf(browser, text: str, path) -> None:
+    """A report as a PDF with a real text layer, printed by Chromium with the system's CJK font.
+    Word's bookmarks are text-export debris; a PDF printed from the document has none."""
+    text = re.sub(r"\[bookmark:[^\]]*\]", "", text)
+    page = browser.new_page()
+    body = "".join(f"<p>{line}</p>" for line in text.splitlines() if line.strip())
+    page.set_content(f"<html><head><meta charset='utf-8'></head><body style='font-size:16px'>{body}</body></html>")
+    page.pdf(path=str(path), format="A4")
+    page.close()
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_samples_printed_to_pdf_yield_their_problems(browser, tmp_path, name):
+    unit, year, problems, plans = SAMPLES[name]
+    path = tmp_path / "report.pdf"
+    _print_pdf(browser, sample_text(name), path)
+    report = parse_report(read_report(path.read_bytes(), "report.pdf"))
+    assert (report.unit, report.year) == (unit, year)
+    assert [p.title for p in report.problems] == [title for title, _ in problems]
+    assert [p.title for p in report.plans] == plans
+
+
+def test_supervisor_imports_a_report_in_the_browser(browser, server, tmp_path):
+    path = tmp_path / "睢县报告.docx"
+    path.write_bytes(docx_bytes(sample_text("002_7d80a77d3b41ec6f.txt")))
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    _sign_in(page, server, "city_sup")
+    page.click("text=导入报告")
+    page.set_input_files("#upload-report input[type=file]", str(path))
+    page.click("#upload-report button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator(".problem-row").count() == 3
+    assert "这份文件已于" not in page.content()
+    page.locator(".problem-row").nth(1).locator("input[name$='-include']").uncheck()
+    page.fill(".problem-row >> nth=0 >> input[name$='-title']", "执法队伍年龄老化、专业人才缺乏")
+    page.click("#confirm-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "已导入《睢县交通运输局2023年度法治政府建设工作报告》：2个问题" in page.inner_text(".alert-success")
+    rows = page.locator("#items-table tbody tr").all_inner_texts()
+    assert len(rows) == 2 and "执法队伍年龄老化、专业人才缺乏" in rows[0] and "执法方式方法比较单一" in rows[1]

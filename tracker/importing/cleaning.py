@@ -7,7 +7,10 @@ import unicodedata
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
-SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{CJK}，。、；：！？“”‘’（）《》【】])[ \t\u3000]+(?=[{CJK}，。、；：！？“”‘’（）《》【】])")
+_CJK_OR_MARK = rf"[{CJK}，。、；：！？“”‘’（）《》【】]"
+# Chinese puts no spaces between words: a space beside a Chinese character is debris
+# (PDF extraction writes "《 ** 市交通运输局", "2022 年"; Word exports "存 在 问 题").
+SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK_OR_MARK})[ \t\u3000]+|[ \t\u3000]+(?={_CJK_OR_MARK})")
 TERMINAL = "。！？；：…”’」』）)】]!?;:"
 MARKER = re.compile(
     r"^(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．.]|\d{1,2}[、．.](?!\d)"
@@ -15,10 +18,20 @@ MARKER = re.compile(
 )
 
 
+# Radicals-supplement code points that some PDF fonts map whole characters to (⻓ for 长);
+# NFKC has no mapping for these, so they are listed: only those that stand as a character.
+RADICAL_SUPPLEMENT = str.maketrans(
+    "⺠⺟⻄⻅⻆⻉⻋⻓⻔⻘⻙⻚⻛⻜⻝⻢⻣⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳",
+    "民母西见角贝车长门青韦页风飞食马骨鱼鸟卤麦黄黾齐齿龙龟",
+)
+
+
 def _fold_char(ch: str) -> str:
     code = ord(ch)
+    if 0x2E80 <= code <= 0x2EFF:
+        return ch.translate(RADICAL_SUPPLEMENT)
     # Kangxi radicals and CJK compatibility forms that PDF fonts map to: ⼒ → 力
-    if 0x2E80 <= code <= 0x2FDF or 0xF900 <= code <= 0xFAFF:
+    if 0x2F00 <= code <= 0x2FDF or 0xF900 <= code <= 0xFAFF:
         return unicodedata.normalize("NFKC", ch)
     # Full-width digits and Latin letters → half-width; Chinese punctuation is kept.
     if 0xFF10 <= code <= 0xFF19 or 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A:
@@ -57,17 +70,13 @@ def _join_wrapped(lines: list[str]) -> list[str]:
     widths = sorted(len(line) for line in open_ended)
     width = widths[len(widths) // 2]  # the usual width of a full line on the page
     joined: list[str] = []
+    last = ""  # the previous physical line: a short one ended its paragraph or heading
     for line in lines:
         if not line:
             continue
-        previous = joined[-1] if joined else ""
-        if (
-            previous
-            and previous[-1] not in TERMINAL
-            and len(previous) >= width * 0.8
-            and not MARKER.match(line)
-        ):
-            joined[-1] = previous + line
+        if joined and last and last[-1] not in TERMINAL and len(last) >= width * 0.8 and not MARKER.match(line):
+            joined[-1] += line
         else:
             joined.append(line)
+        last = line
     return joined

@@ -40,6 +40,8 @@ NAME = rf"[{CN_DIGITS}\u4e00-\u9fff*＊Xx×○]{{2,24}}?{ORG_SUFFIX}"  # X, ×, 
 NOT_THE_AUTHOR = re.compile(
     r"(?:党委|市委|县委|区委|省委|地委|纪委|监委|人民政府|国务院|中央|依法治|交通运输部|公安|法院|检察院|人大|政协)"
 )
+# Words of a sentence, not of an organisation's name ("…职责成立了以市局").
+NOT_A_NAME = re.compile(r"[了的和以在对把将是为与及等从]")
 PLACE = re.compile(r"(?:\*|＊|X|×|○|省|市|县|区|州|旗|盟|镇|乡)")
 HEADLINE_MAX = 40
 
@@ -218,7 +220,8 @@ def detect_unit(lines: list[str]) -> str | None:
     ):
         for match in re.finditer(pattern, text, re.M):
             name = re.sub(r"^(?:年度|年|关于|印发|我局|制定)", "", match.group(1))
-            if len(name) >= 4 and PLACE.search(name) and not NOT_THE_AUTHOR.search(name):
+            if len(name) >= 4 and PLACE.search(name) and not NOT_THE_AUTHOR.search(name) \
+                    and not NOT_A_NAME.search(name):
                 scores[name] = scores.get(name, 0) + weight
     if scores:
         return max(scores.items(), key=lambda pair: (pair[1], len(pair[0])))[0]

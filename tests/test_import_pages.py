@@ -1,0 +1,253 @@
+"""Importing through the command line and the pages: preview, edit, confirm, duplicates."""
+
+import io
+import json
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from tests.reports import SAMPLES, docx_bytes, sample_text
+from tracker.extensions import db
+from tracker.importing.classify import Rule, classify, load_rules
+from tracker.importing.models import CategoryRule
+from tracker.items.models import Item, ItemEvent, Report
+
+NAME_000 = "000_03325c51586e0bb3.txt"
+NAME_004 = "004_a88482b488a96b1d.txt"
+
+
+@pytest.fixture
+def hulan(make):
+    city = make.unit("市局")
+    unit = make.unit("呼兰区交通运输局", city)
+    supervisor = make.user("hulan_sup", "supervisor", unit)
+    official = make.user("hulan_off", "official", unit)
+    return unit, supervisor, official
+
+
+def _cli(app, *args):
+    return app.test_cli_runner().invoke(args=["tracker", *args])
+
+
+def test_dry_run_prints_the_json_and_stores_nothing(app, tmp_path):
+    path = tmp_path / NAME_004
+    path.write_bytes(sample_text(NAME_004).encode("gb18030"))
+    result = _cli(app, "import-report", str(path), "--dry-run")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"unit", "year", "title", "problems", "plans", "report_id", "item_ids"}
+    assert (data["unit"], data["year"], data["report_id"], data["item_ids"]) == ("呼兰区交通运输局", 2023, None, None)
+    assert [p["title"] for p in data["problems"]] == [t for t, _ in SAMPLES[NAME_004][2]]
+    assert data["problems"][2]["categories"][0] == "case_file_quality"
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_cli_import_stores_items_with_default_deadline_and_refuses_a_second_time(app, hulan, tmp_path):
+    path = tmp_path / "report.docx"
+    path.write_bytes(docx_bytes(sample_text(NAME_004)))
+    result = _cli(app, "import-report", str(path))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    items = db.session.scalars(select(Item).where(Item.id.in_(data["item_ids"])).order_by(Item.id)).all()
+    assert [i.title for i in items] == [t for t, _ in SAMPLES[NAME_004][2]]
+    assert {i.deadline for i in items} == {date(2024, 6, 30)}
+    assert items[2].categories[0].code == "case_file_quality"
+    assert all(i.status.value == "open" and i.report_id == data["report_id"] for i in items)
+    report = db.session.get(Report, data["report_id"])
+    assert report.source_filename == "report.docx" and len(report.sha256) == 64
+
+    again = _cli(app, "import-report", str(path))
+    assert again.exit_code == 1 and "--allow-duplicate" in again.stderr
+    assert db.session.scalar(select(func.count(Report.id))) == 1
+    forced = _cli(app, "import-report", str(path), "--allow-duplicate", "--year", "2024")
+    assert forced.exit_code == 0 and json.loads(forced.stdout)["year"] == 2024
+
+
+@pytest.mark.parametrize("content,args,message", [
+    (b"", (), "文件是空的"),
+    (b"PK\x03\x04garbage", (), "不是有效的 .docx"),
+    ("某局工作总结\n一、工作\n做了工作。".encode(), (), "没有找到“存在的问题”"),
+    (sample_text(NAME_004).encode(), ("--unit", "不存在的局"), "找不到单位“不存在的局”"),
+])
+def test_cli_bad_input_exit_1_one_sentence_nothing_stored(app, tmp_path, content, args, message):
+    suffix = ".docx" if content.startswith(b"PK") else ".txt"
+    path = tmp_path / f"report{suffix}"
+    path.write_bytes(content)
+    result = _cli(app, "import-report", str(path), *args)
+    assert result.exit_code == 1
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_missing_file_is_a_usage_error(app):
+    assert _cli(app, "import-report", "/no/such/report.docx").exit_code in (1, 2)
+
+
+def _upload(c, data: bytes | None = None, filename: str = "report.txt", pasted: str = ""):
+    fields = {"csrf_token": c.token, "pasted": pasted}
+    if data is not None:
+        fields["file"] = FileStorage(io.BytesIO(data), filename=filename)
+    boundary, body = encode_multipart(fields)
+    return c.post("/reports/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def _form_fields(page: str) -> dict:
+    """What the browser would send back from the preview form, unchanged."""
+    form = page.split('id="confirm-form"', 1)[1].split("</form>", 1)[0]
+    import html
+
+    data: dict = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        if 'type="checkbox"' in tag:
+            if "checked" in tag:
+                value = re.search(r'value="([^"]*)"', tag)
+                data.setdefault(name.group(1), []).append(value.group(1) if value else "y")
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        data[name] = html.unescape(body).lstrip("\n")
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)
+        data[name] = chosen.group(1) or chosen.group(2)
+    return data
+
+
+def test_upload_preview_edit_and_confirm(org, make, login):
+    unit = make.unit("**市交通运输局", org.city)
+    c = login(org.city_sup)
+    page = _upload(c, sample_text(NAME_000).encode("gb18030"), "述职报告.txt")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "普法宣传方式比较单一" in text and "加强信息化建设" in text
+    data = _form_fields(text)
+    assert data["unit"] == str(unit.id) and data["year"] == "2022"
+    assert data["deadline"] == "2023-06-30"
+    assert data["rows-1-primary_category"] == "legal_publicity"
+    assert "普法" in data["rows-1-measures"]  # the plan that answers it
+
+    data["rows-0-title"] = "学习贯彻习近平法治思想不够深入"
+    data["rows-0-other_categories"] = ["accountability"]
+    data["rows-1-include"] = []  # drop
+    data["rows-2-merge_up"] = ["y"]  # merge into the problem before it that is kept
+    data["rows-3-text"] = "执法素质有待提升。培训不够。\n---\n执法证件管理不规范，部分人员未持证上岗。"
+    response = c.post("/reports/import/confirm", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+
+    items = db.session.scalars(select(Item).order_by(Item.id)).all()
+    assert [i.title for i in items] == ["学习贯彻习近平法治思想不够深入", "执法素质有待提升", "执法证件管理不规范，部分人员未持证上岗"]
+    assert [c.code for c in items[0].categories] == ["theory_study", "accountability", "enforcement_capacity"]
+    assert "执法力量薄弱" in items[0].text  # merged
+    assert all(i.deadline == date(2023, 6, 30) and i.year == 2022 and i.unit_id == unit.id for i in items)
+    report = db.session.scalar(select(Report))
+    assert report.source_filename == "述职报告.txt" and report.created_by_id == org.city_sup.id
+    assert db.session.scalar(select(func.count(ItemEvent.id)).where(ItemEvent.action == "create")) == 3
+    listing = c.get(response.headers["Location"]).get_data(as_text=True)
+    assert "学习贯彻习近平法治思想不够深入" in listing and "已导入" in listing
+
+    # the same file again: the user is told, and nothing is stored unless they confirm
+    again = _upload(c, sample_text(NAME_000).encode("gb18030"), "述职报告.txt").get_data(as_text=True)
+    assert 'id="duplicate-warning"' in again
+    fields = _form_fields(again)
+    refused = c.post("/reports/import/confirm", data=fields)
+    assert refused.status_code == 409 and "这份文件已于" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Report.id))) == 1
+    fields["allow_duplicate"] = ["y"]
+    assert c.post("/reports/import/confirm", data=fields).status_code == 302
+    assert db.session.scalar(select(func.count(Report.id))) == 2
+
+
+def test_pasted_text_imports_too(org, make, login):
+    make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    page = _upload(c, pasted=sample_text(NAME_004))
+    data = _form_fields(page.get_data(as_text=True))
+    assert c.post("/reports/import/confirm", data=data).status_code == 302
+    report = db.session.scalar(select(Report))
+    assert report.source_filename is None and len(report.items) == 3
+
+
+@pytest.mark.parametrize("filename,content,message", [
+    ("空.txt", b"", "文件是空的"),
+    ("坏.docx", b"PK\x03\x04broken", "不是有效的 .docx"),
+    ("无问题.txt", "某局工作总结\n一、工作\n做了工作。".encode(), "没有找到“存在的问题”"),
+    ("图片.png", b"\x89PNG\r\n\x1a\n", "不支持该文件类型"),
+])
+def test_bad_files_on_the_page_say_so_and_store_nothing(org, login, filename, content, message):
+    page = _upload(login(org.city_sup), content, filename)
+    assert page.status_code in (415, 422)
+    assert re.search(r'class="invalid-feedback d-block">[^<]*' + re.escape(message), page.get_data(as_text=True))
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_nothing_to_import_is_said_plainly(org, login):
+    page = _upload(login(org.city_sup))
+    assert page.status_code == 422 and "请上传报告文件，或粘贴报告文字" in page.get_data(as_text=True)
+
+
+def test_dropping_every_problem_stores_nothing(org, make, login):
+    make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    data = _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+    for i in range(3):
+        data[f"rows-{i}-include"] = []
+    page = c.post("/reports/import/confirm", data=data)
+    assert page.status_code == 422 and "请至少保留一个问题" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_supervisor_cannot_import_for_a_unit_outside_their_reach(org, login):
+    c = login(org.sup_a)
+    data = _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+    data["unit"] = str(org.county_b.id)
+    page = c.post("/reports/import/confirm", data=data)
+    assert page.status_code == 403 and "只能为督办范围内的单位导入报告" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_tampered_token_is_refused(org, login):
+    c = login(org.city_sup)
+    data = _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+    data["token"] = data["token"][:-2] + "xx"
+    page = c.post("/reports/import/confirm", data=data, follow_redirects=True)
+    assert "导入信息已失效" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_officials_cannot_import(org, login):
+    assert login(org.off_a).get("/reports/import").status_code == 403
+
+
+def test_reports_page_lists_imports_with_counts(org, make, login):
+    make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    c.post("/reports/import/confirm", data=_form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True)))
+    page = c.get("/reports").get_data(as_text=True)
+    assert "呼兰区交通运输局2023年法治政府建设情况报告" in page
+    assert "呼兰区交通运输局2023年法治政府建设情况报告" not in login(org.sup_b).get("/reports").get_data(as_text=True)
+
+
+def test_admin_edits_the_classification_rules(org, login):
+    c = login(org.admin)
+    text = "信息化建设滞后，执法系统不互通。"
+    assert classify(text, text, load_rules()) == ["other"]
+    methods = db.session.scalar(select(CategoryRule.category_id).join(CategoryRule.category).where(
+        CategoryRule.keyword == "执法方式"))
+    page = c.post("/admin/rules", data={"category": str(methods), "keyword": "信息化", "weight": "5"})
+    assert page.status_code == 302
+    assert classify(text, text, load_rules()) == ["enforcement_methods"]
+    duplicate = c.post("/admin/rules", data={"category": str(methods), "keyword": "信息化", "weight": "5"})
+    assert duplicate.status_code == 409
+    bad = c.post("/admin/rules", data={"category": str(methods), "keyword": "", "weight": "50"})
+    assert bad.status_code == 422 and "权重应在1至10之间" in bad.get_data(as_text=True)
+    rule = db.session.scalar(select(CategoryRule).where(CategoryRule.keyword == "信息化"))
+    assert c.post(f"/admin/rules/{rule.id}/remove").status_code == 302
+    assert classify(text, text, load_rules()) == ["other"]
+    assert isinstance(load_rules()[0], Rule)
