@@ -40,6 +40,7 @@ class Draft:
     text: str
     categories: list[str]
     measures: str = ""
+    deadline: date | None = None  # None: the report's default deadline
 
 
 def preview_report(*, data: bytes | None = None, filename: str | None = None, pasted: str | None = None) -> Preview:
@@ -176,7 +177,7 @@ def import_report(
             created.append(items.create_item(
                 unit=unit, year=year, title=draft.title, text=draft.text, measures=draft.measures,
                 categories=items.categories_by_code(draft.categories), report=report, actor=actor,
-                now=now, deadline=deadline,
+                now=now, deadline=draft.deadline or deadline,
             ))
         except Invalid as error:
             raise Invalid(f"第{number}个问题：{error.message}", field=error.field) from None
