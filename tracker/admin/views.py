@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from tracker.admin.forms import CategoryForm, RuleForm, UnitForm, UserForm
 from tracker.auth import permissions, services
 from tracker.auth.models import Unit, User
-from tracker.errors import DomainError, NotFound
+from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.importing import classify
@@ -16,6 +16,7 @@ from tracker.importing.models import CategoryRule
 from tracker.items import categories as category_service
 from tracker.items.models import Category
 from tracker.items.queries import all_categories, items_owned_outside_reach
+from tracker.web import submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -36,14 +37,6 @@ def _unit_choices(units, blank: str | None = None):
     return choices + [(u.id, "　" * u.depth + u.name) for u in units]
 
 
-def _attach(form, error: DomainError) -> None:
-    target = getattr(form, error.field or "", None)
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 def _get(model, object_id: int):
     found = db.session.get(model, object_id)
     if found is None:
@@ -58,47 +51,36 @@ def units():
     form.parent.choices = _unit_choices(all_units, "（无，顶级单位）")
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                parent = _get(Unit, form.parent.data) if form.parent.data else None
-                unit = services.create_unit(form.name.data, parent)
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                flash(f"已创建单位“{unit.name}”。", "success")
-                return redirect(url_for("admin.units"))
-        else:
-            status = 422
+        done, status = submit(
+            form,
+            lambda: services.create_unit(form.name.data, _get(Unit, form.parent.data) if form.parent.data else None),
+            done=lambda unit: f"已创建单位“{unit.name}”。",
+            to=lambda _: url_for("admin.units"),
+        )
+        if done:
+            return done
     return render_template("admin/units.html", units=all_units, form=form), status
 
 
 @bp.route("/units/<int(max=2147483647):unit_id>", methods=["GET", "POST"])
 def edit_unit(unit_id: int):
     unit = _get(Unit, unit_id)
-    all_units = _units()
     form = UnitForm(obj=unit if request.method == "GET" else None)
-    form.parent.choices = _unit_choices([u for u in all_units if not u.is_within(unit)], "（无，顶级单位）")
+    form.parent.choices = _unit_choices([u for u in _units() if not u.is_within(unit)], "（无，顶级单位）")
     if request.method == "GET":
         form.parent.data = unit.parent_id or 0
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                parent = _get(Unit, form.parent.data) if form.parent.data else None
-                services.update_unit(unit, name=form.name.data, parent=parent)
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                flash("已保存。", "success")
-                return redirect(url_for("admin.units"))
-        else:
-            status = 422
+        done, status = submit(
+            form,
+            lambda: services.update_unit(
+                unit, name=form.name.data, parent=_get(Unit, form.parent.data) if form.parent.data else None
+            ),
+            done=lambda _: "已保存。",
+            to=lambda _: url_for("admin.units"),
+        )
+        if done:
+            return done
     return render_template("admin/unit_edit.html", unit=unit, form=form), status
 
 
@@ -122,37 +104,32 @@ def edit_user(user_id: int | None = None):
     status = 200
     if request.method == "POST":
         if user is None and not form.password.data:
-            form.password.errors = ["请为新用户设置密码。"]
-            status = 422
-        elif form.validate_on_submit():
-            try:
-                unit = _get(Unit, form.unit.data or 0)
-                role = services.parse_role(form.role.data)
-                if user is None:
-                    user = services.create_user(
-                        form.username.data, role=role, unit=unit, password=form.password.data,
-                        name=form.name.data, email=form.email.data,
-                    )
-                else:
-                    services.update_user(
-                        user, name=form.name.data, role=role, unit=unit, email=form.email.data,
-                        active=form.active.data, password=form.password.data or None, actor=current_user,
-                    )
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-                user = _get(User, user_id) if user_id else None
-            else:
-                db.session.commit()
-                flash(f"已保存用户“{user.username}”。", "success")
-                stranded = items_owned_outside_reach(user)
-                if stranded:
-                    flash(f"{user.display_name}仍是{stranded}个未销号事项的责任人，但已不在这些事项的单位，"
-                          "请在事项清单中重新分派。", "warning")
-                return redirect(url_for("admin.users"))
-        else:
-            status = 422
+            form.validate_on_submit()
+            form.password.errors = [*form.password.errors, "请为新用户设置密码。"]
+            return render_template("admin/user_edit.html", user=user, form=form), 422
+
+        def save() -> User:
+            unit = _get(Unit, form.unit.data or 0)
+            role = services.parse_role(form.role.data)
+            if user is None:
+                return services.create_user(
+                    form.username.data, role=role, unit=unit, password=form.password.data,
+                    name=form.name.data, email=form.email.data,
+                )
+            return services.update_user(
+                user, name=form.name.data, role=role, unit=unit, email=form.email.data,
+                active=form.active.data, password=form.password.data or None, actor=current_user,
+            )
+
+        done, status = submit(form, save, done=lambda saved: f"已保存用户“{saved.username}”。",
+                              to=lambda _: url_for("admin.users"))
+        if done:
+            stranded = items_owned_outside_reach(user) if user is not None else 0
+            if stranded:
+                flash(f"{user.display_name}仍是{stranded}个未销号事项的责任人，但已不在这些事项的单位，"
+                      "请在事项清单中重新分派。", "warning")
+            return done
+        user = _get(User, user_id) if user_id else None
     return render_template("admin/user_edit.html", user=user, form=form), status
 
 
@@ -161,19 +138,14 @@ def categories():
     form = CategoryForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                category = category_service.create_category(form.code.data, form.name.data, form.position.data)
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                flash(f"已添加类别“{category.name}”。", "success")
-                return redirect(url_for("admin.categories"))
-        else:
-            status = 422
+        done, status = submit(
+            form,
+            lambda: category_service.create_category(form.code.data, form.name.data, form.position.data),
+            done=lambda category: f"已添加类别“{category.name}”。",
+            to=lambda _: url_for("admin.categories"),
+        )
+        if done:
+            return done
     return render_template("admin/categories.html", categories=all_categories(), form=form), status
 
 
@@ -184,19 +156,14 @@ def edit_category(category_id: int):
     status = 200
     if request.method == "POST":
         form.code.data = category.code  # the code is fixed once data refers to it
-        if form.validate_on_submit():
-            try:
-                category_service.update_category(category, form.name.data, form.position.data)
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                flash("已保存。", "success")
-                return redirect(url_for("admin.categories"))
-        else:
-            status = 422
+        done, status = submit(
+            form,
+            lambda: category_service.update_category(category, form.name.data, form.position.data),
+            done=lambda _: "已保存。",
+            to=lambda _: url_for("admin.categories"),
+        )
+        if done:
+            return done
     return render_template("admin/category_edit.html", category=category, form=form), status
 
 
@@ -208,19 +175,14 @@ def rules():
     form.category.choices = [(c.id, c.name) for c in categories]
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                rule = classify.add_rule(_get(Category, form.category.data or 0), form.keyword.data, form.weight.data)
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                flash(f"已为“{rule.category.name}”添加关键词“{rule.keyword}”。", "success")
-                return redirect(url_for("admin.rules"))
-        else:
-            status = 422
+        done, status = submit(
+            form,
+            lambda: classify.add_rule(_get(Category, form.category.data or 0), form.keyword.data, form.weight.data),
+            done=lambda rule: f"已为“{rule.category.name}”添加关键词“{rule.keyword}”。",
+            to=lambda _: url_for("admin.rules"),
+        )
+        if done:
+            return done
     by_category: dict[int, list[CategoryRule]] = {}
     for rule in db.session.scalars(select(CategoryRule).order_by(CategoryRule.weight.desc(), CategoryRule.keyword)):
         by_category.setdefault(rule.category_id, []).append(rule)

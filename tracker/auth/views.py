@@ -5,10 +5,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.auth import services
 from tracker.auth.forms import LoginForm, PasswordForm
-from tracker.errors import DomainError
-from tracker.extensions import db
 from tracker.forms import ButtonForm
-from tracker.web import safe_next
+from tracker.web import safe_next, submit
 
 bp = Blueprint("auth", __name__)
 
@@ -45,16 +43,14 @@ def logout():
 def profile():
     form = PasswordForm()
     status = 200
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current.data, form.new.data)
-        except DomainError as error:
-            getattr(form, error.field or "new").errors.append(error.message)
-            status = 422
-        else:
-            db.session.commit()
-            flash("密码已修改。", "success")
-            return redirect(url_for("auth.profile"))
-    elif form.is_submitted():
-        status = 422
+    if request.method == "POST":
+        done, status = submit(
+            form,
+            lambda: services.change_password(current_user, form.current.data, form.new.data),
+            done=lambda _: "密码已修改。",
+            to=lambda _: url_for("auth.profile"),
+            aliases={"password": "new"},
+        )
+        if done:
+            return done
     return render_template("auth/profile.html", form=form), status

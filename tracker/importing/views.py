@@ -15,6 +15,7 @@ from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
 from tracker.items.models import Item, Report, Status
+from tracker.web import submit
 
 bp = Blueprint("importing", __name__, url_prefix="/reports")
 
@@ -103,33 +104,30 @@ def confirm():
         flash("导入信息已失效，请重新上传报告。", "danger")
         return redirect(url_for("importing.upload"))
     duplicate = importing.find_duplicate(meta.get("sha256") or "")
-    if not form.validate_on_submit():
-        return _preview_page(form, None, [], duplicate, 422)
-    rows = [
-        {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
-         "text": row.text.data or "", "measures": row.measures.data or "",
-         "categories": [row.primary_category.data, *(row.other_categories.data or [])]}
-        for row in form.rows
-    ]
-    try:
+
+    def store():
         unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
         if unit is None:
             raise DomainError("请选择报告单位。", field="unit")
-        report, items = importing.import_report(
+        rows = [
+            {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
+             "text": row.text.data or "", "measures": row.measures.data or "",
+             "categories": [row.primary_category.data, *(row.other_categories.data or [])]}
+            for row in form.rows
+        ]
+        return importing.import_report(
             unit=unit, year=form.year.data, title=form.title.data, drafts=importing.drafts_from_rows(rows),
             actor=current_user, now=clock.utcnow(), filename=meta.get("filename"), sha256=meta.get("sha256"),
             deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data,
         )
-    except DomainError as error:
-        db.session.rollback()
-        target = getattr(form, error.field or "", None)
-        if target is not None and hasattr(target, "errors") and error.field != "rows":
-            target.errors = [*target.errors, error.message]
-        form.form_errors.append(error.message)
-        return _preview_page(form, None, [], duplicate, error.status_code)
-    db.session.commit()
-    flash(f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。", "success")
-    return redirect(url_for("items.index", report=report.id, sort="id"))
+
+    done, status = submit(
+        form, store,
+        done=lambda stored: f"已导入《{stored[0].title}》：{len(stored[1])}个问题。请为它们分派责任人和整改时限。",
+        to=lambda stored: url_for("items.index", report=stored[0].id, sort="id"),
+        aliases={"rows": ""},
+    )
+    return done or _preview_page(form, None, [], duplicate, status)
 
 
 @bp.get("")

@@ -34,7 +34,7 @@ from tracker.items.forms import (
     TransitionForm,
 )
 from tracker.items.models import Evidence, Status
-from tracker.web import safe_next
+from tracker.web import safe_next, submit
 
 bp = Blueprint("items", __name__)
 
@@ -348,6 +348,10 @@ def remove_evidence(evidence_id: int):
     return redirect(url_for("items.show", item_id=evidence.item_id) + "#evidence")
 
 
+# The services name the list of categories; the form shows the primary one as its own field.
+CATEGORY_FIELD = {"categories": "primary_category"}
+
+
 def _category_choices(form: ItemForm) -> None:
     categories = queries.all_categories()
     choices = [(c.code, c.name) for c in categories]
@@ -367,15 +371,6 @@ def _owner_from(form: ItemForm) -> User | None:
     if owner is None:
         raise DomainError("责任人不存在。", field="owner")
     return owner
-
-
-def _attach(form, error: DomainError) -> None:
-    field_name = {"categories": "primary_category"}.get(error.field or "", error.field or "")
-    target = getattr(form, field_name, None)
-    if target is not None and hasattr(target, "errors") and field_name not in ("version",):
-        target.errors = [*target.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/items/<int(max=2147483647):item_id>/edit", methods=["GET", "POST"])
@@ -400,32 +395,26 @@ def edit(item_id: int):
             form.other_categories.data = codes[1:]
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                changes = {"measures": form.measures.data}
-                if supervising:
-                    changes.update(title=form.title.data, text=form.text.data, categories=_chosen_categories(form))
-                    if form.owner.data:
-                        changes["owner"] = _owner_from(form)
-                    if form.deadline.data is not None:
-                        changes["deadline"] = form.deadline.data
-                diff = services.update_item(
-                    item, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
-                    expected_version=form.version.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                if diff:
-                    flash("已保存修改。", "success")
-                else:
-                    flash("内容没有变化，未作修改。", "info")
-                return redirect(url_for("items.show", item_id=item.id))
-        else:
-            status = 422
+
+        def save() -> dict:
+            changes = {"measures": form.measures.data}
+            if supervising:
+                changes.update(title=form.title.data, text=form.text.data, categories=_chosen_categories(form))
+                if form.owner.data:
+                    changes["owner"] = _owner_from(form)
+                if form.deadline.data is not None:
+                    changes["deadline"] = form.deadline.data
+            return services.update_item(
+                item, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
+                expected_version=form.version.data,
+            )
+
+        done, status = submit(
+            form, save, done=lambda diff: "已保存修改。" if diff else "内容没有变化，未作修改。",
+            to=lambda _: url_for("items.show", item_id=item.id), aliases=CATEGORY_FIELD,
+        )
+        if done:
+            return done
     return render_template("items/edit.html", form=form, item=item, supervising=supervising), status
 
 
@@ -445,25 +434,22 @@ def create():
         form.primary_category.data = "other"
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
-                if unit is None:
-                    raise DomainError("请选择责任单位。", field="unit")
-                item = services.create_item(
-                    unit=unit, year=form.year.data, title=form.title.data, text=form.text.data or "",
-                    measures=form.measures.data or "", categories=_chosen_categories(form),
-                    actor=current_user, now=clock.utcnow(), today=clock.local_today(),
-                    owner=_owner_from(form), deadline=form.deadline.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-                status = error.status_code
-            else:
-                db.session.commit()
-                flash("事项已创建。", "success")
-                return redirect(url_for("items.show", item_id=item.id))
-        else:
-            status = 422
+
+        def save():
+            unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
+            if unit is None:
+                raise DomainError("请选择责任单位。", field="unit")
+            return services.create_item(
+                unit=unit, year=form.year.data, title=form.title.data, text=form.text.data or "",
+                measures=form.measures.data or "", categories=_chosen_categories(form),
+                actor=current_user, now=clock.utcnow(), today=clock.local_today(),
+                owner=_owner_from(form), deadline=form.deadline.data,
+            )
+
+        done, status = submit(
+            form, save, done=lambda _: "事项已创建。", to=lambda item: url_for("items.show", item_id=item.id),
+            aliases=CATEGORY_FIELD,
+        )
+        if done:
+            return done
     return render_template("items/new.html", form=form), status
