@@ -23,16 +23,25 @@ _STYLES = [
     ("shi", re.compile(rf"^([{CN_DIGITS}]{{1,3}})是")),
 ]
 
-_KEY = r"(?:问题|困难|不足|短板|差距|弱项|薄弱环节)"
-_TAIL = r"(?:[和与及、](?:问题|困难|不足|短板|差距|弱项|原因分析|原因|建议))*(?:之处)?"
-PROBLEMS_HEADING = re.compile(
-    rf"^(?:.{{0,24}}?存在的?|(?:20\d{{2}}年度?)?.{{0,12}}?(?:面临的?|当前|目前|主要|突出))?"
-    rf"(?:主要|突出)?的?{_KEY}{_TAIL}[:：。]?$"
+_KEY = r"(?:问题|困难|不足|短板|差距|弱项|薄弱环节|挑战)"
+_TAIL = (
+    r"(?:[和与及、](?:问题|困难|不足|短板|差距|弱项|挑战|原因分析|原因|建议|改进措施|整改措施"
+    r"|下一步工作打算|下一步打算|下步打算|打算))*(?:之处)?"
 )
+# What frames a heading as the list of shortcomings: "存在的…", "面临的…", "工作中还存在一些…",
+# "对照检查发现的…", "法治政府建设中的…"; a bare "问题和不足" or "短板" also stands alone.
+_FRAME = r"(?:存在|面临|当前|目前|主要|突出|工作中|查摆|发现|对照|自查|还有|仍有|一些|建设中|方面|中的)"
+PROBLEMS_HEADING = re.compile(
+    rf"^(?:.{{0,24}}?{_FRAME}.{{0,8}}?)?(?:主要|突出)?的?{_KEY}{_TAIL}[:：。]?$"
+)
+# Work-section headings about problems being solved are not the problems section.
+WORK_VERBS = re.compile(r"(?:解决|整治|化解|查处|着力|专项|行动|排查|整改情况|破解)")
+_PLAN_WORDS = r"(?:打算|安排|思路|计划|重点|措施|举措|方向|工作|建议)"
 PLANS_HEADING = re.compile(
-    r"^(?:下一步|下步|下阶段|下一阶段|今后|明年|\d{4}年度?)?.{0,20}?"
-    r"(?:工作打算|工作安排|工作思路|工作计划|工作重点|工作措施|打算|思路|计划|安排|努力方向|整改措施|意见建议|建议)"
-    r"(?:[和与及、].{0,8})?[:：。]?$"
+    rf"^(?:(?:下一步|下步|下阶段|下一阶段|今后|明年|来年|\d{{4}}年度?).{{0,20}}?{_PLAN_WORDS}"
+    r"|.{0,20}?(?:工作打算|工作安排|工作思路|工作计划|工作重点|工作措施|工作举措|努力方向|整改措施|改进措施"
+    r"|意见建议|重点工作|工作建议))"
+    r"(?:[和与及、].{0,10})?[:：。]?$"
 )
 ORG_SUFFIX = r"(?:局|厅|委员会|委|办公室|院|署|中心|支队|大队|政府|公司|管理处|所|站)"
 NAME = rf"[{CN_DIGITS}\u4e00-\u9fff*＊Xx×○]{{2,24}}?{ORG_SUFFIX}"  # X, ×, ○ and * mask names
@@ -41,7 +50,7 @@ NOT_THE_AUTHOR = re.compile(
     r"(?:党委|市委|县委|区委|省委|地委|纪委|监委|人民政府|国务院|中央|依法治|交通运输部|公安|法院|检察院|人大|政协)"
 )
 # Words of a sentence, not of an organisation's name ("…职责成立了以市局").
-NOT_A_NAME = re.compile(r"[了的和以在对把将是为与及等从]")
+NOT_A_NAME = re.compile(r"[了的以在对把将是为与及等从]")
 PLACE = re.compile(r"(?:\*|＊|X|×|○|省|市|县|区|州|旗|盟|镇|乡)")
 HEADLINE_MAX = 40
 
@@ -93,7 +102,7 @@ def _heading_text(line: str) -> str:
 
 def _is_heading(line: str, pattern: re.Pattern) -> bool:
     text = _heading_text(line)
-    return 2 <= len(text) <= 40 and bool(pattern.match(text))
+    return 2 <= len(text) <= 40 and bool(pattern.match(text)) and not WORK_VERBS.search(text)
 
 
 def parse_report(text: str) -> ParsedReport:
@@ -196,22 +205,62 @@ def headline(first_line: str) -> str:
     return sentence[:200] or line[:200]
 
 
+# Lines above or under a title that are not part of it: attachment marks, the red head of an
+# official document ("某局文件") and its number (〔2024〕3号), dates, classification marks.
+_CN_YEAR = "[二][〇零○][〇零○一二三四五六七八九]{2}"
+_DATE = rf"(?:\d{{4}}|{_CN_YEAR})\s*年\s*[\d一二三四五六七八九十]{{1,3}}\s*月\s*[\d一二三四五六七八九十]{{1,3}}\s*日"
+NOT_TITLE = re.compile(
+    rf"^(?:附件\s*\d*[:：]?|.{{2,30}}文件|.*〔\d{{4}}〕\s*\d+\s*号|[（(]?{_DATE}[）)]?|密级.*|签发人.*|（?此件.*）?)$"
+)
+# What may follow a unit's name at the start of a title: a year, 关于, the office-holder, the genre.
+_AFTER_NAME = re.compile(rf"^(?:$|\d|{_CN_YEAR}|关于|主要|党组|党委|局长|主任|书记|述职|法治|年度|工作|（|\(|\s)")
+
+
 def _title_lines(lines: list[str]) -> list[str]:
-    """The short lines at the top, before the addressee ("区政府：") or the first paragraph."""
-    title = []
-    for line in lines[:6]:
-        if len(line) > 40 or style_of(line) or line.endswith(("：", ":")):
+    """The short lines at the top that make the title, without red heads, numbers and dates."""
+    title: list[str] = []
+    for line in lines[:8]:
+        if NOT_TITLE.match(line):
+            if title:
+                break
+            continue
+        if len(line) > 60 or "，" in line or line.endswith(("。", "：", ":")) or style_of(line):
             break
         title.append(line)
     return title
 
 
+def _clean_name(name: str) -> str:
+    return re.sub(r"(?:党组|党委)$", "", re.sub(r"^中共", "", name))
+
+
+def _valid_name(name: str) -> bool:
+    return 3 <= len(name) <= 30 and bool(PLACE.search(name)) and not NOT_A_NAME.search(name) \
+        and bool(re.fullmatch(rf"[{CN_DIGITS}\u4e00-\u9fff*＊Xx×○]+", name))
+
+
+def _name_at_start(line: str) -> str | None:
+    """The unit named at the start of a title line: the longest name that a year, 关于, an
+    office-holder or the report's genre follows ("××县人民政府办公室2023年…")."""
+    head = re.sub(rf"^(?:(?:20\d{{2}}|{_CN_YEAR})\s*年度?|关于|中共)+", "", line)
+    found = None
+    for match in re.finditer(ORG_SUFFIX, head[:32]):
+        name = head[: match.end()]
+        if _AFTER_NAME.match(head[match.end():]) and _valid_name(_clean_name(name)):
+            found = _clean_name(name)
+    return found
+
+
 def detect_unit(lines: list[str]) -> str | None:
-    """The reporting unit: named at the top, else the unit that issues documents in the report."""
+    """The reporting unit: named at the top, else signing at the bottom, else the unit that
+    issues documents in the report."""
     for line in _title_lines(lines):
-        match = re.match(rf"^({NAME})(?=\d|关于|$|\s|（|\(|20|年度|法治|述职|工作)", line)
-        if match and not NOT_THE_AUTHOR.search(match.group(1)):
-            return match.group(1)
+        if name := _name_at_start(line):
+            return name
+    for line in reversed(lines[-6:]):  # the signature above the closing date
+        cleaned = _clean_name(line)
+        if re.fullmatch(NAME, cleaned) and _valid_name(cleaned):
+            return cleaned
     text = "\n".join(lines)
     scores: dict[str, int] = {}
     for pattern, weight in (
@@ -220,28 +269,35 @@ def detect_unit(lines: list[str]) -> str | None:
     ):
         for match in re.finditer(pattern, text, re.M):
             name = re.sub(r"^(?:年度|年|关于|印发|我局|制定)", "", match.group(1))
-            if len(name) >= 4 and PLACE.search(name) and not NOT_THE_AUTHOR.search(name) \
-                    and not NOT_A_NAME.search(name):
+            if len(name) >= 4 and _valid_name(name) and not NOT_THE_AUTHOR.search(name):
                 scores[name] = scores.get(name, 0) + weight
     if scores:
         return max(scores.items(), key=lambda pair: (pair[1], len(pair[0])))[0]
     return None
 
 
+def _arabic_years(text: str) -> str:
+    """二〇二三年 → 2023年, so that years written in Chinese numerals are read too."""
+    digits = str.maketrans("〇零○一二三四五六七八九", "000123456789")
+    return re.sub(_CN_YEAR + r"(?=\s*年)", lambda m: m.group(0).translate(digits), text)
+
+
 def detect_year(lines: list[str]) -> int | None:
     """The year the report covers: from the title, else the opening; never from a cited
-    document (《…》), a period (2021—2025年) or a document number (〔2022〕)."""
+    document (《…》), a period (2021—2025年), a document number (〔2022〕) or a date."""
 
     def years(line: str) -> list[int]:
-        line = re.sub(r"《[^》]*》|〔[^〕]*〕|\[[^\]]*\]|\d{4}\s*[—–-]\s*\d{4}\s*年", "", line)
+        line = re.sub(rf"《[^》]*》|〔[^〕]*〕|\[[^\]]*\]|\d{{4}}\s*[—–-]\s*\d{{4}}\s*年|{_DATE}", "",
+                      _arabic_years(line))
         return [int(y) for y in re.findall(r"(20\d{2})\s*年", line)]
 
     for line in _title_lines(lines):
         if found := years(line):
             return found[0]
     for line in lines[:8]:
+        plain = re.sub(rf"《[^》]*》|〔[^〕]*〕|{_DATE}", "", _arabic_years(line))
         for pattern in (r"(?:现将|关于|^)\s*(20\d{2})\s*年", r"(20\d{2})\s*年度"):
-            for match in re.finditer(pattern, re.sub(r"《[^》]*》|〔[^〕]*〕", "", line)):
+            for match in re.finditer(pattern, plain):
                 return int(match.group(1))
     for line in lines[:8]:
         if found := years(line):
