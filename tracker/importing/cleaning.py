@@ -14,8 +14,10 @@ SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK_OR_MARK})[ \t\u3000]+|[ \t\u3000]+(?
 TERMINAL = "。！？；：…”’」』）)】]!?;:"
 MARKER = re.compile(
     r"^(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．.]|\d{1,2}[、．.](?!\d)"
-    r"|[①-⑳]|[一二三四五六七八九十]{1,3}是)"
+    r"|[①-⑳]|[一二三四五六七八九十]{1,3}是|第[一二三四五六七八九十]{1,3}[，,、])"
 )
+# Page numbers a PDF's footer leaves between the lines of a paragraph: "— 3 —", "-3-", "第3页 共9页".
+FOOTER = re.compile(r"^(?:[-—－–\s]*\d{1,3}[-—－–\s]*|第\s*\d+\s*页(?:\s*[，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)$")
 
 
 # Radicals-supplement code points that some PDF fonts map whole characters to (⻓ for 长);
@@ -32,6 +34,9 @@ def _fold_char(ch: str) -> str:
         return ch.translate(RADICAL_SUPPLEMENT)
     # Kangxi radicals and CJK compatibility forms that PDF fonts map to: ⼒ → 力
     if 0x2F00 <= code <= 0x2FDF or 0xF900 <= code <= 0xFAFF:
+        return unicodedata.normalize("NFKC", ch)
+    # Enclosed numbers ㈠ → (一); circled ① stay, the parser reads them.
+    if 0x3220 <= code <= 0x3243:
         return unicodedata.normalize("NFKC", ch)
     # Full-width digits and Latin letters → half-width; Chinese punctuation is kept.
     if 0xFF10 <= code <= 0xFF19 or 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A:
@@ -55,7 +60,8 @@ def clean_lines(text: str) -> list[str]:
         marker = MARKER.match(line)
         if marker:
             line = marker.group(0) + line[marker.end():].lstrip()
-        lines.append(line)
+        if not FOOTER.match(line):
+            lines.append(line)
     return _join_wrapped(lines)
 
 

@@ -21,7 +21,14 @@ _STYLES = [
     ("ar", re.compile(r"^(\d{1,2})[、．.](?!\d)")),
     ("circled", re.compile(r"^([①-⑳])")),
     ("shi", re.compile(rf"^([{CN_DIGITS}]{{1,3}})是")),
+    ("di", re.compile(rf"^第([{CN_DIGITS}]{{1,3}})[，,、]")),
 ]
+# "…：一是A；二是B，三是C。" inside one line: where the points begin
+INLINE_POINT = re.compile(rf"(?<=[。；;：:，,])\s*(?=[{CN_DIGITS}]{{1,2}}是)")
+# Lines of an unnumbered section that are not problems: its lead-in, its closing, a signature.
+LEAD_IN = re.compile(r"(?:存在|还有|仍有|也有)(?:一些|以下|如下|不少|几个|若干)|(?:以下|如下|几个方面)[:：。]?$|主要(?:是|表现)[:：]")
+CLOSING = re.compile(r"^(?:今后|下一步|下步|下阶段|我们将|我局将|我单位将|针对上述)")
+CAUSES = re.compile(r"^(?:主要|产生的?|存在问题的)?原因(?:分析)?$")
 
 _KEY = r"(?:问题|困难|不足|短板|差距|弱项|薄弱环节|挑战)"
 _TAIL = (
@@ -53,6 +60,8 @@ NOT_THE_AUTHOR = re.compile(
 NOT_A_NAME = re.compile(r"[了的以在对把将是为与及等从]")
 PLACE = re.compile(r"(?:\*|＊|X|×|○|省|市|县|区|州|旗|盟|镇|乡)")
 HEADLINE_MAX = 40
+CLAUSE_AFTER = 30  # a first sentence longer than this is shortened to its first clause
+GENERIC_HEADING_MAX = 8
 
 
 @dataclass
@@ -107,18 +116,21 @@ def _is_heading(line: str, pattern: re.Pattern) -> bool:
 
 def parse_report(text: str) -> ParsedReport:
     """Parse a report's text. Raises ImportFailed when it holds no problems section."""
-    lines = clean_lines(text)
+    lines = _split_inline_headings(clean_lines(text))
     if not lines:
         raise ImportFailed("报告中没有文字。")
     start = next((i for i, line in enumerate(lines) if _is_heading(line, PROBLEMS_HEADING)), None)
     if start is None:
         raise ImportFailed("没有找到“存在的问题”一类的章节，无法识别问题清单；请检查报告，或直接粘贴问题部分。")
-    heading_style = style_of(lines[start])
     plans_start = next(
         (i for i in range(start + 1, len(lines)) if _is_heading(lines[i], PLANS_HEADING)), None
     )
-    end = plans_start if plans_start is not None else _section_end(lines, start, heading_style)
-    problems = split_items(lines[start + 1:end], heading_style)
+    end = plans_start if plans_start is not None else _section_end(lines, start, style_of(lines[start]))
+    # "三、存在的问题及原因分析" over "（一）存在问题 … （二）原因分析": the problems are under the inner heading.
+    inner = next((i for i in range(start + 1, end) if style_of(lines[i]) and _is_generic_heading(lines[i])), None)
+    if inner is not None:
+        start, end = inner, min(end, _section_end(lines, inner, style_of(lines[inner])))
+    problems = split_items(lines[start + 1:end], style_of(lines[start]))
     if not problems:
         raise ImportFailed("找到了问题章节，但其中没有列出具体问题。")
     plans: list[Section] = []
@@ -134,6 +146,26 @@ def parse_report(text: str) -> ParsedReport:
         problems=problems,
         plans=plans,
     )
+
+
+def _is_generic_heading(line: str) -> bool:
+    """A short heading that names the section rather than a problem: "存在问题", "存在的不足".
+    ("农村普法存在“最后一公里”问题" is a problem's own headline.)"""
+    return len(_heading_text(line)) <= GENERIC_HEADING_MAX and _is_heading(line, PROBLEMS_HEADING)
+
+
+def _split_inline_headings(lines: list[str]) -> list[str]:
+    """"（八）存在的不足。卫健系统……" → the heading, then its text on a line of its own."""
+    result = []
+    for line in lines:
+        head, dot, rest = line.partition("。")
+        if dot and rest.strip() and style_of(line) and (
+            _is_generic_heading(head) or _is_heading(head, PLANS_HEADING)
+        ):
+            result.extend([head, rest.strip()])
+        else:
+            result.append(line)
+    return result
 
 
 def _section_end(lines: list[str], start: int, heading_style) -> int:
@@ -157,8 +189,14 @@ def _is_closing(line: str) -> bool:
 
 def split_items(lines: list[str], heading_style) -> list[Section]:
     """The numbered items of a section, each with the lines under it (its sub-points)."""
-    # "①…。②…。" written on one line: one line per point
-    lines = [part for line in lines if line for part in re.split(r"(?<=[。；;])\s*(?=[②-⑳])", line)]
+    # "①…。②…。" or "…：一是…；二是…" written on one line: one line per point
+    lines = [
+        part.strip()
+        for line in lines if line
+        for circled in re.split(r"(?<=[。；;])\s*(?=[②-⑳])", line)
+        for part in INLINE_POINT.split(circled)
+        if part.strip()
+    ]
     item_style = None
     for line in lines:
         style = style_of(line)
@@ -176,33 +214,41 @@ def split_items(lines: list[str], heading_style) -> list[Section]:
             expected += 1
         elif items:
             items[-1].append(line)
-    return [_section(body) for body in items if "".join(body).strip()]
+    return [_section(body) for body in items if "".join(body).strip() and not CAUSES.match(_heading_text(body[0]))]
 
 
 def _unnumbered(lines: list[str]) -> list[Section]:
-    """A section without numbered items: "一是…二是…" inside a paragraph, or one item a paragraph."""
-    if len(lines) == 1 or all(len(line) < 15 for line in lines[1:]):
-        parts = re.split(rf"(?<=[。；;：:])\s*(?=[{CN_DIGITS}]{{1,2}}是)", " ".join(lines))
-        points = [p for p in parts if re.match(rf"[{CN_DIGITS}]{{1,2}}是", p)]  # without the lead-in clause
-        if len(points) > 1:
-            return [_section([re.sub(rf"^[{CN_DIGITS}]{{1,2}}是", "", p).strip()]) for p in points]
-    paragraphs = [line for line in lines if len(line) >= 8 and not line.endswith(("：", ":"))]
+    """A section without numbered items: one problem a paragraph, without the section's lead-in
+    ("…还存在一些薄弱环节："), its closing ("今后，我局将…") or a signature."""
+    paragraphs = []
+    for index, line in enumerate(lines):
+        if CLOSING.match(line) or _is_closing(line) or re.fullmatch(NAME, _clean_name(line)):
+            break
+        if index == 0 and len(lines) > 1 and (LEAD_IN.search(line) or line.endswith(("：", ":"))):
+            continue
+        if len(line) >= 8 and not line.endswith(("：", ":")):
+            paragraphs.append(line)
     return [_section([line]) for line in paragraphs]
 
 
 def _section(body: list[str]) -> Section:
-    return Section(title=headline(body[0]), text="\n".join(body).strip())
+    # A heading line over its text: short, and no sentence ends inside it.
+    first = body[0].rstrip("。；;")
+    heading = len(body) > 1 and len(first) <= HEADLINE_MAX and not re.search(r"[。；;！？!?]", first)
+    title = body[0].rstrip("。；;：:，,").strip()[:200] if heading else headline(body[0])
+    return Section(title=title, text="\n".join(body).strip())
 
 
 def headline(first_line: str) -> str:
-    """An item's short title: its heading line, or its first sentence, or that sentence's first clause."""
+    """A paragraph's short title: its first sentence, or that sentence's first clause when the
+    sentence runs on ("执法装备落后，缺少无人机等科技手段。" → "执法装备落后")."""
     line = first_line.strip()
     sentence = re.split(r"[。；;！？!?]", line, maxsplit=1)[0].strip()
-    if len(sentence) > HEADLINE_MAX:
+    if len(sentence) > CLAUSE_AFTER:
         clause = re.split(r"[，,：:]", sentence, maxsplit=1)[0].strip()
         if len(clause) >= 4:
             sentence = clause
-    return sentence[:200] or line[:200]
+    return sentence.rstrip("，,、：:")[:200] or line[:200]
 
 
 # Lines above or under a title that are not part of it: attachment marks, the red head of an
