@@ -27,7 +27,7 @@ PASSWORD = "secret-pass-1"
 TEST_DB_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 TABLES = [
     "item_events", "extension_requests", "evidence", "item_categories", "items", "reports",
-    "users", "units", "category_rules", "categories",
+    "api_tokens", "users", "units", "category_rules", "categories",
 ]
 PDF = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n"
 

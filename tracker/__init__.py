@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from tracker import models  # noqa: F401  (register every model with the metadata)
     from tracker.admin.views import bp as admin_bp
+    from tracker.api.views import bp as api_bp
     from tracker.auth.views import bp as auth_bp
     from tracker.cli import tracker_cli
     from tracker.importing.views import bp as importing_bp
@@ -44,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(items_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(importing_bp)
+    app.register_blueprint(api_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
     return app

@@ -69,6 +69,26 @@ def create_user(username, role, unit_name, email, name, password_stdin) -> None:
     _emit(data)
 
 
+@tracker_cli.command("create-token")
+@click.argument("username")
+@click.option("--name", default="命令行创建", help="令牌名称，便于日后辨认")
+def create_token(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it, alone on one line, this once."""
+    from tracker import clock
+    from tracker.api.tokens import create_token as new_token
+    from tracker.items.services import find_user
+
+    user = find_user(username)
+    if user is None:
+        _fail(f"找不到用户“{username}”。")
+    try:
+        _, secret = new_token(user, name=name, now=clock.utcnow())
+        db.session.commit()
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(secret)
+
+
 @tracker_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="数据库已有数据时不加载，只列出演示账号")
 def demo(if_empty: bool) -> None:

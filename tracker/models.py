@@ -1,5 +1,6 @@
 """Imports every model so that the metadata (and Alembic) see them all."""
 
+from tracker.api.models import ApiToken  # noqa: F401
 from tracker.auth.models import Role, Unit, User  # noqa: F401
 from tracker.importing.models import CategoryRule  # noqa: F401
 from tracker.items.models import (  # noqa: F401

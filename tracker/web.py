@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, redirect, render_template, request
+from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -50,6 +50,10 @@ ERROR_MESSAGES = {
 
 
 def error_page(status: int, message: str | None = None):
+    if request.path.startswith("/api/"):  # the API answers in JSON, even where no route matched
+        response = jsonify({"error": message or ERROR_MESSAGES.get(status, "出错了。")})
+        response.status_code = status
+        return response
     if status == 413:
         limit = current_app.config["MAX_UPLOAD_MB"]
         message = message or f"上传的文件超过 {limit} MB 的上限，请压缩或拆分后再上传。"

@@ -13,3 +13,7 @@ class PasswordForm(Form):
     current = PasswordField("当前密码", validators=[DataRequired("请填写当前密码。")])
     new = PasswordField("新密码", validators=[DataRequired("请填写新密码。"), Length(min=8, max=128, message="密码应为8至128位。")])
     confirm = PasswordField("确认新密码", validators=[EqualTo("new", message="两次输入的新密码不一致。")])
+
+
+class TokenForm(Form):
+    name = StringField("令牌名称", validators=[Length(max=100, message="名称不能超过100字。")])

@@ -1,10 +1,14 @@
 """Sign-in, sign-out and the user's own profile."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from tracker import clock
+from tracker.api import tokens
+from tracker.api.models import ApiToken
 from tracker.auth import services
-from tracker.auth.forms import LoginForm, PasswordForm
+from tracker.auth.forms import LoginForm, PasswordForm, TokenForm
+from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.web import safe_next, submit
 
@@ -38,6 +42,38 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _profile_page(form: PasswordForm, status: int = 200, new_token: str | None = None):
+    return render_template(
+        "auth/profile.html", form=form, tokens=tokens.user_tokens(current_user), token_form=TokenForm(),
+        new_token=new_token,
+    ), status
+
+
+@bp.post("/profile/tokens")
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _profile_page(PasswordForm(formdata=None), 422)
+    _, secret = tokens.create_token(current_user, name=form.name.data or "", now=clock.utcnow())
+    db.session.commit()
+    # Shown in this response only: never stored, never flashed into the session cookie.
+    response, status = _profile_page(PasswordForm(formdata=None), 201, new_token=secret)
+    return response, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/profile/tokens/<int(max=2147483647):token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id or not ButtonForm().validate_on_submit():
+        abort(404)
+    tokens.revoke_token(token, current_user, now=clock.utcnow())
+    db.session.commit()
+    flash("令牌已撤销，使用它的脚本将无法再访问。", "success")
+    return redirect(url_for("auth.profile"))
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
@@ -53,4 +89,4 @@ def profile():
         )
         if done:
             return done
-    return render_template("auth/profile.html", form=form), status
+    return _profile_page(form, status)

@@ -1,0 +1,199 @@
+"""The OpenAPI 3 description of /api/v1. A test checks it against the blueprint's routes, and
+schemathesis checks the answers against it."""
+
+ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+STATUS = {"type": "string", "enum": ["open", "in_progress", "pending_review", "closed"]}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(schema: str, description: str = "成功") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+ERRORS = {
+    "400": _error("请求格式错误"),
+    "401": _error("缺少或无效的访问令牌"),
+    "403": _error("可以查看但无权执行此操作"),
+    "404": _error("不存在或无权查看"),
+    "409": _error("当前状态不允许，或事项已被修改"),
+    "413": _error("文件过大"),
+    "415": _error("文件类型不支持"),
+    "422": _error("字段无效（field 指明哪个字段）"),
+}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: ERRORS[code] for code in ("401", *codes)}
+
+
+def _param(name: str, schema: dict, where: str = "query", required: bool = False, description: str = "") -> dict:
+    return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
+
+
+ITEM_ID = _param("item_id", ID, "path", True)
+PAGING = [_param("page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
+          _param("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]
+FILTERS = [
+    _param("status", STATUS),
+    _param("overdue", {"type": "string", "enum": ["0", "1"]}, description="1：只看逾期"),
+    _param("unit", {"type": "string", "maxLength": 200}, description="单位名称（含其下级单位）"),
+    _param("year", {"type": "integer", "minimum": 2000, "maximum": 2100}),
+    _param("category", {"type": "string", "maxLength": 50}),
+    _param("owner", {"type": "string", "maxLength": 64}, description="责任人用户名或姓名"),
+    _param("report", ID),
+]
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"],
+              "properties": {"error": {"type": "string"}, "field": {"type": "string"}}},
+    "Item": {
+        "type": "object",
+        "required": ["id", "title", "text", "categories", "unit", "owner", "deadline", "status", "overdue",
+                     "light", "measures", "report_id", "year", "carried_over_from_year", "carry_count",
+                     "created_at", "updated_at", "version"],
+        "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "text": {"type": "string"},
+            "categories": {"type": "array", "items": {"type": "string"}}, "unit": {"type": "string"},
+            "owner": NULLABLE_STRING, "deadline": {"type": "string", "format": "date", "nullable": True},
+            "status": STATUS, "overdue": {"type": "boolean"},
+            "light": {"type": "string", "enum": ["red", "yellow", "green", "none"]},
+            "measures": {"type": "string"}, "summary": {"type": "string"},
+            "report_id": {"type": "integer", "nullable": True}, "year": {"type": "integer"},
+            "carried_over_from_year": {"type": "integer", "nullable": True}, "carry_count": {"type": "integer"},
+            "version": {"type": "integer", "description": "乐观锁版本：PATCH/transition 时以 If-Match 或 version 回传"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Evidence": {
+        "type": "object", "required": ["id", "filename", "size", "sha256", "content_type", "uploaded_at", "uploaded_by"],
+        "properties": {"id": {"type": "integer"}, "filename": {"type": "string"}, "size": {"type": "integer"},
+                       "sha256": {"type": "string"}, "content_type": {"type": "string"},
+                       "description": {"type": "string"}, "uploaded_at": {"type": "string", "format": "date-time"},
+                       "uploaded_by": {"type": "string"}},
+    },
+    "Event": {
+        "type": "object", "required": ["at", "actor", "action", "details"],
+        "properties": {"at": {"type": "string", "format": "date-time"}, "actor": NULLABLE_STRING,
+                       "action": {"type": "string"}, "details": {"type": "object"}},
+    },
+    "ItemDetail": {"allOf": [{"$ref": "#/components/schemas/Item"}, {
+        "type": "object", "required": ["evidence", "history"],
+        "properties": {"evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
+                       "history": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}]},
+    "ItemPage": {
+        "type": "object", "required": ["items", "page", "per_page", "total"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                       "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}},
+    },
+    "ItemPatch": {
+        "type": "object",
+        "properties": {"owner": {"type": "string", "description": "用户名"},
+                       "deadline": {"type": "string", "format": "date"}, "measures": {"type": "string"},
+                       "title": {"type": "string"}, "text": {"type": "string"},
+                       "categories": {"type": "array", "items": {"type": "string"}},
+                       "version": {"type": "integer"}},
+    },
+    "Transition": {
+        "type": "object", "required": ["action"],
+        "properties": {"action": {"type": "string", "enum": ["start", "submit", "approve", "return", "reopen",
+                                                            "request_extension", "approve_extension",
+                                                            "reject_extension"]},
+                       "comment": {"type": "string"}, "summary": {"type": "string"},
+                       "deadline": {"type": "string", "format": "date"}, "version": {"type": "integer"}},
+    },
+    "Report": {
+        "type": "object", "required": ["id", "unit", "year", "title", "items"],
+        "properties": {"id": {"type": "integer"}, "unit": {"type": "string"}, "year": {"type": "integer"},
+                       "title": {"type": "string"}, "source_filename": NULLABLE_STRING, "sha256": NULLABLE_STRING,
+                       "created_at": {"type": "string", "format": "date-time"},
+                       "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}},
+    },
+    "ReportPage": {
+        "type": "object", "required": ["reports", "page", "per_page", "total"],
+        "properties": {"reports": {"type": "array", "items": {"$ref": "#/components/schemas/Report"}},
+                       "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}},
+    },
+    "ImportResult": {
+        "type": "object", "required": ["unit", "year", "title", "problems", "plans", "report_id", "item_ids"],
+        "properties": {
+            "unit": NULLABLE_STRING, "year": {"type": "integer", "nullable": True}, "title": {"type": "string"},
+            "problems": {"type": "array", "items": {"type": "object", "properties": {
+                "title": {"type": "string"}, "text": {"type": "string"},
+                "categories": {"type": "array", "items": {"type": "string"}}}}},
+            "plans": {"type": "array", "items": {"type": "object", "properties": {
+                "title": {"type": "string"}, "text": {"type": "string"}}}},
+            "report_id": {"type": "integer", "nullable": True},
+            "item_ids": {"type": "array", "items": {"type": "integer"}, "nullable": True},
+        },
+    },
+}
+
+
+def _json_body(schema: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _multipart(properties: dict, required: list[str]) -> dict:
+    return {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": required, "properties": properties}}}}
+
+
+PATHS = {
+    "/items": {"get": {"summary": "可见的事项", "parameters": [*FILTERS, *PAGING],
+                       "responses": {"200": _ok("ItemPage"), **_errors("422")}}},
+    "/overdue": {"get": {"summary": "逾期事项，逾期最久的在前", "parameters": [*FILTERS, *PAGING],
+                         "responses": {"200": _ok("ItemPage"), **_errors("422")}}},
+    "/items/{item_id}": {
+        "get": {"summary": "一个事项及其佐证材料和历史", "parameters": [ITEM_ID],
+                "responses": {"200": _ok("ItemDetail"), **_errors("404")}},
+        "patch": {"summary": "修改事项", "parameters": [ITEM_ID, _param("If-Match", {"type": "string"}, "header")],
+                  "requestBody": _json_body("ItemPatch"),
+                  "responses": {"200": _ok("Item"), **_errors("400", "403", "404", "409", "422")}},
+    },
+    "/items/{item_id}/progress": {"post": {
+        "summary": "记录进展", "parameters": [ITEM_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}}}}},
+        "responses": {"201": _ok("Event", "已记录"), **_errors("400", "403", "404", "409", "422")}}},
+    "/items/{item_id}/evidence": {"post": {
+        "summary": "上传佐证材料", "parameters": [ITEM_ID],
+        "requestBody": _multipart({"file": {"type": "string", "format": "binary"},
+                                   "description": {"type": "string"}}, ["file"]),
+        "responses": {"201": _ok("Evidence", "已上传"), **_errors("400", "403", "404", "413", "415", "422")}}},
+    "/items/{item_id}/transition": {"post": {
+        "summary": "状态操作", "parameters": [ITEM_ID, _param("If-Match", {"type": "string"}, "header")],
+        "requestBody": _json_body("Transition"),
+        "responses": {"200": _ok("Item"), **_errors("400", "403", "404", "409", "422")}}},
+    "/evidence/{evidence_id}": {"get": {
+        "summary": "佐证材料文件", "parameters": [_param("evidence_id", ID, "path", True)],
+        "responses": {"200": {"description": "文件内容", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                      **_errors("404")}}},
+    "/reports": {"get": {"summary": "可见的报告及其事项", "parameters": PAGING,
+                         "responses": {"200": _ok("ReportPage"), **_errors("422")}}},
+    "/reports/{report_id}": {"get": {"summary": "一份报告及其事项", "parameters": [_param("report_id", ID, "path", True)],
+                                     "responses": {"200": _ok("Report"), **_errors("404")}}},
+    "/reports/import": {"post": {
+        "summary": "导入报告（同 import-report 命令）",
+        "requestBody": _multipart({"file": {"type": "string", "format": "binary"}, "unit": {"type": "string"},
+                                   "year": {"type": "integer"}, "dry_run": {"type": "string", "enum": ["0", "1"]},
+                                   "allow_duplicate": {"type": "string", "enum": ["0", "1"]}}, ["file"]),
+        "responses": {"200": _ok("ImportResult", "预览（dry_run）"), "201": _ok("ImportResult", "已导入"),
+                      **_errors("400", "403", "409", "413", "415", "422")}}},
+}
+
+
+def spec(server_url: str = "/api/v1") -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "tracker 整改跟踪 API", "version": "1.0",
+                 "description": "与网页相同的权限：看不到的返回 404，能看不能改的返回 403。错误均为 {\"error\", \"field\"}。"},
+        "servers": [{"url": server_url}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
+        "paths": PATHS,
+    }
