@@ -27,7 +27,7 @@ ERRORS = {
 
 
 def _errors(*codes: str) -> dict:
-    return {code: ERRORS[code] for code in ("401", *codes)}
+    return {code: ERRORS[code] for code in ("400", "401", *codes)}  # any request may be malformed
 
 
 def _param(name: str, schema: dict, where: str = "query", required: bool = False, description: str = "") -> dict:

@@ -76,6 +76,9 @@ def authenticate():
         return error("需要有效的访问令牌（Authorization: Bearer …）。", 401)
     db.session.commit()  # last_used_at
     g.api_user = user
+    # No text the system stores or searches may hold NUL (PostgreSQL refuses it): say so plainly.
+    if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
+        return error("请求中含有不允许的空字符（\\u0000）。", 400)
 
 
 @bp.errorhandler(DomainError)
@@ -122,6 +125,8 @@ def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Malformed("请求体应为 JSON 对象（Content-Type: application/json）。")
+    if "\\u0000" in (request.get_data(as_text=True) or "") or "\x00" in str(body):
+        raise Malformed("请求中含有不允许的空字符（\\u0000）。")
     return body
 
 
