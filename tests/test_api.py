@@ -255,3 +255,30 @@ def test_item_count_unchanged_by_refusals(org, make, api):
     item = make.item(org.county_a, org.off_a)
     api(org.off_b).patch(f"/items/{item.id}", json={"title": "x"})
     assert db.session.get(Item, item.id).title == item.title
+
+
+def test_remaining_status_codes(org, make, api):
+    item = make.item(org.county_a, org.off_a)
+    closed = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    owner = api(org.off_a)
+    nul = owner.get("/items?owner=a%00b")
+    assert nul.status_code == 400 and "空字符" in nul.json["error"]
+    assert owner.post(f"/items/{item.id}/progress", json={"note": "a\u0000b"}).status_code == 400
+    assert owner.post(f"/items/{closed.id}/progress", json={"note": "还有"}).status_code == 409
+    assert owner.post(f"/items/{item.id}/evidence", data={}).json["field"] == "file"
+    assert owner.post(f"/items/{closed.id}/evidence", data={"file": (io.BytesIO(PDF), "a.pdf")}).status_code == 403
+    assert api(org.off_b).post(f"/items/{item.id}/evidence", data={"file": (io.BytesIO(PDF), "a.pdf")}).status_code == 404
+    assert owner.get("/evidence/424242").status_code == 404
+    assert api(org.off_b).post(f"/items/{item.id}/transition", json={"action": "start"}).status_code == 404
+    assert owner.get("/items/2147483647").status_code == 404
+    assert owner.get("/no/such/endpoint").json["error"]
+    assert owner.delete(f"/items/{item.id}").status_code == 405
+    png = api(org.city_sup).post("/reports/import", data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "r.png")})
+    assert png.status_code == 415 and png.json["error"]
+
+
+def test_evidence_download_checks_permission(org, make, api):
+    item = make.item(org.county_a, org.off_a)
+    evidence = make.evidence(item, org.off_a)
+    assert api(org.off_a2).get(f"/evidence/{evidence.id}").data == PDF
+    assert api(org.off_b).get(f"/evidence/{evidence.id}").status_code == 404
