@@ -262,7 +262,7 @@ def test_remaining_status_codes(org, make, api):
     closed = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
     owner = api(org.off_a)
     nul = owner.get("/items?owner=a%00b")
-    assert nul.status_code == 400 and "空字符" in nul.get_data(as_text=True)  # readable, not \\u-escaped
+    assert nul.status_code == 400 and "空字符" in nul.get_data(as_text=True)  # readable, not \u-escaped
     assert owner.post(f"/items/{item.id}/progress", json={"note": "a\u0000b"}).status_code == 400
     assert owner.post(f"/items/{closed.id}/progress", json={"note": "还有"}).status_code == 409
     assert owner.post(f"/items/{item.id}/evidence", data={}).json["field"] == "file"
