@@ -221,9 +221,11 @@ def test_token_never_in_logs_and_shown_once(app, org, make, api, caplog, login):
     caller.get("/items/999999")
     assert caller.secret not in caplog.text
     c = login(org.off_a)
-    page = c.post("/profile/tokens", data={"name": "省平台"})
-    secret = page.get_data(as_text=True).split('class="user-select-all">')[1].split("<")[0]
+    page = c.post("/profile/tokens", data={"name": "省平台"}).get_data(as_text=True)
+    secret = page.split('class="user-select-all">')[1].split("<")[0]
     assert secret.startswith("trk_")
+    assert page.count(secret) == 1  # once, in the page body
+    assert secret not in page.split("</title>")[0]  # never in the title, which browsers keep in history
     assert secret not in c.get("/profile").get_data(as_text=True)
     assert "省平台" in c.get("/profile").get_data(as_text=True)
     assert app.test_client().get("/api/v1/items", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
