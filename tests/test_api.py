@@ -268,7 +268,8 @@ def test_remaining_status_codes(org, make, api):
     assert owner.post(f"/items/{item.id}/progress", json={"note": "a\u0000b"}).status_code == 400
     assert owner.post(f"/items/{closed.id}/progress", json={"note": "还有"}).status_code == 409
     assert owner.post(f"/items/{item.id}/evidence", data={}).json["field"] == "file"
-    assert owner.post(f"/items/{closed.id}/evidence", data={"file": (io.BytesIO(PDF), "a.pdf")}).status_code == 403
+    assert owner.post(f"/items/{closed.id}/evidence", data={"file": (io.BytesIO(PDF), "a.pdf")}).status_code == 409
+    assert api(org.off_a2).post(f"/items/{item.id}/evidence", data={"file": (io.BytesIO(PDF), "a.pdf")}).status_code == 403
     assert api(org.off_b).post(f"/items/{item.id}/evidence", data={"file": (io.BytesIO(PDF), "a.pdf")}).status_code == 404
     assert owner.get("/evidence/424242").status_code == 404
     assert api(org.off_b).post(f"/items/{item.id}/transition", json={"action": "start"}).status_code == 404
@@ -284,3 +285,35 @@ def test_evidence_download_checks_permission(org, make, api):
     evidence = make.evidence(item, org.off_a)
     assert api(org.off_a2).get(f"/evidence/{evidence.id}").data == PDF
     assert api(org.off_b).get(f"/evidence/{evidence.id}").status_code == 404
+
+
+@pytest.mark.parametrize("raw", ['{"measures": "\\ud800"}', '{"\\ud800": 1}', "[" * 5000 + "]" * 5000])
+def test_undecodable_or_nested_json_is_400(org, make, api, raw):
+    item = make.item(org.county_a, org.off_a)
+    response = api(org.off_a).patch(f"/items/{item.id}", data=raw, content_type="application/json")
+    assert response.status_code == 400 and response.json["error"]
+
+
+@pytest.mark.parametrize("deadline", [20991231, "20991231", "2099-W01-1", "2099-02-30"])
+def test_deadlines_must_be_yyyy_mm_dd(org, make, api, deadline):
+    item = make.item(org.county_a, None)
+    response = api(org.sup_a).patch(f"/items/{item.id}", json={"deadline": deadline})
+    assert response.status_code == 422 and response.json["field"] == "deadline"
+
+
+def test_paging_past_the_end_is_empty(org, make, api):
+    for _ in range(3):
+        make.item(org.county_a, org.off_a)
+    body = api(org.sup_a).get("/items?per_page=2&page=3").json
+    assert (body["items"], body["page"], body["total"]) == ([], 3, 3)
+
+
+def test_reports_are_for_supervisors_as_on_the_pages(org, make, api):
+    assert api(org.off_a).get("/reports").status_code == 403
+    assert api(org.sup_a).get("/reports").status_code == 200
+
+
+def test_owner_by_name_or_any_case_and_search_is_literal(org, make, api):
+    item = make.item(org.county_a, None)
+    assert api(org.sup_a).patch(f"/items/{item.id}", json={"owner": "OFF_A"}).json["owner"] == "off_a"
+    assert api(org.sup_a).get("/items?owner=%25").json["total"] == 0  # "%" is a character, not a wildcard

@@ -142,7 +142,8 @@ def test_evidence_cannot_be_withdrawn_once_under_review(org, make, login):
 
 def test_no_upload_on_a_closed_item(org, make, login):
     item = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
-    assert _upload(login(org.off_a), item.id, PDF, "a.pdf").status_code == 403
+    page = _upload(login(org.off_a), item.id, PDF, "a.pdf")
+    assert page.status_code == 409 and "不能再上传佐证材料" in page.get_data(as_text=True)
 
 
 def test_upload_without_a_file_says_so(org, make, login):
@@ -220,4 +221,4 @@ def test_pdf_and_images_preview_inline_others_download(org, make, login):
 
 def test_no_new_evidence_while_under_review(org, make, login):
     item = make.item(org.county_a, org.off_a, status="pending_review")
-    assert _upload(login(org.off_a), item.id, PDF, "补充.pdf").status_code == 403
+    assert _upload(login(org.off_a), item.id, PDF, "补充.pdf").status_code == 409  # not now, rather than not you

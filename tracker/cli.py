@@ -140,20 +140,9 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
         if dry_run:
             _emit(importing.preview_to_json(preview))
             return
-        parsed = preview.parsed
-        if not parsed.unit:
-            _fail("报告中没有识别出单位，请用 --unit 指定。")
-        if not parsed.year:
-            _fail("报告中没有识别出年度，请用 --year 指定。")
-        unit = services.find_unit(parsed.unit)
-        drafts = [
-            importing.Draft(p.title, p.text, p.categories, measures)
-            for p, measures in zip(parsed.problems, preview.measures, strict=True)
-        ]
-        report, items = importing.import_report(
-            unit=unit, year=parsed.year, title=parsed.title, drafts=drafts, actor=None, now=clock.utcnow(),
-            filename=Path(file).name, sha256=preview.sha256, allow_duplicate=allow_duplicate,
-            deadline=importing.default_deadline(parsed.year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
+        report, items = importing.import_preview(
+            preview, actor=None, now=clock.utcnow(), filename=Path(file).name, allow_duplicate=allow_duplicate,
+            deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"],
         )
         db.session.commit()
     except DomainError as error:

@@ -45,6 +45,12 @@ def can_supervise_item(user: User, item: Item) -> bool:
     return supervises_unit(user, item.unit)
 
 
+def works_on(user: User, item: Item) -> bool:
+    """The item's owner or a supervisor over it: who may add files, notes and measures at all
+    (whether the item's status allows it now is a separate question, answered with 409)."""
+    return is_owner(user, item) or can_supervise_item(user, item)
+
+
 def can_review_item(user: User, item: Item) -> bool:
     """Approve, return, reopen, decide extensions: a supervisor over the unit, never the owner."""
     return can_supervise_item(user, item) and not is_owner(user, item)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
-from tracker.errors import Conflict, Forbidden, Invalid
+from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.importing.classify import bigrams, classify, load_rules
 from tracker.importing.parser import ParsedReport, Section, headline, parse_report
@@ -183,6 +183,43 @@ def import_report(
             raise Invalid(f"第{number}个问题：{error.message}", field=error.field) from None
     db.session.flush()
     return report, created
+
+
+def import_preview(
+    preview: Preview, *, actor: User | None, now: datetime, filename: str | None, deadline_month_day: str,
+    allow_duplicate: bool = False,
+) -> tuple[Report, list[Item]]:
+    """Store a previewed report as parsed, with its proposed measures and the default deadline:
+    what ``import-report`` and ``POST /reports/import`` do without a person editing the preview."""
+    from tracker.auth.services import find_unit
+
+    parsed = preview.parsed
+    if not parsed.unit:
+        raise Invalid("报告中没有识别出单位，请指定单位。", field="unit")
+    if not parsed.year:
+        raise Invalid("报告中没有识别出年度，请指定年度。", field="year")
+    try:
+        unit = find_unit(parsed.unit)
+    except DomainError as error:
+        raise Invalid(error.message, field="unit") from None
+    drafts = [Draft(p.title, p.text, p.categories, measures)
+              for p, measures in zip(parsed.problems, preview.measures, strict=True)]
+    return import_report(
+        unit=unit, year=parsed.year, title=parsed.title, drafts=drafts, actor=actor, now=now,
+        filename=filename, sha256=preview.sha256, allow_duplicate=allow_duplicate,
+        deadline=default_deadline(parsed.year, deadline_month_day),
+    )
+
+
+def reports_query(user: User):
+    """Reports of the units ``user`` supervises (officials have none), with their units."""
+    from sqlalchemy.orm import joinedload
+
+    return (
+        select(Report)
+        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
+        .options(joinedload(Report.unit))
+    )
 
 
 def preview_to_json(preview: Preview, report: Report | None = None, item_ids: list[int] | None = None) -> dict:

@@ -4,7 +4,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from tracker import clock
 from tracker.auth import permissions
@@ -134,11 +133,7 @@ def confirm():
 def index():
     """Reports of the units the user supervises, newest first, with item counts by status."""
     reports = db.session.scalars(
-        select(Report)
-        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(current_user))))
-        .options(joinedload(Report.unit))
-        .order_by(Report.year.desc(), Report.id.desc())
-        .limit(500)
+        importing.reports_query(current_user).order_by(Report.year.desc(), Report.id.desc()).limit(500)
     ).all()
     counts: dict = {}
     if reports:

@@ -140,8 +140,10 @@ def add_evidence(
     The file is written to a temporary name, checked (size, type by content), then moved into
     place; if the surrounding transaction rolls back, the stored file is deleted again.
     """
+    if not permissions.works_on(actor, item):
+        raise Forbidden("只有责任人或督办人可以上传佐证材料。")
     if not permissions.can_upload_evidence(actor, item):
-        raise Forbidden("您不能为该事项上传佐证材料。")
+        raise Conflict(f"事项当前状态为“{item.status.title}”，不能再上传佐证材料。")
     filename = clean_filename(filename)
     if not filename:
         raise Invalid("请选择要上传的文件。", field="file")

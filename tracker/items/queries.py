@@ -137,9 +137,8 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
     if flt.overdue:
         query = query.where(overdue_clause(today))
     if flt.owner:
-        pattern = f"%{flt.owner.strip()}%"
         owners = select(User.id).where(
-            or_(User.username == flt.owner.strip(), User.name.like(pattern))
+            or_(User.username == flt.owner.strip(), User.name.contains(flt.owner.strip(), autoescape=True))
         )
         query = query.where(Item.owner_id.in_(owners))
     for clause in flt.extra:
@@ -152,10 +151,12 @@ def overdue_clause(today: date):
     return (Item.deadline < today) & (Item.status != Status.closed)
 
 
-def _paginate(query: Select, order, page: int, per_page: int) -> Page:
+def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True) -> Page:
+    """One page of ``query``. Pages clamp a page past the end to the last one; the API does not
+    (``clamp=False``): there a page past the end is empty, so a client paging until empty stops."""
     total = db.session.scalar(query.with_only_columns(func.count(Item.id)).order_by(None))
     pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
+    page = min(max(1, page), pages) if clamp else max(1, page)
     rows = db.session.scalars(
         query.options(
             joinedload(Item.unit),
@@ -170,19 +171,22 @@ def _paginate(query: Select, order, page: int, per_page: int) -> Page:
 
 
 def list_items(
-    user: User, flt: ItemFilter, *, today: date, sort: str = "deadline", page: int = 1, per_page: int = 50
+    user: User, flt: ItemFilter, *, today: date, sort: str = "deadline", page: int = 1, per_page: int = 50,
+    clamp: bool = True,
 ) -> Page:
     order = SORTS.get(sort, SORTS["deadline"])
     query = _apply(_visible(user), flt, today)
     if sort == "unit":
         query = query.join(Item.unit)
-    return _paginate(query, order, page, per_page)
+    return _paginate(query, order, page, per_page, clamp)
 
 
-def overdue_items(user: User, *, today: date, page: int = 1, per_page: int = 50, flt: ItemFilter | None = None) -> Page:
+def overdue_items(
+    user: User, *, today: date, page: int = 1, per_page: int = 50, flt: ItemFilter | None = None, clamp: bool = True
+) -> Page:
     """Overdue items the user may see, most overdue first."""
     query = _apply(_visible(user), flt or ItemFilter(), today).where(overdue_clause(today))
-    return _paginate(query, (Item.deadline.asc(), Item.id.asc()), page, per_page)
+    return _paginate(query, (Item.deadline.asc(), Item.id.asc()), page, per_page, clamp)
 
 
 def my_items(user: User, *, today: date, include_closed: bool, page: int = 1, per_page: int = 50) -> Page:

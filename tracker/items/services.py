@@ -162,8 +162,10 @@ def update_item(
     if expected_version is not None and expected_version != item.version:
         raise Conflict("该事项在您打开页面后已有变动，请刷新页面后重试。")
     supervising = permissions.can_edit_item(actor, item)
-    if not supervising and not (set(changes) <= OWNER_FIELDS and permissions.can_edit_measures(actor, item)):
+    if not supervising and not (set(changes) <= OWNER_FIELDS and permissions.is_owner(actor, item)):
         raise Forbidden("您没有修改该事项的权限。")
+    if not supervising and not permissions.can_edit_measures(actor, item):
+        raise Conflict(f"事项当前状态为“{item.status.title}”，责任人暂不能修改整改措施。")
     if item.status is Status.closed:
         raise Conflict("事项已销号，不能修改；如需修改请先重新打开。")
 

@@ -279,7 +279,7 @@ def progress(item_id: int):
 @bp.post("/items/<int(max=2147483647):item_id>/evidence")
 def upload(item_id: int):
     item = queries.load_item(item_id, current_user)
-    if not permissions.can_upload_evidence(current_user, item):
+    if not permissions.works_on(current_user, item):
         abort(403)
     form = EvidenceForm()
     status = 422
@@ -377,8 +377,8 @@ def _owner_from(form: ItemForm) -> User | None:
 def edit(item_id: int):
     item = queries.load_item(item_id, current_user)
     supervising = permissions.can_edit_item(current_user, item)
-    if not (supervising or permissions.can_edit_measures(current_user, item)):
-        abort(403)
+    if not permissions.works_on(current_user, item):
+        abort(403)  # an owner whose item is under review is told why when saving (409)
     form_class = ItemForm if supervising else MeasuresForm
     form = form_class(obj=None if request.method == "POST" else item)
     if supervising:
