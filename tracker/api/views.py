@@ -24,7 +24,7 @@ from tracker.extensions import csrf, db
 from tracker.importing import services as importing
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
-from tracker.items.models import Evidence, Item, Report, Status
+from tracker.items.models import Item, Report, Status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -283,13 +283,8 @@ def add_evidence(item_id: int):
 
 @bp.get("/evidence/<int(max=2147483647):evidence_id>")
 def get_evidence(evidence_id: int):
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound("文件不存在，或您无权查看。")
-    _item(evidence.item_id)
-    path = evidence_files.file_path(evidence)
-    if not path.is_file():
-        raise NotFound("文件已丢失，请联系管理员。")
+    evidence = queries.load_evidence(evidence_id, _user())
+    path = evidence_files.stored_file(evidence)
     # The whole file every time (no 304/206): scripts fetch evidence to archive it.
     return send_file(path, mimetype=evidence.content_type, as_attachment=True, download_name=evidence.filename,
                      conditional=False, max_age=0)

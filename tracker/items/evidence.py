@@ -125,6 +125,16 @@ def file_path(evidence: Evidence) -> Path:
     return upload_dir() / evidence.stored_name[:2] / evidence.stored_name
 
 
+def stored_file(evidence: Evidence) -> Path:
+    """The file on disk; NotFound with a plain sentence if it has gone missing."""
+    from tracker.errors import NotFound
+
+    path = file_path(evidence)
+    if not path.is_file():
+        raise NotFound("文件已丢失，请联系管理员。")
+    return path
+
+
 def add_evidence(
     item: Item,
     actor: User,

@@ -14,6 +14,7 @@ from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items.models import (
     Category,
+    Evidence,
     ExtensionRequest,
     ExtensionStatus,
     Item,
@@ -92,6 +93,15 @@ def load_item(item_id: int, user: User) -> Item:
     if item is None or not permissions.can_view_item(user, item):
         raise NotFound("事项不存在，或您无权查看。")
     return item
+
+
+def load_evidence(evidence_id: int, user: User) -> Evidence:
+    """An evidence row whose item ``user`` may see; NotFound otherwise (as for the item itself)."""
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound("文件不存在，或您无权查看。")
+    load_item(evidence.item_id, user)
+    return evidence
 
 
 def item_history(item: Item) -> list[ItemEvent]:

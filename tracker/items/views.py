@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from tracker import clock
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
-from tracker.errors import DomainError, NotFound
+from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.forms import DB_ID_MAX, ButtonForm
 from tracker.items import evidence as evidence_files
@@ -33,7 +33,7 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Evidence, Status
+from tracker.items.models import Status
 from tracker.web import safe_next, submit
 
 bp = Blueprint("items", __name__)
@@ -312,20 +312,10 @@ def upload(item_id: int):
     return _item_page(item, status=status, forms={"evidence": form}, page_error=_first_error(form))
 
 
-def _load_evidence(evidence_id: int) -> Evidence:
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound("文件不存在，或您无权查看。")
-    queries.load_item(evidence.item_id, current_user)  # 404 unless the item is visible
-    return evidence
-
-
 @bp.get("/evidence/<int(max=2147483647):evidence_id>")
 def download(evidence_id: int):
-    evidence = _load_evidence(evidence_id)
-    path = evidence_files.file_path(evidence)
-    if not path.is_file():
-        raise NotFound("文件已丢失，请联系管理员。")
+    evidence = queries.load_evidence(evidence_id, current_user)
+    path = evidence_files.stored_file(evidence)
     inline = request.args.get("inline") == "1" and evidence.content_type in evidence_files.PREVIEWABLE
     response = send_file(path, mimetype=evidence.content_type, etag=evidence.sha256, max_age=0)
     # RFC 6266: the original (Chinese) name in filename*, a readable ASCII name for old clients.
@@ -339,7 +329,7 @@ def download(evidence_id: int):
 
 @bp.post("/evidence/<int(max=2147483647):evidence_id>/remove")
 def remove_evidence(evidence_id: int):
-    evidence = _load_evidence(evidence_id)
+    evidence = queries.load_evidence(evidence_id, current_user)
     if not ButtonForm().validate_on_submit():
         abort(400)
     evidence_files.remove_evidence(evidence, current_user, now=clock.utcnow())
