@@ -317,3 +317,14 @@ def test_owner_by_name_or_any_case_and_search_is_literal(org, make, api):
     item = make.item(org.county_a, None)
     assert api(org.sup_a).patch(f"/items/{item.id}", json={"owner": "OFF_A"}).json["owner"] == "off_a"
     assert api(org.sup_a).get("/items?owner=%25").json["total"] == 0  # "%" is a character, not a wildcard
+
+
+def test_submit_as_contract_md_writes_it(org, make, api):
+    """CONTRACT.md's transition body is {action, comment, deadline}: submit's comment is the summary."""
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    make.evidence(item, org.off_a)
+    owner = api(org.off_a)
+    assert owner.post(f"/items/{item.id}/transition", json={"action": "submit"}).json["field"] == "summary"
+    done = owner.post(f"/items/{item.id}/transition", json={"action": "submit", "comment": "已补充执法人员3名"})
+    assert done.status_code == 200 and done.json["status"] == "pending_review"
+    assert done.json["summary"] == "已补充执法人员3名"

@@ -103,7 +103,8 @@ SCHEMAS = {
         "properties": {"action": {"type": "string", "enum": ["start", "submit", "approve", "return", "reopen",
                                                             "request_extension", "approve_extension",
                                                             "reject_extension"]},
-                       "comment": {"type": "string"}, "summary": {"type": "string"},
+                       "comment": {"type": "string", "description": "意见；submit 时为整改完成情况（未给 summary 时）"},
+                       "summary": {"type": "string"},
                        "deadline": {"type": "string", "format": "date"}, "version": {"type": "integer"}},
     },
     "Report": {

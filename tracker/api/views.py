@@ -296,9 +296,12 @@ def transition(item_id: int):
     body = _json_body()
     action = workflow.parse_action(_text(body, "action"))
     deadline = _date("deadline", body["deadline"]) if body.get("deadline") else None
+    comment = _text(body, "comment")
+    # CONTRACT.md's body is {action, comment, deadline}: for submit, the comment says what was done.
+    summary = _text(body, "summary") or (comment if action is workflow.Action.submit else "")
     workflow.perform(
-        item, action, _user(), now=clock.utcnow(), today=_today(), comment=_text(body, "comment"),
-        summary=_text(body, "summary"), deadline=deadline, expected_version=_expected_version(body),
+        item, action, _user(), now=clock.utcnow(), today=_today(), comment=comment,
+        summary=summary, deadline=deadline, expected_version=_expected_version(body),
     )
     db.session.commit()
     return serialize.item_json(item, _today())
