@@ -120,6 +120,11 @@ def _form_fields(page: str) -> dict:
     return data
 
 
+def _preview_of_004(c) -> dict:
+    """Upload sample report 004 and return the preview form as the browser would send it back."""
+    return _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+
+
 def test_upload_preview_edit_and_confirm(org, make, login):
     unit = make.unit("**市交通运输局", org.city)
     c = login(org.city_sup)
@@ -195,7 +200,7 @@ def test_nothing_to_import_is_said_plainly(org, login):
 def test_dropping_every_problem_stores_nothing(org, make, login):
     make.unit("呼兰区交通运输局", org.city)
     c = login(org.city_sup)
-    data = _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+    data = _preview_of_004(c)
     for i in range(3):
         data[f"rows-{i}-include"] = []
     page = c.post("/reports/import/confirm", data=data)
@@ -205,7 +210,7 @@ def test_dropping_every_problem_stores_nothing(org, make, login):
 
 def test_supervisor_cannot_import_for_a_unit_outside_their_reach(org, login):
     c = login(org.sup_a)
-    data = _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+    data = _preview_of_004(c)
     data["unit"] = str(org.county_b.id)
     page = c.post("/reports/import/confirm", data=data)
     assert page.status_code == 403 and "只能为督办范围内的单位导入报告" in page.get_data(as_text=True)
@@ -214,7 +219,7 @@ def test_supervisor_cannot_import_for_a_unit_outside_their_reach(org, login):
 
 def test_tampered_token_is_refused(org, login):
     c = login(org.city_sup)
-    data = _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
+    data = _preview_of_004(c)
     data["token"] = data["token"][:-2] + "xx"
     page = c.post("/reports/import/confirm", data=data, follow_redirects=True)
     assert "导入信息已失效" in page.get_data(as_text=True)
@@ -228,7 +233,7 @@ def test_officials_cannot_import(org, login):
 def test_reports_page_lists_imports_with_counts(org, make, login):
     make.unit("呼兰区交通运输局", org.city)
     c = login(org.city_sup)
-    c.post("/reports/import/confirm", data=_form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True)))
+    c.post("/reports/import/confirm", data=_preview_of_004(c))
     page = c.get("/reports").get_data(as_text=True)
     assert "呼兰区交通运输局2023年法治政府建设情况报告" in page
     assert "呼兰区交通运输局2023年法治政府建设情况报告" not in login(org.sup_b).get("/reports").get_data(as_text=True)

@@ -21,8 +21,6 @@ MAIL_SENDER = None
 # Imported problems get this deadline (month-day) of the year after the report's year.
 IMPORT_DEFAULT_DEADLINE = "06-30"
 
-# Items due within this many days show a yellow light (CONTRACT.md: 7).
-YELLOW_WITHIN_DAYS = 7
 # Rows per page on list views; per_page requests are clamped to MAX_PER_PAGE.
 PER_PAGE = 50
 MAX_PER_PAGE = 200

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request
+from flask import Flask, Response, abort, current_app, flash, jsonify, redirect, render_template, request
+from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -81,6 +82,16 @@ def safe_next(target: str | None, default: str) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return default
+
+
+def guard(blueprint, allowed: Callable[[User], bool] | None = None) -> None:
+    """Every page of ``blueprint`` needs a signed-in user, and ``allowed(user)`` when given (else 403)."""
+
+    @blueprint.before_request
+    @login_required
+    def require_user():
+        if allowed is not None and not allowed(current_user):
+            abort(403)
 
 
 def attach_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:

@@ -1,7 +1,7 @@
 """Administration: units, users and categories (admins only)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -16,16 +16,12 @@ from tracker.importing.models import CategoryRule
 from tracker.items import categories as category_service
 from tracker.items.models import Category
 from tracker.items.queries import all_categories, items_owned_outside_reach
-from tracker.web import submit
+from tracker.web import guard, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.before_request
-@login_required
-def require_admin():
-    if not permissions.can_manage(current_user):
-        abort(403)
+guard(bp, permissions.can_manage)
 
 
 def _units() -> list[Unit]:

@@ -127,6 +127,12 @@ def _split(text: str) -> list[str]:
     return [part for part in parts if part.strip()] or [text]
 
 
+def report_year(parsed: ParsedReport, today: date) -> int:
+    """The year a report covers: as detected, else last year (reports are written early in the
+    year after the one they cover)."""
+    return parsed.year or today.year - 1
+
+
 def default_deadline(year: int, month_day: str) -> date:
     """The default deadline for a year's problems: ``month_day`` ("06-30") of the next year."""
     month, day = (int(part) for part in month_day.split("-"))

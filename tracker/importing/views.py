@@ -1,7 +1,7 @@
 """Importing a report in the browser: upload or paste → preview and edit → confirm."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
@@ -14,16 +14,12 @@ from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
 from tracker.items.models import Item, Report, Status
-from tracker.web import submit
+from tracker.web import guard, submit
 
 bp = Blueprint("importing", __name__, url_prefix="/reports")
 
 
-@bp.before_request
-@login_required
-def require_supervisor():
-    if not permissions.is_supervisor(current_user):
-        abort(403)
+guard(bp, permissions.is_supervisor)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -67,7 +63,7 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
     parsed = preview.parsed
     units = _supervised_units()
     matched = next((u for u in units if u.name == parsed.unit), None)
-    year = parsed.year or clock.local_today().year - 1
+    year = importing.report_year(parsed, clock.local_today())
     data = {
         "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename}),
         "unit": (matched or current_user.unit).id,

@@ -26,6 +26,10 @@ def _enum(cls):
     return Enum(cls, native_enum=False, length=20, validate_strings=True)
 
 
+# CONTRACT.md: yellow when due within 7 days.
+YELLOW_WITHIN_DAYS = 7
+
+
 class Status(enum.Enum):
     """An item's status (CONTRACT.md). Only ``tracker.items.workflow`` changes it."""
 
@@ -179,14 +183,14 @@ class Item(db.Model):
         """Days until the deadline; negative once overdue. None when there is no deadline."""
         return None if self.deadline is None else (self.deadline - today).days
 
-    def light(self, today: date, yellow_within: int = 7) -> str:
-        """Traffic light: red overdue, yellow due within ``yellow_within`` days, green, or none."""
+    def light(self, today: date) -> str:
+        """Traffic light: red overdue, yellow due within YELLOW_WITHIN_DAYS days, green, or none."""
         if self.status is Status.closed or self.deadline is None:
             return "none"
         left = (self.deadline - today).days
         if left < 0:
             return "red"
-        return "yellow" if left <= yellow_within else "green"
+        return "yellow" if left <= YELLOW_WITHIN_DAYS else "green"
 
     def __repr__(self) -> str:
         return f"<Item {self.id} {self.status.value}>"

@@ -14,7 +14,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from tracker import clock
 from tracker.auth import permissions
@@ -34,15 +34,12 @@ from tracker.items.forms import (
     TransitionForm,
 )
 from tracker.items.models import Status
-from tracker.web import safe_next, submit
+from tracker.web import guard, safe_next, submit
 
 bp = Blueprint("items", __name__)
 
 
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here needs a signed-in user."""
+guard(bp)
 
 
 def _int_arg(name: str, default=None, low: int = 1, high: int = DB_ID_MAX):
