@@ -26,6 +26,8 @@ from tracker.items.workflow import Action
 PASSWORD = "secret-pass-1"
 TEST_DB_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 TABLES = [
+    "notifications", "delivery_attempts", "outbox_messages", "reminder_passes", "chat_robots",
+    "calendar_days", "reminder_settings",
     "item_events", "extension_requests", "evidence", "item_categories", "items", "reports",
     "api_tokens", "users", "units", "category_rules", "categories",
 ]

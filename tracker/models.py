@@ -12,3 +12,12 @@ from tracker.items.models import (  # noqa: F401
     ItemEvent,
     Report,
 )
+from tracker.reminders.models import (  # noqa: F401
+    CalendarDay,
+    ChatRobot,
+    DeliveryAttempt,
+    Notification,
+    OutboxMessage,
+    ReminderPass,
+    ReminderSettings,
+)

@@ -68,6 +68,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The reminder channels this user chose ("inapp,email,wecom"); see tracker.reminders.
+    notify_channels: Mapped[str] = mapped_column(String(100), default="inapp,email", server_default="inapp,email")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
