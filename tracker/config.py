@@ -10,6 +10,12 @@ REMIND_DAYS_BEFORE = "7,3,1,0"
 OVERDUE_REPEAT_DAYS = 3
 ESCALATE_AFTER_DAYS = 1
 REMIND_AT = "09:00"
+# Not in CONTRACT.md: a close-out or extension request waiting this many days reminds its
+# reviewers; reminders only on working days (weekends and the admin's holiday table off).
+REVIEW_WAIT_DAYS = 3
+REMIND_WORKING_DAYS_ONLY = False
+# Where reminder links point: the address users open tracker at.
+BASE_URL = "http://127.0.0.1:5000"
 MAIL_SERVER = None
 MAIL_PORT = 25
 MAIL_USE_TLS = False

@@ -30,6 +30,16 @@ def _enum(cls):
 YELLOW_WITHIN_DAYS = 7
 
 
+def traffic_light(closed: bool, deadline: date | None, today: date) -> str:
+    """Red overdue, yellow due within YELLOW_WITHIN_DAYS days, green, or none (closed, no deadline)."""
+    if closed or deadline is None:
+        return "none"
+    left = (deadline - today).days
+    if left < 0:
+        return "red"
+    return "yellow" if left <= YELLOW_WITHIN_DAYS else "green"
+
+
 class Status(enum.Enum):
     """An item's status (CONTRACT.md). Only ``tracker.items.workflow`` changes it."""
 
@@ -185,12 +195,7 @@ class Item(db.Model):
 
     def light(self, today: date) -> str:
         """Traffic light: red overdue, yellow due within YELLOW_WITHIN_DAYS days, green, or none."""
-        if self.status is Status.closed or self.deadline is None:
-            return "none"
-        left = (self.deadline - today).days
-        if left < 0:
-            return "red"
-        return "yellow" if left <= YELLOW_WITHIN_DAYS else "green"
+        return traffic_light(self.status is Status.closed, self.deadline, today)
 
     def __repr__(self) -> str:
         return f"<Item {self.id} {self.status.value}>"

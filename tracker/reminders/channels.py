@@ -1,0 +1,266 @@
+"""Delivering one outbox message on its channel: the bell (a row in the same transaction), email
+over SMTP, and the work-chat robots (企业微信, 钉钉 with signing, 飞书, a generic JSON webhook).
+
+Each delivery ends in an ``Outcome``: sent; retry (a passing fault: the server is down, busy or
+rate-limited); failed (it will not work by trying again: the robot said errcode 93000, the mail
+server refused the address); skipped (nothing to send it with: no SMTP configured, no email
+address, no robot for the unit); or deferred (the robot's per-minute limit is used up: not an
+attempt, just later).
+"""
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import smtplib
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from urllib.parse import quote_plus
+
+import requests
+from sqlalchemy import select
+
+from tracker.auth.models import User
+from tracker.extensions import db
+from tracker.reminders import digest
+from tracker.reminders.models import Channel, ChatRobot, DeliveryAttempt, Notification, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = 10
+SMTP_TIMEOUT = 20
+# Messages a robot takes per minute: WeCom and DingTalk group robots allow 20; Feishu 100.
+ROBOT_PER_MINUTE = {Channel.wecom: 20, Channel.dingtalk: 20, Channel.feishu: 100, Channel.webhook: 60}
+# Robot error codes that mean "busy, try later" rather than "this will never work".
+ROBOT_BUSY_CODES = {
+    Channel.wecom: {-1, 45009},  # system busy; over the rate limit
+    Channel.dingtalk: {-1, 130101},  # system busy; sending too fast
+    Channel.feishu: {11232},  # frequency limited
+}
+
+
+@dataclass
+class Outcome:
+    status: str  # sent, retry, failed, skipped, deferred
+    detail: str = ""
+    robot_id: int | None = None
+    not_before: datetime | None = None
+
+
+class Deliverer:
+    """Delivers messages for one drain: keeps one SMTP connection, the robots and their rate
+    windows for the length of the drain."""
+
+    def __init__(self, config, now: datetime):
+        self.config = config
+        self.base_url = config["BASE_URL"]
+        self.smtp: smtplib.SMTP | None = None
+        robots = db.session.scalars(select(ChatRobot).where(ChatRobot.active).order_by(ChatRobot.id))
+        self.robots: dict[tuple[int, Channel], ChatRobot] = {}
+        for robot in robots:
+            self.robots.setdefault((robot.unit_id, robot.kind), robot)
+        self.recent: dict[int, deque[datetime]] = {}
+        self.now = now
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self.smtp = None
+
+    def deliver(self, message: OutboxMessage, now: datetime) -> Outcome:
+        self.now = now
+        if message.channel is Channel.inapp:
+            return self._inapp(message)
+        if message.channel is Channel.email:
+            return self._email(message)
+        return self._robot(message)
+
+    # The bell ---------------------------------------------------------------------------------
+
+    def _inapp(self, message: OutboxMessage) -> Outcome:
+        # Written in the transaction that marks the message sent: once, or not at all.
+        db.session.add(Notification(
+            user_id=message.recipient_id, message_id=message.id, title=message.subject,
+            body=digest.text(message.payload, message.subject, self.base_url),
+            payload=message.payload, created_at=self.now,
+        ))
+        return Outcome("sent", "已写入站内通知")
+
+    # Email ------------------------------------------------------------------------------------
+
+    def _email(self, message: OutboxMessage) -> Outcome:
+        config = self.config
+        if not config.get("MAIL_SERVER"):
+            return Outcome("skipped", "未配置邮件服务器（TRACKER_MAIL_SERVER），邮件提醒未发送")
+        address = (message.recipient.email or "").strip()
+        if not address:
+            return Outcome("skipped", "收件人没有登记邮箱")
+        email = self._compose(message, address)
+        try:
+            smtp = self._connect()
+            refused = smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reason = next(iter(error.recipients.values()))
+            return self._smtp_reply(code, reason, "收件地址被拒绝")
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
+        except (smtplib.SMTPException, OSError) as error:
+            self.close()
+            return Outcome("retry", f"无法连接邮件服务器 {config['MAIL_SERVER']}:{config['MAIL_PORT']}：{_reason(error)}")
+        if refused:
+            return Outcome("failed", f"收件地址被拒绝：{refused}")
+        return Outcome("sent", f"邮件已投递至 {address}")
+
+    @staticmethod
+    def _smtp_reply(code: int, reason, what: str) -> Outcome:
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        # 4xx is a passing refusal (greylisting, a full queue); 5xx is final.
+        return Outcome("retry" if 400 <= code < 500 else "failed", f"{what}（{code} {text}）")
+
+    def _compose(self, message: OutboxMessage, address: str) -> EmailMessage:
+        config = self.config
+        sender = config.get("MAIL_SENDER") or config.get("MAIL_USERNAME") or f"tracker@{socket.getfqdn()}"
+        email = EmailMessage()  # the default policy encodes Chinese headers (RFC 2047) and bodies
+        email["Subject"] = message.subject
+        email["From"] = _address("整改跟踪系统", sender)
+        email["To"] = _address(message.recipient.display_name, address)
+        email["Date"] = format_datetime(self.now)
+        # One id per outbox message: a mail client shows a message re-sent after a crash once.
+        email["Message-ID"] = make_msgid(idstring=f"tracker-outbox-{message.id}", domain=sender.rpartition("@")[2] or None)
+        email.set_content(digest.text(message.payload, message.subject, self.base_url))
+        email.add_alternative(digest.html(message.payload, message.subject, self.base_url), subtype="html")
+        return email
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.smtp is not None:
+            return self.smtp
+        config = self.config
+        host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
+        if _flag(config.get("MAIL_USE_SSL")):
+            smtp = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+            if _flag(config.get("MAIL_USE_TLS")):
+                smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        self.smtp = smtp
+        return smtp
+
+    # Robots -----------------------------------------------------------------------------------
+
+    def robot_for(self, user: User, channel: Channel) -> ChatRobot | None:
+        """The robot of the user's unit, or of the nearest unit above it that has one."""
+        for unit_id in reversed([int(p) for p in user.unit.path.strip("/").split("/") if p]):
+            robot = self.robots.get((unit_id, channel))
+            if robot is not None:
+                return robot
+        return None
+
+    def _robot(self, message: OutboxMessage) -> Outcome:
+        robot = self.robot_for(message.recipient, message.channel)
+        if robot is None:
+            return Outcome("skipped", f"本单位及上级单位均未配置{message.channel.title}机器人")
+        wait_until = self._take_slot(robot)
+        if wait_until is not None:
+            return Outcome("deferred", f"{robot.name or message.channel.title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",
+                           robot.id, wait_until)
+        url, body = self._robot_request(robot, message)
+        try:
+            response = requests.post(url, json=body, timeout=HTTP_TIMEOUT)
+        except requests.RequestException as error:
+            return Outcome("retry", f"无法连接{message.channel.title}机器人：{_reason(error)}", robot.id)
+        if response.status_code >= 500 or response.status_code == 429:
+            return Outcome("retry", f"{message.channel.title}机器人暂时不可用（HTTP {response.status_code}）", robot.id)
+        if response.status_code >= 400:
+            return Outcome("failed", f"{message.channel.title}机器人拒绝了请求（HTTP {response.status_code}）", robot.id)
+        return self._robot_answer(robot, response)
+
+    def _take_slot(self, robot: ChatRobot) -> datetime | None:
+        """Count this send against the robot's per-minute limit; or say when a slot frees up.
+        The window starts from the attempts already recorded, so two drains in a row respect it."""
+        window = self.recent.get(robot.id)
+        minute_ago = self.now - timedelta(minutes=1)
+        if window is None:
+            window = self.recent[robot.id] = deque(db.session.scalars(
+                select(DeliveryAttempt.at)
+                .where(DeliveryAttempt.robot_id == robot.id, DeliveryAttempt.at > minute_ago)
+                .order_by(DeliveryAttempt.at)
+            ))
+        while window and window[0] <= minute_ago:
+            window.popleft()
+        if len(window) >= ROBOT_PER_MINUTE[robot.kind]:
+            return window[0] + timedelta(minutes=1, seconds=1)
+        window.append(self.now)
+        return None
+
+    def _robot_request(self, robot: ChatRobot, message: OutboxMessage) -> tuple[str, dict]:
+        base = self.base_url
+        if robot.kind is Channel.wecom:
+            return robot.url, {"msgtype": "markdown", "markdown": {"content": digest.markdown(message.payload, message.subject, base)}}
+        if robot.kind is Channel.dingtalk:
+            url = robot.url
+            if robot.secret:
+                stamp = str(round(time.time() * 1000))
+                signed = hmac.new(robot.secret.encode(), f"{stamp}\n{robot.secret}".encode(), hashlib.sha256).digest()
+                url += ("&" if "?" in url else "?") + f"timestamp={stamp}&sign={quote_plus(base64.b64encode(signed))}"
+            md = digest.markdown(message.payload, message.subject, base)
+            return url, {"msgtype": "markdown", "markdown": {"title": message.subject, "text": md}}
+        if robot.kind is Channel.feishu:
+            body: dict = {"msg_type": "text", "content": {"text": digest.text(message.payload, message.subject, base)}}
+            if robot.secret:
+                stamp = str(int(time.time()))
+                signed = hmac.new(f"{stamp}\n{robot.secret}".encode(), b"", hashlib.sha256).digest()
+                body |= {"timestamp": stamp, "sign": base64.b64encode(signed).decode()}
+            return robot.url, body
+        return robot.url, {
+            "event": "tracker.reminder", "day": message.day.isoformat(), "subject": message.subject,
+            "recipient": {"username": message.recipient.username, "name": message.recipient.display_name,
+                          "email": message.recipient.email},
+            "text": digest.text(message.payload, message.subject, base), "sections": message.payload["sections"],
+        }
+
+    def _robot_answer(self, robot: ChatRobot, response: requests.Response) -> Outcome:
+        """The robot's JSON answer decides, not only the HTTP status: WeCom and DingTalk answer
+        200 with {"errcode": 93000, ...} for a wrong key; Feishu with {"code": 19021, ...}."""
+        title = robot.kind.title
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            if robot.kind is Channel.webhook:
+                return Outcome("sent", f"HTTP {response.status_code}", robot.id)
+            return Outcome("failed", f"{title}机器人的应答不是 JSON（HTTP {response.status_code}）", robot.id)
+        code = answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
+        why = answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or ""
+        if code in (0, None, "0"):
+            return Outcome("sent", f"{title}机器人已接收", robot.id)
+        status = "retry" if code in ROBOT_BUSY_CODES.get(robot.kind, ()) else "failed"
+        return Outcome(status, f"{title}机器人返回错误 {code}：{why}", robot.id)
+
+
+def _address(name: str, address: str) -> Address | str:
+    user, _, domain = address.partition("@")
+    try:
+        return Address(display_name=name, username=user, domain=domain)
+    except (ValueError, IndexError):
+        return address
+
+
+def _flag(value) -> bool:
+    return str(value).lower() in ("1", "true", "on", "yes")
+
+
+def _reason(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) < 300 else text[:300] + "…"

@@ -1,0 +1,65 @@
+"""A digest's words, per channel: plain text and HTML for email, markdown for WeCom and DingTalk,
+text for Feishu and the bell, JSON for a generic webhook. Rendered from the outbox payload, so
+what the send log shows is exactly what was sent."""
+
+from flask import render_template
+
+LIGHT_WORDS = {"red": "【逾期】", "yellow": "【临期】", "green": "【正常】", "none": ""}
+LIGHT_COLOURS = {"red": "#dc3545", "yellow": "#e0a800", "green": "#198754", "none": "#adb5bd"}
+# WeCom's markdown message takes at most 4096 bytes; DingTalk's is larger but reads badly long.
+MARKDOWN_MAX_BYTES = 3800
+
+
+def item_url(base_url: str, item_id: int) -> str:
+    return f"{base_url.rstrip('/')}/items/{item_id}"
+
+
+def subject(recipient: str, day, sections: list[dict]) -> str:
+    items = [i for s in sections for i in s["items"]]
+    red = sum(1 for i in items if i["light"] == "red")
+    tail = f"，其中{red}项已逾期" if red else ""
+    return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{len(items)}项整改事项需要关注{tail}"
+
+
+def _line(item: dict, base_url: str) -> str:
+    owner = f"｜责任人：{item['owner'] or '未指定'}"
+    deadline = item["deadline"] or "未设期限"
+    return (f"{LIGHT_WORDS[item['light']]}{item['title']}（{item['unit']}{owner}）"
+            f"期限 {deadline}，{item['reason']}\n  {item_url(base_url, item['id'])}")
+
+
+def text(payload: dict, subject_line: str, base_url: str) -> str:
+    parts = [subject_line, ""]
+    for section in payload["sections"]:
+        parts.append(f"■ {section['title']}（{len(section['items'])}项）")
+        parts.extend(_line(item, base_url) for item in section["items"])
+        parts.append("")
+    parts.append(f"请登录整改跟踪系统处理：{base_url}")
+    return "\n".join(parts)
+
+
+def html(payload: dict, subject_line: str, base_url: str) -> str:
+    return render_template(
+        "reminders/digest_email.html", payload=payload, subject=subject_line, base_url=base_url,
+        item_url=item_url, colours=LIGHT_COLOURS, words=LIGHT_WORDS,
+    )
+
+
+def markdown(payload: dict, subject_line: str, base_url: str) -> str:
+    """Markdown for the chat robots, cut to the robots' size limit with a pointer to the rest."""
+    lines = [f"**{subject_line}**"]
+    for section in payload["sections"]:
+        lines.append(f"\n**{section['title']}（{len(section['items'])}项）**")
+        for item in section["items"]:
+            owner = item["owner"] or "未指定"
+            lines.append(f"- {LIGHT_WORDS[item['light']]}[{item['title']}]({item_url(base_url, item['id'])})"
+                         f" {item['unit']}·{owner}，期限 {item['deadline'] or '未设'}，{item['reason']}")
+    footer = f"\n[登录整改跟踪系统查看全部]({base_url})"
+    out, size = [], len(footer.encode())
+    for number, line in enumerate(lines):
+        size += len(line.encode()) + 1
+        if size > MARKDOWN_MAX_BYTES:
+            out.append(f"\n……另有{len(lines) - number}行未列出")
+            break
+        out.append(line)
+    return "\n".join(out) + footer

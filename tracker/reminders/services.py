@@ -1,0 +1,250 @@
+"""The reminder pass (decide, then write the outbox) and the sender (drain the outbox).
+
+Deciding and sending are separate. The pass writes one row per (recipient, channel, day, kind),
+under a unique key, with INSERT … ON CONFLICT DO NOTHING: a second pass for the same day, or two
+at once, write nothing new. The sender claims a small batch with a lease (FOR UPDATE SKIP LOCKED
+on PostgreSQL), re-checks its claim before each message, and commits each outcome at once: two
+senders never send the same message, and a sender killed mid-drain leaves the rest pending for
+the next drain once its lease runs out.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from tracker.auth.models import User
+from tracker.extensions import db
+from tracker.reminders import digest, planning
+from tracker.reminders.channels import Deliverer, Outcome
+from tracker.reminders.models import (
+    Channel,
+    DeliveryAttempt,
+    MessageKind,
+    MessageStatus,
+    OutboxMessage,
+    ReminderPass,
+)
+from tracker.reminders.rules import CATCH_UP_DAYS, ReminderRule, WorkingDays
+from tracker.types import utcnow
+
+log = logging.getLogger(__name__)
+
+INSERT_BATCH = 500
+CLAIM_BATCH = 20
+LEASE = timedelta(minutes=2)
+# After the first failure: retry in 1, 5, 15 and 60 minutes; the fifth failure is final.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+@dataclass
+class PassResult:
+    day: date
+    window: tuple[date, date] | None  # None: not a working day, nothing owed today
+    digests: list[planning.Digest] = field(default_factory=list)
+    messages: int = 0  # new outbox rows this pass wrote
+    recipients: int = 0  # distinct recipients of those rows
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retry: int = 0
+    deferred: int = 0
+
+    def add(self, other: "DrainResult") -> None:
+        for name in ("sent", "skipped", "failed", "retry", "deferred"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def user_channels(user: User) -> list[Channel]:
+    chosen = set((user.notify_channels or "").split(","))
+    return [channel for channel in Channel if channel.value in chosen]
+
+
+def set_user_channels(user: User, channels: list[str]) -> None:
+    """What a user chose on the profile page. Unknown names are ignored; none is allowed."""
+    known = [c.value for c in Channel if c.value in set(channels)]
+    user.notify_channels = ",".join(known)
+    db.session.flush()
+
+
+def _insert(model):
+    """INSERT … ON CONFLICT DO NOTHING on either engine."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()
+
+
+def pass_window(day: date, rule: ReminderRule, now: datetime, *, record: bool = True) -> tuple[date, date] | None:
+    """The days whose reminders the pass on ``day`` owes, recorded once per day so that a second
+    pass for the same day owes the same. None on a day off when only working days remind."""
+    existing = db.session.scalar(select(ReminderPass).where(ReminderPass.day == day))
+    if existing is not None:
+        return existing.window_start, existing.window_end
+    calendar = WorkingDays.around(day - timedelta(days=CATCH_UP_DAYS), day + timedelta(days=60))
+    end = day
+    if rule.working_days_only:
+        if not calendar.is_working(day):
+            return None
+        # Reminders owed on the days off that follow go out today, before the break, not after.
+        end = calendar.next_working(day) - timedelta(days=1)
+    previous = db.session.scalar(select(func.max(ReminderPass.window_end)).where(ReminderPass.day < day))
+    start = day if previous is None else previous + timedelta(days=1)
+    start = max(start, day - timedelta(days=CATCH_UP_DAYS))
+    end = max(end, start - timedelta(days=1))  # an empty window when earlier passes already covered it
+    if not record:
+        return start, end
+    db.session.execute(_insert(ReminderPass).values(day=day, window_start=start, window_end=end, started_at=now))
+    row = db.session.scalar(select(ReminderPass).where(ReminderPass.day == day))
+    return row.window_start, row.window_end
+
+
+def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: bool = False) -> PassResult:
+    """Decide who must hear about what on ``day`` and write it to the outbox (flushes; the caller
+    commits). With ``dry_run`` nothing is written: the result holds the digests that would be."""
+    window = pass_window(day, rule, now, record=not dry_run)
+    result = PassResult(day, window)
+    if window is None or window[0] > window[1]:
+        return result
+    result.digests = planning.decide(day, window[0], window[1], rule, zone)
+    if dry_run:
+        return result
+    rows = []
+    for found in result.digests:
+        payload = found.to_json()
+        subject = digest.subject(found.recipient.display_name, day, payload["sections"])
+        for channel in user_channels(found.recipient):
+            rows.append({
+                "recipient_id": found.recipient.id, "channel": channel, "day": day, "kind": MessageKind.digest,
+                "subject": subject[:200], "payload": payload, "item_count": found.item_count,
+                "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": now, "last_error": "",
+                "created_at": now,
+            })
+    before = _count_for(day)
+    for start in range(0, len(rows), INSERT_BATCH):
+        db.session.execute(_insert(OutboxMessage), rows[start:start + INSERT_BATCH])
+    after = _count_for(day)
+    result.messages = after - before
+    if result.messages:
+        result.recipients = db.session.scalar(
+            select(func.count(func.distinct(OutboxMessage.recipient_id)))
+            .where(OutboxMessage.day == day, OutboxMessage.created_at == now)
+        ) or 0
+    db.session.execute(update(ReminderPass).where(ReminderPass.day == day).values(messages=after))
+    db.session.flush()
+    return result
+
+
+def _count_for(day: date) -> int:
+    return db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.day == day)) or 0
+
+
+# Sending ---------------------------------------------------------------------------------------
+
+def _claim(now: datetime, limit: int) -> tuple[str, list[OutboxMessage]]:
+    """Take up to ``limit`` due messages for this sender, committed, so no other sender takes them."""
+    token = uuid.uuid4().hex
+    due = (OutboxMessage.status == MessageStatus.pending, OutboxMessage.next_attempt_at <= now,
+           or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+    ids = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()), *due)
+        .values(claim=token, claimed_until=now + LEASE).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.claim == token)
+        .options(joinedload(OutboxMessage.recipient).joinedload(User.unit)).order_by(OutboxMessage.id)
+    ).all()
+    return token, list(messages)
+
+
+def _still_mine(message: OutboxMessage, token: str, now: datetime) -> bool:
+    """Renew the lease on one message just before sending it; False if another sender took it."""
+    renewed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claim == token,
+               OutboxMessage.status == MessageStatus.pending)
+        .values(claimed_until=now + LEASE).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
+def _record(message: OutboxMessage, outcome: Outcome, now: datetime) -> str:
+    """Store one delivery's outcome on the message and in its attempt log. Returns the final
+    status word for counting."""
+    message.claim, message.claimed_until = None, None
+    if outcome.status == "deferred":
+        message.next_attempt_at = outcome.not_before
+        return "deferred"
+    if outcome.status != "skipped":
+        message.attempts += 1
+    status = outcome.status
+    detail = outcome.detail
+    if status == "retry":
+        if message.attempts >= MAX_ATTEMPTS:
+            status, detail = "failed", f"已尝试{message.attempts}次仍未成功：{detail}"
+        else:
+            message.next_attempt_at = now + BACKOFF[message.attempts - 1]
+    db.session.add(DeliveryAttempt(message=message, at=now, outcome=status, detail=detail, robot_id=outcome.robot_id))
+    if status == "sent":
+        message.status, message.sent_at, message.last_error = MessageStatus.sent, now, ""
+    elif status == "failed":
+        message.status, message.last_error = MessageStatus.failed, detail
+    elif status == "skipped":
+        message.status, message.last_error = MessageStatus.skipped, detail
+    else:
+        message.last_error = detail
+    return status
+
+
+def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None = None) -> DrainResult:
+    """Send what the outbox holds and is due, committing each message's outcome as it goes.
+    Returns the counts of this drain's outcomes."""
+    result = DrainResult()
+    deliverer = Deliverer(config, clock())
+    done = 0
+    try:
+        while limit is None or done < limit:
+            now = clock()
+            token, batch = _claim(now, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - done))
+            if not batch:
+                break
+            for message in batch:
+                now = clock()
+                if not _still_mine(message, token, now):
+                    continue
+                try:
+                    outcome = deliverer.deliver(message, now)
+                except Exception as error:  # a bug in a channel must not stop the others
+                    log.exception("delivering outbox message %s", message.id)
+                    db.session.rollback()
+                    outcome = Outcome("retry", f"发送时出错：{type(error).__name__}: {error}")
+                status = _record(message, outcome, now)
+                db.session.commit()
+                setattr(result, status, getattr(result, status) + 1)
+                done += 1
+    finally:
+        deliverer.close()
+        db.session.rollback()
+    return result
+
+
+def pending_count(day: date | None = None) -> int:
+    query = select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MessageStatus.pending)
+    if day is not None:
+        query = query.where(OutboxMessage.day == day)
+    return db.session.scalar(query) or 0
