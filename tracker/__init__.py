@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.cli import tracker_cli
     from tracker.importing.views import bp as importing_bp
     from tracker.items.views import bp as items_bp
+    from tracker.reminders.views import bp as reminders_bp
     from tracker.web import register_web
 
     app.register_blueprint(auth_bp)
@@ -47,8 +48,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(importing_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(reminders_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
+    if test_config is None:  # tests start their own schedulers
+        from tracker.scheduler.runner import run_in_process
+
+        app.extensions["tracker_scheduler"] = run_in_process(app)
     return app
 
 

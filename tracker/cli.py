@@ -153,3 +153,45 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
             message = message.replace("请确认后重试。", "请加 --allow-duplicate。")
         _fail(message)
     _emit(importing.preview_to_json(preview, report, [item.id for item in items]))
+
+
+@tracker_cli.command("remind")
+@click.option("--date", "day", help="按哪一天提醒（YYYY-MM-DD，默认今天）")
+@click.option("--dry-run", is_flag=True, help="只判断要提醒谁，打印而不写入、不发送")
+def remind(day: str | None, dry_run: bool) -> None:
+    """One reminder pass as of a date: decides, writes the outbox, sends what it holds."""
+    from datetime import date
+
+    from tracker.reminders import jobs
+
+    try:
+        when = date.fromisoformat(day.strip()) if day else None
+    except ValueError:
+        _fail(f"日期“{day}”无效，请按 YYYY-MM-DD 填写一个真实存在的日期。")
+    try:
+        if dry_run:
+            result = jobs.plan(when)
+            _emit({
+                "date": result.day.isoformat(),
+                "window": None if result.window is None else [d.isoformat() for d in result.window],
+                "recipients": len(result.digests),
+                "messages": 0, "sent": 0, "skipped": 0, "failed": 0,
+                "digests": [
+                    {"username": d.recipient.username, "item_count": d.item_count, **d.to_json()} for d in result.digests
+                ],
+            })
+            return
+        run = jobs.remind(when)
+    except DomainError as error:
+        _fail(error.message)
+    _emit(run.to_json())
+
+
+@tracker_cli.command("scheduler")
+def scheduler() -> None:
+    """Run the scheduler alone, in the foreground (set TRACKER_SCHEDULER=off in web workers)."""
+    from flask import current_app
+
+    from tracker.scheduler.runner import run_alone
+
+    run_alone(current_app._get_current_object())

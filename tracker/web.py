@@ -6,7 +6,18 @@ from datetime import date, datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, flash, jsonify, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -170,7 +181,13 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def shared():
-        return {"perm": permissions, "Status": Status, "today": clock.local_today()}
+        from tracker.reminders.queries import unread_count
+
+        signed_in = has_request_context() and current_user.is_authenticated
+        return {
+            "perm": permissions, "Status": Status, "today": clock.local_today(),
+            "unread_notifications": unread_count(current_user) if signed_in else 0,
+        }
 
     app.add_template_global(history.action_title, "history_title")
     app.add_template_global(history.describe, "history_lines")

@@ -1,11 +1,19 @@
 """Administration: units, users and categories (admins only)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from tracker.admin.forms import CategoryForm, RuleForm, UnitForm, UserForm
+from tracker.admin.forms import (
+    CalendarDayForm,
+    CategoryForm,
+    ReminderSettingsForm,
+    RobotForm,
+    RuleForm,
+    UnitForm,
+    UserForm,
+)
 from tracker.auth import permissions, services
 from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
@@ -16,6 +24,9 @@ from tracker.importing.models import CategoryRule
 from tracker.items import categories as category_service
 from tracker.items.models import Category
 from tracker.items.queries import all_categories, items_owned_outside_reach
+from tracker.reminders import robots as robot_service
+from tracker.reminders import rules as reminder_rules
+from tracker.reminders.models import CalendarDay, ChatRobot
 from tracker.web import guard, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -197,3 +208,102 @@ def remove_rule(rule_id: int):
     db.session.commit()
     flash(f"已删除关键词“{keyword}”。", "success")
     return redirect(url_for("admin.rules"))
+
+
+def _reminder_page(form: ReminderSettingsForm, day_form: CalendarDayForm, status: int = 200):
+    rule = reminder_rules.current_rule(current_app.config)
+    configured = reminder_rules.configured_rule(current_app.config)
+    return render_template(
+        "admin/reminders.html", form=form, day_form=day_form, rule=rule, configured=configured,
+        days=reminder_rules.calendar_days(), scheduler=current_app.config.get("SCHEDULER"),
+    ), status
+
+
+@bp.route("/reminders", methods=["GET", "POST"])
+def reminders():
+    """The reminder rules (over TRACKER_REMIND_*) and the working-day calendar."""
+    form = ReminderSettingsForm()
+    if request.method == "GET":
+        rule = reminder_rules.current_rule(current_app.config)
+        form.days_before.data = ",".join(str(d) for d in rule.days_before)
+        form.overdue_repeat_days.data = str(rule.overdue_repeat_days)
+        form.escalate_after_days.data = str(rule.escalate_after_days)
+        form.review_wait_days.data = str(rule.review_wait_days)
+        form.remind_at.data = rule.remind_at
+        form.working_days_only.data = rule.working_days_only
+        return _reminder_page(form, CalendarDayForm(formdata=None))
+    done, status = submit(
+        form,
+        lambda: reminder_rules.update_settings(
+            current_user, days_before=form.days_before.data, overdue_repeat_days=form.overdue_repeat_days.data,
+            escalate_after_days=form.escalate_after_days.data, review_wait_days=form.review_wait_days.data,
+            remind_at=form.remind_at.data, working_days_only=form.working_days_only.data,
+        ),
+        done=lambda rule: f"提醒设置已保存，每日 {rule.remind_at} 提醒（调度程序一分钟内生效）。",
+        to=lambda _: url_for("admin.reminders"),
+    )
+    return done or _reminder_page(form, CalendarDayForm(formdata=None), status)
+
+
+@bp.post("/reminders/calendar")
+def add_calendar_day():
+    day_form = CalendarDayForm()
+    done, status = submit(
+        day_form,
+        lambda: reminder_rules.set_calendar_day(day_form.day.data, day_form.kind.data, day_form.name.data),
+        done=lambda row: f"已登记 {row.day.isoformat()} {row.kind.title}。",
+        to=lambda _: url_for("admin.reminders") + "#calendar",
+    )
+    return done or _reminder_page(ReminderSettingsForm(formdata=None), day_form, status)
+
+
+@bp.post("/reminders/calendar/<int(max=2147483647):day_id>/remove")
+def remove_calendar_day(day_id: int):
+    row = _get(CalendarDay, day_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    reminder_rules.remove_calendar_day(row)
+    db.session.commit()
+    flash(f"已删除 {row.day.isoformat()} 的登记。", "success")
+    return redirect(url_for("admin.reminders") + "#calendar")
+
+
+@bp.route("/robots", methods=["GET", "POST"])
+@bp.route("/robots/<int(max=2147483647):robot_id>", methods=["GET", "POST"])
+def robots(robot_id: int | None = None):
+    """Work-chat group robots, per unit: a user who picks 企业微信 is reminded through the robot of
+    their unit or of the nearest unit above it."""
+    robot = _get(ChatRobot, robot_id) if robot_id else None
+    all_units = _units()
+    form = RobotForm(obj=robot if request.method == "GET" else None)
+    form.unit.choices = _unit_choices(all_units)
+    if request.method == "GET" and robot is not None:
+        form.unit.data, form.kind.data = robot.unit_id, robot.kind.value
+    status = 200
+    if request.method == "POST":
+        done, status = submit(
+            form,
+            lambda: robot_service.save_robot(
+                robot, unit=db.session.get(Unit, form.unit.data or 0), kind=form.kind.data, name=form.name.data,
+                url=form.url.data, secret=form.secret.data, active=form.active.data,
+            ),
+            done=lambda saved: f"已保存{saved.kind.title}机器人“{saved.name or saved.unit.name}”。",
+            to=lambda _: url_for("admin.robots"),
+        )
+        if done:
+            return done
+    listed = db.session.scalars(
+        select(ChatRobot).join(ChatRobot.unit).options(joinedload(ChatRobot.unit)).order_by(Unit.path, ChatRobot.id)
+    ).all()
+    return render_template("admin/robots.html", robots=listed, form=form, robot=robot), status
+
+
+@bp.post("/robots/<int(max=2147483647):robot_id>/remove")
+def remove_robot(robot_id: int):
+    robot = _get(ChatRobot, robot_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    robot_service.remove_robot(robot)
+    db.session.commit()
+    flash("机器人已删除。", "success")
+    return redirect(url_for("admin.robots"))

@@ -10,6 +10,8 @@ from tracker.auth import services
 from tracker.auth.forms import LoginForm, PasswordForm, TokenForm
 from tracker.extensions import db
 from tracker.forms import ButtonForm
+from tracker.reminders import services as reminders
+from tracker.reminders.models import Channel
 from tracker.web import safe_next, submit
 
 bp = Blueprint("auth", __name__)
@@ -45,8 +47,23 @@ def logout():
 def _profile_page(form: PasswordForm, status: int = 200, new_token: str | None = None):
     return render_template(
         "auth/profile.html", form=form, tokens=tokens.user_tokens(current_user), token_form=TokenForm(),
-        new_token=new_token,
+        new_token=new_token, channels=Channel, chosen=reminders.user_channels(current_user),
     ), status
+
+
+@bp.post("/profile/channels")
+@login_required
+def save_channels():
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    reminders.set_user_channels(current_user, request.form.getlist("channel"))
+    db.session.commit()
+    chosen = reminders.user_channels(current_user)
+    if not chosen:
+        flash("已保存：您不会收到任何提醒。", "warning")
+    else:
+        flash("提醒方式已保存：" + "、".join(c.title for c in chosen) + "。", "success")
+    return redirect(url_for("auth.profile") + "#channels")
 
 
 @bp.post("/profile/tokens")

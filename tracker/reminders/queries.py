@@ -1,0 +1,83 @@
+"""Read-only queries for the reminder pages: the bell, the notifications list, the send log."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from tracker.auth import permissions
+from tracker.auth.models import User
+from tracker.extensions import db
+from tracker.reminders.models import Channel, MessageStatus, Notification, OutboxMessage, ReminderPass
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def notifications(user: User, limit: int = 50) -> list[Notification]:
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc()).limit(limit)
+    ))
+
+
+@dataclass
+class LogFilter:
+    status: MessageStatus | None = None
+    channel: Channel | None = None
+    day: date | None = None
+    recipient: str = ""
+
+
+@dataclass
+class LogPage:
+    messages: list[OutboxMessage]
+    next_before: int | None  # keyset: the id to continue below, or None at the end
+
+
+def send_log(viewer: User, flt: LogFilter, *, before: int | None = None, per_page: int = 50) -> LogPage:
+    """Outbox messages to the people in the viewer's units, newest first, a page at a time by
+    id (keyset, so page 1,000 costs what page 1 does). A fixed number of statements."""
+    query = (
+        select(OutboxMessage)
+        .join(OutboxMessage.recipient)
+        .join(User.unit)
+        .where(permissions.supervised_units_clause(viewer))
+        .options(contains_eager(OutboxMessage.recipient).contains_eager(User.unit),
+                 selectinload(OutboxMessage.attempt_log))
+    )
+    if flt.status is not None:
+        query = query.where(OutboxMessage.status == flt.status)
+    if flt.channel is not None:
+        query = query.where(OutboxMessage.channel == flt.channel)
+    if flt.day is not None:
+        query = query.where(OutboxMessage.day == flt.day)
+    if flt.recipient:
+        query = query.where((User.username == flt.recipient) | User.name.contains(flt.recipient, autoescape=True))
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    rows = list(db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(per_page + 1)).unique())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return LogPage(rows, rows[-1].id if more else None)
+
+
+def recent_passes(limit: int = 10) -> list[ReminderPass]:
+    return list(db.session.scalars(select(ReminderPass).order_by(ReminderPass.day.desc()).limit(limit)))
+
+
+def status_totals(viewer: User, day: date | None = None) -> dict[MessageStatus, int]:
+    query = (
+        select(OutboxMessage.status, func.count(OutboxMessage.id))
+        .join(OutboxMessage.recipient).join(User.unit)
+        .where(permissions.supervised_units_clause(viewer))
+        .group_by(OutboxMessage.status)
+    )
+    if day is not None:
+        query = query.where(OutboxMessage.day == day)
+    return dict(db.session.execute(query).all())
+
+

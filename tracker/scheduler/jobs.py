@@ -1,0 +1,36 @@
+"""The registry of periodic jobs, with stable ids. Each job is thin: an app context around a
+call into the reminders package."""
+
+import logging
+
+from flask import Flask
+
+from tracker.reminders import jobs as reminders
+
+log = logging.getLogger(__name__)
+
+DAILY_PASS = "reminders.daily_pass"  # at TRACKER_REMIND_AT (or the settings page's time), local
+DRAIN = "reminders.drain_outbox"  # every minute
+CATCH_UP = "reminders.catch_up"  # once at start, if today's pass was missed
+
+
+def daily_pass(app: Flask) -> None:
+    with app.app_context():
+        run = reminders.remind()
+        log.info("reminder pass %s", run.to_json())
+
+
+def drain_outbox(app: Flask) -> None:
+    with app.app_context():
+        drained = reminders.drain_outbox()
+        if drained.sent or drained.failed or drained.retry or drained.skipped:
+            log.info("outbox drained: %s", drained)
+
+
+def catch_up(app: Flask) -> None:
+    """On start: if today's pass time has passed and no pass ran today (the server was down),
+    run it now, once, however many runs were missed."""
+    with app.app_context():
+        if not reminders.passed_today():
+            log.info("catching up today's reminder pass missed while tracker was not running")
+            daily_pass(app)

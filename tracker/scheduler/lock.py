@@ -1,0 +1,66 @@
+"""One scheduler per database, however many processes start: a file lock beside an SQLite
+database, a session-level advisory lock on PostgreSQL. The operating system (or PostgreSQL)
+releases it when the holding process dies, so a standby can take over."""
+
+import logging
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+# pg_try_advisory_lock's key: any constant the other applications on the database don't use.
+ADVISORY_KEY = 0x7472_6163_6B65_72  # "tracker"
+
+
+class SchedulerLock:
+    def __init__(self, database_url: str, instance_path: str):
+        self.url = make_url(database_url)
+        self.instance_path = instance_path
+        self._file: FileLock | None = None
+        self._connection = None
+
+    @property
+    def description(self) -> str:
+        if self.url.get_backend_name() == "postgresql":
+            return f"PostgreSQL advisory lock {ADVISORY_KEY}"
+        return f"file lock {self._lock_path()}"
+
+    def _lock_path(self) -> Path:
+        database = self.url.database if self.url.get_backend_name() == "sqlite" else None
+        if database and database != ":memory:":
+            return Path(database + ".scheduler.lock")
+        return Path(self.instance_path) / "scheduler.lock"
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting. True if this process now holds it."""
+        if self.url.get_backend_name() == "postgresql":
+            engine = create_engine(self.url, poolclass=NullPool)
+            connection = engine.connect()
+            held = bool(connection.execute(select(func.pg_try_advisory_lock(ADVISORY_KEY))).scalar())
+            connection.commit()  # the lock belongs to the session, not the transaction
+            if held:
+                self._connection = connection
+            else:
+                connection.close()
+                engine.dispose()
+            return held
+        lock = FileLock(self._lock_path(), thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        self._file = lock
+        return True
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # ends the session, and with it the advisory lock
+            self._connection.engine.dispose()
+            self._connection = None
+        if self._file is not None:
+            self._file.release()
+            self._file = None

@@ -1,0 +1,145 @@
+"""Running the scheduler: in the web process (TRACKER_SCHEDULER=on) or alone
+(``flask --app wsgi tracker scheduler``). Whichever way, a lock lets only one run per database;
+a process that doesn't get it stands by and retries, so another takes over if the holder stops.
+
+Missed runs are coalesced: APScheduler runs a late job once however late it is, and on start a
+pass missed while nothing was running is caught up once (and that pass itself owes what the
+missed days owed, see ``tracker.reminders.services.pass_window``)."""
+
+import atexit
+import logging
+import os
+import threading
+from datetime import datetime
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from tracker import clock
+from tracker.reminders import rules
+from tracker.scheduler import jobs
+from tracker.scheduler.lock import SchedulerLock
+
+log = logging.getLogger(__name__)
+
+STANDBY_RETRY_SECONDS = 60
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+def _daily_trigger(remind_at: str, zone) -> CronTrigger:
+    hour, minute = remind_at.split(":")
+    return CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
+
+
+def configure(app: Flask, scheduler: BaseScheduler) -> None:
+    """Register the jobs (stable ids, see ``tracker.scheduler.jobs``)."""
+    with app.app_context():
+        zone = clock.local_zone()
+        remind_at = rules.current_rule(app.config).remind_at
+        now = datetime.now(zone)
+    state = {"remind_at": remind_at}
+
+    def drain_and_follow_settings() -> None:
+        jobs.drain_outbox(app)
+        with app.app_context():  # an admin may have moved the daily time on the settings page
+            wanted = rules.current_rule(app.config).remind_at
+        if wanted != state["remind_at"]:
+            scheduler.reschedule_job(jobs.DAILY_PASS, trigger=_daily_trigger(wanted, zone))
+            state["remind_at"] = wanted
+            log.info("daily reminder pass moved to %s", wanted)
+
+    scheduler.add_job(jobs.daily_pass, _daily_trigger(remind_at, zone), args=[app], id=jobs.DAILY_PASS,
+                      name="每日提醒", replace_existing=True)
+    scheduler.add_job(drain_and_follow_settings, IntervalTrigger(minutes=1, timezone=zone), id=jobs.DRAIN,
+                      name="发送待发消息", replace_existing=True)
+    hour, minute = (int(p) for p in remind_at.split(":"))
+    if (now.hour, now.minute) >= (hour, minute):
+        scheduler.add_job(jobs.catch_up, args=[app], id=jobs.CATCH_UP, name="补发当日提醒", next_run_time=now)
+
+
+class InProcessScheduler:
+    """The scheduler inside a web process, if this process wins the lock; otherwise a standby
+    thread that tries again every minute."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
+        self.scheduler: BackgroundScheduler | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        if not self._try_start():
+            log.info("another process runs the scheduler (%s); this one stands by", self.lock.description)
+            threading.Thread(target=self._standby, name="tracker-scheduler-standby", daemon=True).start()
+        atexit.register(self.stop)
+
+    def _try_start(self) -> bool:
+        if not self.lock.acquire():
+            return False
+        self.scheduler = BackgroundScheduler(timezone=clock_zone(self.app), job_defaults=JOB_DEFAULTS)
+        configure(self.app, self.scheduler)
+        self.scheduler.start()
+        log.info("scheduler started in process %s (%s)", os.getpid(), self.lock.description)
+        return True
+
+    def _standby(self) -> None:
+        while not self._stop.wait(STANDBY_RETRY_SECONDS):
+            if self._try_start():
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        self.lock.release()
+
+
+def clock_zone(app: Flask):
+    with app.app_context():
+        return clock.local_zone()
+
+
+def should_start_in_process(app: Flask) -> bool:
+    """TRACKER_SCHEDULER=on, and this process serves requests: not a CLI command other than
+    ``flask run``, and not the watching parent of Werkzeug's reloader (its child serves)."""
+    if str(app.config.get("SCHEDULER", "on")).lower() not in ("on", "1", "true", "yes"):
+        return False
+    context = click.get_current_context(silent=True)
+    if context is not None and context.info_name != "run":
+        return False
+    # Under --debug, only the reloader's child serves; its parent watches files and must not
+    # schedule (with --debug --no-reload, use --no-debug or the separate scheduler command).
+    return not (app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true")
+
+
+def run_in_process(app: Flask) -> InProcessScheduler | None:
+    if not should_start_in_process(app):
+        return None
+    runner = InProcessScheduler(app)
+    runner.start()
+    return runner
+
+
+def run_alone(app: Flask) -> None:
+    """``flask --app wsgi tracker scheduler``: wait for the lock, then run in the foreground."""
+    lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
+    stop = threading.Event()
+    while not lock.acquire():
+        log.info("another scheduler holds %s; retrying in %s s", lock.description, STANDBY_RETRY_SECONDS)
+        if stop.wait(STANDBY_RETRY_SECONDS):
+            return
+    scheduler = BlockingScheduler(timezone=clock_zone(app), job_defaults=JOB_DEFAULTS)
+    configure(app, scheduler)
+    log.info("scheduler running in the foreground (process %s, %s); Ctrl-C stops it", os.getpid(), lock.description)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
