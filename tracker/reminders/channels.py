@@ -75,10 +75,25 @@ class Deliverer:
                 self.smtp.quit()
             self.smtp = None
 
-    def deliver(self, message: OutboxMessage, now: datetime) -> Outcome:
+    def settle_locally(self, message: OutboxMessage, now: datetime) -> Outcome | None:
+        """The outcome when no server need be asked: the bell (a row), or nothing to send with.
+        None when the message must go out over the network."""
         self.now = now
         if message.channel is Channel.inapp:
             return self._inapp(message)
+        if message.channel is Channel.email:
+            if not self.config.get("MAIL_SERVER"):
+                return Outcome("skipped", "未配置邮件服务器（TRACKER_MAIL_SERVER），邮件提醒未发送")
+            if not (message.recipient.email or "").strip():
+                return Outcome("skipped", "收件人没有登记邮箱")
+            return None
+        if self.robot_for(message.recipient, message.channel) is None:
+            return Outcome("skipped", f"本单位及上级单位均未配置{message.channel.title}机器人")
+        return None
+
+    def deliver(self, message: OutboxMessage, now: datetime) -> Outcome:
+        """Send one message over the network (after ``settle_locally`` said it must)."""
+        self.now = now
         if message.channel is Channel.email:
             return self._email(message)
         return self._robot(message)
@@ -98,11 +113,7 @@ class Deliverer:
 
     def _email(self, message: OutboxMessage) -> Outcome:
         config = self.config
-        if not config.get("MAIL_SERVER"):
-            return Outcome("skipped", "未配置邮件服务器（TRACKER_MAIL_SERVER），邮件提醒未发送")
-        address = (message.recipient.email or "").strip()
-        if not address:
-            return Outcome("skipped", "收件人没有登记邮箱")
+        address = message.recipient.email.strip()
         email = self._compose(message, address)
         try:
             smtp = self._connect()
@@ -168,8 +179,6 @@ class Deliverer:
 
     def _robot(self, message: OutboxMessage) -> Outcome:
         robot = self.robot_for(message.recipient, message.channel)
-        if robot is None:
-            return Outcome("skipped", f"本单位及上级单位均未配置{message.channel.title}机器人")
         wait_until = self._take_slot(robot)
         if wait_until is not None:
             return Outcome("deferred", f"{robot.name or message.channel.title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",

@@ -1,0 +1,142 @@
+"""Benchmark: one reminder pass over a province's open items.
+
+    .venv/bin/python -m bench.reminders [--items 100000] [--owners 10000] [--database-url URL]
+
+Builds a fresh database (a SQLite file in bench/out/, or the PostgreSQL database named by the
+URL, dropped and created again) with 616 units (1 province, 15 cities, 150 counties, 450
+teams), one supervisor per unit, ``--owners`` officials and ``--items`` open items whose
+deadlines spread over 400 days around the pass's day. Then prints the time and the number of
+SQL statements of the pass (deciding and writing the outbox), of running it a second time,
+and of draining the first 5,000 messages (bell and email; email is skipped without SMTP).
+Nothing here runs in the test suite.
+"""
+
+import argparse
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask_migrate import upgrade
+from sqlalchemy import event, func, insert, select, text
+
+from tests import pg
+from tracker import create_app, models  # noqa: F401
+from tracker.auth.models import Role, Unit, User
+from tracker.extensions import db
+from tracker.items.models import Item, Status
+from tracker.reminders import rules, services
+from tracker.reminders.models import OutboxMessage
+
+DAY = date(2027, 3, 10)
+
+
+def seed(n_items: int, n_owners: int) -> None:
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    units: list[int] = []
+
+    def add_unit(name, parent_path):
+        unit = Unit(name=name, path="")
+        if parent_path:
+            unit.parent_id = int(parent_path.strip("/").split("/")[-1])
+        db.session.add(unit)
+        db.session.flush()
+        unit.path = (parent_path or "/") + f"{unit.id}/"
+        units.append(unit.id)
+        return unit.path
+
+    province = add_unit("省交通运输厅", None)
+    for c in range(15):
+        city = add_unit(f"第{c}市交通运输局", province)
+        for k in range(10):
+            county = add_unit(f"第{c}市第{k}县交通运输局", city)
+            for t in range(3):
+                add_unit(f"第{c}市第{k}县第{t}执法大队", county)
+    base = {"password_hash": "", "active": True, "created_at": now, "updated_at": now, "notify_channels": "inapp,email"}
+    users = [{"username": f"sup{i}", "name": f"督办{i}", "role": Role.supervisor, "unit_id": u, **base}
+             for i, u in enumerate(units)]
+    users += [{"username": f"off{i}", "name": f"责任人{i}", "role": Role.official, "unit_id": units[i % len(units)],
+               "email": f"off{i}@example.gov.cn", **base} for i in range(n_owners)]
+    db.session.execute(insert(User), users)
+    owners = db.session.execute(select(User.id, User.unit_id).where(User.role == Role.official)).all()
+    for start in range(0, n_items, 5000):
+        rows = []
+        for _ in range(min(5000, n_items - start)):
+            owner_id, unit_id = rng.choice(owners)
+            rows.append({
+                "year": 2026, "unit_id": unit_id, "owner_id": owner_id, "title": f"问题{rng.randint(1, 10**6)}",
+                "text": "", "measures": "", "summary": "", "status": rng.choice([Status.open, Status.in_progress]),
+                "deadline": DAY + timedelta(days=rng.randint(-200, 200)), "carry_count": 0,
+                "created_at": now, "updated_at": now, "version": 1,
+            })
+        db.session.execute(insert(Item), rows)
+    db.session.commit()
+
+
+class Counter:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, *args):
+        self.n += 1
+
+
+def timed(engine, label: str, action):
+    counter = Counter()
+    event.listen(engine, "before_cursor_execute", counter)
+    start = time.perf_counter()
+    result = action()
+    elapsed = time.perf_counter() - start
+    event.remove(engine, "before_cursor_execute", counter)
+    print(f"  {label:<44} {elapsed:8.2f} s  {counter.n:6d} SQL")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--owners", type=int, default=10_000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    if args.database_url:
+        url = args.database_url
+        pg.drop_database(url)
+        pg.ensure_database(url)
+    else:
+        path = out / "reminders.db"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "UPLOAD_DIR": str(out / "uploads")})
+    with app.app_context():
+        upgrade()
+        start = time.perf_counter()
+        seed(args.items, args.owners)
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        print(f"{db.engine.dialect.name}: seeded {args.items} open items, {args.owners} owners, 616 units "
+              f"in {time.perf_counter() - start:.1f} s")
+        rule = rules.current_rule(app.config)
+        zone = ZoneInfo("Asia/Shanghai")
+        engine = db.engine
+
+        def one_pass():
+            result = services.run_pass(DAY, datetime.now(UTC), rule, zone)
+            db.session.commit()
+            return result
+
+        first = timed(engine, "pass (decide + write outbox)", one_pass)
+        print(f"    {len(first.digests)} recipients, {sum(d.item_count for d in first.digests)} digest lines, "
+              f"{first.messages} messages")
+        second = timed(engine, "the same pass again (writes nothing)", one_pass)
+        print(f"    {second.messages} new messages")
+        drained = timed(engine, "drain 5,000 messages", lambda: services.drain(app.config, limit=5000))
+        print(f"    sent {drained.sent}, skipped {drained.skipped}")
+        print(f"  outbox: {db.session.scalar(select(func.count(OutboxMessage.id)))} rows")
+
+
+if __name__ == "__main__":
+    main()
