@@ -66,6 +66,12 @@ def test_who_is_told_on_each_day_around_the_deadline(app, make, org, offset, own
     assert "city_sup" not in told  # the nearest unit with supervisors, not every one above it
 
 
+def test_the_day_itself_is_always_a_reminder_day(app, make, org):
+    item_due(make, org, D, "今天到期")
+    run(app, D, days_before=(7, 3))  # an admin left 0 out of the list
+    assert owed(D)["off_a"]["mine"] == ["今天到期"]
+
+
 def test_a_digest_lists_all_of_an_owners_items_once(app, make, org):
     for offset, title in [(7, "普法宣传不到位"), (3, "以罚代管"), (0, "案卷质量差"), (-1, "执法力量不足"), (20, "还早")]:
         item_due(make, org, D + timedelta(days=offset), title)

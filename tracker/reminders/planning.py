@@ -81,9 +81,14 @@ def _first_hit(first: int, last: int, base: int, every: int) -> bool:
     return hit <= last
 
 
+def owner_days(rule: ReminderRule) -> set[int]:
+    """The days before the deadline the owner hears: the configured ones, and always the day itself."""
+    return set(rule.days_before) | {0}
+
+
 def owner_due(deadline: date, start: date, end: date, rule: ReminderRule) -> bool:
     """Is the owner owed a reminder in the window [start, end]?"""
-    if any(start <= deadline - timedelta(days=before) <= end for before in rule.days_before):
+    if any(start <= deadline - timedelta(days=before) <= end for before in owner_days(rule)):
         return True
     return _first_hit((start - deadline).days, (end - deadline).days, 1, rule.overdue_repeat_days)
 
@@ -162,7 +167,7 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
         )
 
     # Deadlines: the few dates whose before-days fall in the window, and everything overdue by its end.
-    before_dates = {start + timedelta(days=n + b) for b in rule.days_before for n in range((end - start).days + 1)}
+    before_dates = {start + timedelta(days=n + b) for b in owner_days(rule) for n in range((end - start).days + 1)}
     due = (
         select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status)
         .where(Item.status.in_(WORKING), (Item.deadline < end) | Item.deadline.in_(sorted(before_dates)))

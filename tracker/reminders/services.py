@@ -223,27 +223,34 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
             token, batch = _claim(now, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - done))
             if not batch:
                 break
+            # First what needs no server (the bell, the skips), while the claim is fresh: one commit.
+            remote = []
             for message in batch:
                 now = clock()
-                # The bell and the skips need no server: recorded together, one commit a batch.
                 outcome = deliverer.settle_locally(message, now)
                 if outcome is None:
-                    db.session.commit()
-                    if not _still_mine(message, token, now):
-                        continue
-                    try:
-                        outcome = deliverer.deliver(message, now)
-                    except Exception as error:  # a bug in a channel must not stop the others
-                        log.exception("delivering outbox message %s", message.id)
-                        db.session.rollback()
-                        outcome = Outcome("retry", f"发送时出错：{type(error).__name__}: {error}")
-                    status = _record(message, outcome, now)
-                    db.session.commit()  # at once: a crash now must not send it again
-                else:
-                    status = _record(message, outcome, now)
+                    remote.append(message)
+                    continue
+                status = _record(message, outcome, now)
                 setattr(result, status, getattr(result, status) + 1)
                 done += 1
             db.session.commit()
+            # Then each network send, under a renewed claim, committed at once: a crash after
+            # this commit never sends it again.
+            for message in remote:
+                now = clock()
+                if not _still_mine(message, token, now):
+                    continue
+                try:
+                    outcome = deliverer.deliver(message, now)
+                except Exception as error:  # a bug in a channel must not stop the others
+                    log.exception("delivering outbox message %s", message.id)
+                    db.session.rollback()
+                    outcome = Outcome("retry", f"发送时出错：{type(error).__name__}: {error}")
+                status = _record(message, outcome, now)
+                db.session.commit()
+                setattr(result, status, getattr(result, status) + 1)
+                done += 1
     finally:
         deliverer.close()
         db.session.rollback()

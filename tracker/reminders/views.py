@@ -60,7 +60,7 @@ def send_log():
         day=day, recipient=args.get("recipient", "").strip()[:64],
     )
     page = queries.send_log(
-        current_user, flt, before=int(before) if before.isdigit() and len(before) < 10 else None,
+        current_user, flt, before=int(before) if before.isascii() and before.isdecimal() and len(before) < 10 else None,
     )
     return render_template(
         "reminders/log.html", page=page, flt=flt, totals=queries.status_totals(current_user, day),

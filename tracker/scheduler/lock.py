@@ -32,7 +32,9 @@ class SchedulerLock:
     def _lock_path(self) -> Path:
         database = self.url.database if self.url.get_backend_name() == "sqlite" else None
         if database and database != ":memory:":
-            return Path(database + ".scheduler.lock")
+            # A relative SQLite path is relative to the instance folder (as Flask-SQLAlchemy
+            # resolves it), whatever directory each process started in.
+            return Path(self.instance_path) / (database + ".scheduler.lock")
         return Path(self.instance_path) / "scheduler.lock"
 
     def acquire(self) -> bool:
