@@ -191,31 +191,23 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
         .group_by(ItemEvent.item_id)
         .subquery()
     )
+    columns = (Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status)
     waiting = (
-        select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, submitted.c.at)
-        .join(submitted, submitted.c.item_id == Item.id)
+        select(*columns, submitted.c.at).join(submitted, submitted.c.item_id == Item.id)
         .where(Item.status == Status.pending_review)
-        .execution_options(yield_per=BATCH)
     )
-    for item_id, title, unit_id, owner_id, deadline, status, at in db.session.execute(waiting):
-        since = _local_date(at, zone)
-        if waiting_due(since, start, end, rule):
-            why = f"提交销号已等待{(day - since).days}天"
-            for uid in reviewers.of(unit_id, owner_id):
-                add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, why))
-
     extensions = (
-        select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, ExtensionRequest.requested_at)
-        .join(ExtensionRequest, ExtensionRequest.item_id == Item.id)
+        select(*columns, ExtensionRequest.requested_at).join(ExtensionRequest, ExtensionRequest.item_id == Item.id)
         .where(ExtensionRequest.status == ExtensionStatus.pending)
-        .execution_options(yield_per=BATCH)
     )
-    for item_id, title, unit_id, owner_id, deadline, status, at in db.session.execute(extensions):
-        since = _local_date(at, zone)
-        if waiting_due(since, start, end, rule):
-            why = f"延期申请已等待{(day - since).days}天"
-            for uid in reviewers.of(unit_id, owner_id):
-                add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, why))
+    for query, what in ((waiting, "提交销号"), (extensions, "延期申请")):
+        for item_id, title, unit_id, owner_id, deadline, status, at in db.session.execute(
+                query.execution_options(yield_per=BATCH)):
+            since = _local_date(at, zone)
+            if waiting_due(since, start, end, rule):
+                why = f"{what}已等待{(day - since).days}天"
+                for uid in reviewers.of(unit_id, owner_id):
+                    add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, why))
 
     return sorted(digests.values(), key=lambda d: d.recipient.id)
 
