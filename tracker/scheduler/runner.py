@@ -26,6 +26,8 @@ from tracker.scheduler import jobs
 from tracker.scheduler.lock import SchedulerLock
 
 log = logging.getLogger(__name__)
+# APScheduler logs every run of the every-minute drain at INFO; our jobs log what they did.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 STANDBY_RETRY_SECONDS = 60
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
