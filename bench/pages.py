@@ -19,6 +19,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select, text
 
+from bench.seeding import unit_tree
 from tracker import create_app
 from tracker.auth.models import Role, Unit, User
 from tracker.extensions import db
@@ -31,25 +32,7 @@ def seed(n_items: int) -> None:
     rng = random.Random(7)
     now = datetime.now(UTC)
     today = date.today()
-    units: list[tuple[int, str]] = []  # (id, path)
-
-    def add_unit(name, parent_path):
-        unit = Unit(name=name, path="")
-        if parent_path:
-            unit.parent_id = int(parent_path.strip("/").split("/")[-1])
-        db.session.add(unit)
-        db.session.flush()
-        unit.path = (parent_path or "/") + f"{unit.id}/"
-        units.append((unit.id, unit.path))
-        return unit.path
-
-    province = add_unit("省交通运输厅", None)
-    for c in range(15):
-        city = add_unit(f"第{c}市交通运输局", province)
-        for k in range(10):
-            county = add_unit(f"第{c}市第{k}县交通运输局", city)
-            for t in range(3):
-                add_unit(f"第{c}市第{k}县第{t}执法大队", county)
+    units = unit_tree()  # (id, path)
     template = User(username="x", unit_id=units[0][0])
     template.set_password(PASSWORD)
     rows = []

@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select, text
 
+from bench.seeding import unit_tree
 from tests import pg
 from tracker import create_app, models  # noqa: F401
-from tracker.auth.models import Role, Unit, User
+from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.items.models import Item, Status
 from tracker.reminders import rules, services
@@ -35,25 +36,7 @@ DAY = date(2027, 3, 10)
 def seed(n_items: int, n_owners: int) -> None:
     rng = random.Random(11)
     now = datetime.now(UTC)
-    units: list[int] = []
-
-    def add_unit(name, parent_path):
-        unit = Unit(name=name, path="")
-        if parent_path:
-            unit.parent_id = int(parent_path.strip("/").split("/")[-1])
-        db.session.add(unit)
-        db.session.flush()
-        unit.path = (parent_path or "/") + f"{unit.id}/"
-        units.append(unit.id)
-        return unit.path
-
-    province = add_unit("省交通运输厅", None)
-    for c in range(15):
-        city = add_unit(f"第{c}市交通运输局", province)
-        for k in range(10):
-            county = add_unit(f"第{c}市第{k}县交通运输局", city)
-            for t in range(3):
-                add_unit(f"第{c}市第{k}县第{t}执法大队", county)
+    units = [unit_id for unit_id, _path in unit_tree()]
     base = {"password_hash": "", "active": True, "created_at": now, "updated_at": now, "notify_channels": "inapp,email"}
     users = [{"username": f"sup{i}", "name": f"督办{i}", "role": Role.supervisor, "unit_id": u, **base}
              for i, u in enumerate(units)]

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -26,6 +26,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def enum_column(cls) -> Enum:
+    """A status-like enum stored by its value in a VARCHAR(20), checked on both engines."""
+    return Enum(cls, native_enum=False, length=20, validate_strings=True)
 
 
 def utcnow() -> datetime:

@@ -23,6 +23,11 @@ class Role(enum.Enum):
         return {"official": "责任人", "supervisor": "督办人", "admin": "管理员"}[self.value]
 
 
+def path_ids(path: str) -> list[int]:
+    """"/1/4/9/" → [1, 4, 9]: a unit's ancestors, top first, then the unit itself."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 class Unit(db.Model):
     __tablename__ = "units"
     __table_args__ = (UniqueConstraint("parent_id", "name"),)
@@ -42,6 +47,11 @@ class Unit(db.Model):
         back_populates="parent", order_by="Unit.name"
     )
     users: Mapped[list["User"]] = relationship(back_populates="unit")
+
+    @property
+    def lineage(self) -> list[int]:
+        """The ids of this unit's ancestors, top first, ending with its own."""
+        return path_ids(self.path)
 
     @property
     def depth(self) -> int:

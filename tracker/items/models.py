@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,12 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import Unit, User
 from tracker.extensions import db
-from tracker.types import UTCDateTime, utcnow
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, validate_strings=True)
-
+from tracker.types import UTCDateTime, enum_column, utcnow
 
 # CONTRACT.md: yellow when due within 7 days.
 YELLOW_WITHIN_DAYS = 7
@@ -150,7 +144,7 @@ class Item(db.Model):
     # What the owner says was done, given when submitting for close-out.
     summary: Mapped[str] = mapped_column(Text, default="")
     deadline: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.open)
+    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.open)
     carried_over_from_year: Mapped[int | None] = mapped_column(Integer)
     carry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -237,7 +231,7 @@ class ExtensionRequest(db.Model):
     new_deadline: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[ExtensionStatus] = mapped_column(
-        _enum(ExtensionStatus), default=ExtensionStatus.pending, index=True
+        enum_column(ExtensionStatus), default=ExtensionStatus.pending, index=True
     )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

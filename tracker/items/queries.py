@@ -293,7 +293,7 @@ def items_by_ids(user: User, ids: list[int]) -> list[Item]:
 
 def owner_choices(unit: Unit) -> list[User]:
     """Active users who may own an item of ``unit``: its own staff, and supervisors above it."""
-    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    ancestor_ids = unit.lineage
 
     return list(
         db.session.scalars(

@@ -171,7 +171,7 @@ class Deliverer:
 
     def robot_for(self, user: User, channel: Channel) -> ChatRobot | None:
         """The robot of the user's unit, or of the nearest unit above it that has one."""
-        for unit_id in reversed([int(p) for p in user.unit.path.strip("/").split("/") if p]):
+        for unit_id in reversed(user.unit.lineage):
             robot = self.robots.get((unit_id, channel))
             if robot is not None:
                 return robot

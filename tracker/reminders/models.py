@@ -5,16 +5,12 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import Unit, User
 from tracker.extensions import db
-from tracker.types import UTCDateTime, utcnow
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+from tracker.types import UTCDateTime, enum_column, utcnow
 
 
 class Channel(enum.Enum):
@@ -97,7 +93,7 @@ class CalendarDay(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)
-    kind: Mapped[DayKind] = mapped_column(_enum(DayKind))
+    kind: Mapped[DayKind] = mapped_column(enum_column(DayKind))
     name: Mapped[str] = mapped_column(String(50), default="")
 
 
@@ -109,7 +105,7 @@ class ChatRobot(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    kind: Mapped[Channel] = mapped_column(_enum(Channel))
+    kind: Mapped[Channel] = mapped_column(enum_column(Channel))
     name: Mapped[str] = mapped_column(String(100), default="")
     url: Mapped[str] = mapped_column(String(1000))
     # DingTalk's and Feishu's signing secret ("加签"); empty when the robot does not sign.
@@ -148,14 +144,14 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # indexed by the unique key
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     day: Mapped[date] = mapped_column(Date)
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind), default=MessageKind.digest)
+    kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind), default=MessageKind.digest)
     subject: Mapped[str] = mapped_column(String(200))
     # The digest's sections and items, rendered per channel when sent.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.pending)
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus), default=MessageStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A sender claims a batch until this moment; another sender leaves it alone until then.

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from tracker.auth.models import Role, Unit, User
+from tracker.auth.models import Role, Unit, User, path_ids
 from tracker.extensions import db
 from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent, Status, traffic_light
 from tracker.reminders.rules import ReminderRule
@@ -134,7 +134,7 @@ class Reviewers:
 
     def of(self, unit_id: int, exclude: int | None) -> list[int]:
         path = self.units[unit_id][1]
-        for ancestor in reversed([int(p) for p in path.strip("/").split("/") if p]):
+        for ancestor in reversed(path_ids(path)):
             found = [uid for uid in self.by_unit.get(ancestor, ()) if uid != exclude]
             if found:
                 return found

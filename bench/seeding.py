@@ -1,0 +1,29 @@
+"""The province both benchmarks seed: 1 province bureau, 15 city bureaus, 150 county bureaus
+and 450 teams (616 units)."""
+
+from tracker.auth.models import Unit
+from tracker.extensions import db
+
+
+def unit_tree() -> list[tuple[int, str]]:
+    """Insert the province's units; returns (id, path) of each, top first."""
+    units: list[tuple[int, str]] = []
+
+    def add_unit(name, parent_path):
+        unit = Unit(name=name, path="")
+        if parent_path:
+            unit.parent_id = int(parent_path.strip("/").split("/")[-1])
+        db.session.add(unit)
+        db.session.flush()
+        unit.path = (parent_path or "/") + f"{unit.id}/"
+        units.append((unit.id, unit.path))
+        return unit.path
+
+    province = add_unit("省交通运输厅", None)
+    for c in range(15):
+        city = add_unit(f"第{c}市交通运输局", province)
+        for k in range(10):
+            county = add_unit(f"第{c}市第{k}县交通运输局", city)
+            for t in range(3):
+                add_unit(f"第{c}市第{k}县第{t}执法大队", county)
+    return units
