@@ -28,6 +28,7 @@ TEST_DB_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 TABLES = [
     "notifications", "delivery_attempts", "outbox_messages", "reminder_passes", "chat_robots",
     "calendar_days", "reminder_settings",
+    "carry_overs", "rollover_runs",
     "item_events", "extension_requests", "evidence", "item_categories", "items", "reports",
     "api_tokens", "users", "units", "category_rules", "categories",
 ]

@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.importing.views import bp as importing_bp
     from tracker.items.views import bp as items_bp
     from tracker.reminders.views import bp as reminders_bp
+    from tracker.reports.views import bp as reports_bp
     from tracker.web import register_web
 
     app.register_blueprint(auth_bp)
@@ -49,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(importing_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(reports_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
     if test_config is None:  # tests start their own schedulers

@@ -42,3 +42,12 @@ def _sqlite_pragmas(connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def insert_ignore(model):
+    """INSERT … ON CONFLICT DO NOTHING on either engine: the unique key decides, not a prior read."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()

@@ -21,3 +21,4 @@ from tracker.reminders.models import (  # noqa: F401
     ReminderPass,
     ReminderSettings,
 )
+from tracker.rollover.models import CarryOver, RolloverRun  # noqa: F401

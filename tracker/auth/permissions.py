@@ -89,6 +89,12 @@ def can_remove_evidence(user: User, evidence: Evidence, item: Item) -> bool:
     return is_owner(user, item) or can_supervise_item(user, item)
 
 
+def can_roll_over(user: User, unit: Unit | None) -> bool:
+    """Year-end rollover: of ``unit`` and the units below it by whoever supervises it; of every
+    unit (``unit`` None) by an admin only."""
+    return is_admin(user) if unit is None else supervises_unit(user, unit)
+
+
 def can_manage(user: User) -> bool:
     """Units, users, categories and settings."""
     return is_admin(user)

@@ -152,7 +152,8 @@ def import_report(
     deadline: date | None,
     allow_duplicate: bool = False,
 ) -> tuple[Report, list[Item]]:
-    """Store a report and one item per confirmed problem, all or nothing.
+    """Store a report and one item per confirmed problem, all or nothing. If the year-end rollover
+    made a draft for the unit and year, the report fills it, next to the problems carried over.
 
     The same file (by SHA-256) is refused unless ``allow_duplicate``: the user is asked first.
     """
@@ -172,11 +173,12 @@ def import_report(
                 "如确需再次导入，请确认后重试。",
                 field="allow_duplicate",
             )
-    report = Report(
-        unit=unit, year=year, title=title, source_filename=filename, sha256=sha256,
-        created_by_id=actor.id if actor else None, created_at=now,
-    )
-    db.session.add(report)
+    report = _draft_report(unit, year)
+    if report is None:
+        report = Report(unit=unit, year=year, created_at=now)
+        db.session.add(report)
+    report.title, report.source_filename, report.sha256 = title, filename, sha256
+    report.created_by_id, report.created_at, report.is_draft = (actor.id if actor else None), now, False
     created = []
     for number, draft in enumerate(drafts, start=1):
         try:
@@ -189,6 +191,12 @@ def import_report(
             raise Invalid(f"第{number}个问题：{error.message}", field=error.field) from None
     db.session.flush()
     return report, created
+
+
+def _draft_report(unit: Unit, year: int) -> Report | None:
+    """The draft the year-end rollover made for ``unit`` and ``year``: the year's own report is
+    imported into it, next to the problems carried over from the year before."""
+    return db.session.scalar(select(Report).where(Report.unit_id == unit.id, Report.year == year, Report.is_draft))
 
 
 def import_preview(

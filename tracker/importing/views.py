@@ -3,7 +3,6 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select
 
 from tracker import clock
 from tracker.auth import permissions
@@ -13,7 +12,6 @@ from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
-from tracker.items.models import Item, Report, Status
 from tracker.web import guard, submit
 
 bp = Blueprint("importing", __name__, url_prefix="/reports")
@@ -123,20 +121,3 @@ def confirm():
         aliases={"rows": ""},
     )
     return done or _preview_page(form, None, [], duplicate, status)
-
-
-@bp.get("")
-def index():
-    """Reports of the units the user supervises, newest first, with item counts by status."""
-    reports = db.session.scalars(
-        importing.reports_query(current_user).order_by(Report.year.desc(), Report.id.desc()).limit(500)
-    ).all()
-    counts: dict = {}
-    if reports:
-        for report_id, item_status, n in db.session.execute(
-            select(Item.report_id, Item.status, func.count(Item.id))
-            .where(Item.report_id.in_([r.id for r in reports]))
-            .group_by(Item.report_id, Item.status)
-        ):
-            counts.setdefault(report_id, {})[item_status] = n
-    return render_template("importing/index.html", reports=reports, counts=counts, Status=Status)

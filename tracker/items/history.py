@@ -21,6 +21,7 @@ ACTION_TITLES = {
     "progress": "进展情况",
     "evidence_added": "上传佐证材料",
     "evidence_removed": "撤回佐证材料",
+    "carry_over": "年度结转",
 }
 
 FIELD_TITLES = {
@@ -81,6 +82,8 @@ def describe(event: ItemEvent) -> list[str]:
         lines.append(f"待审批的延期申请（延至{details['extension_withdrawn']}）随销号自动撤销")
     if event.action == "submit" and details.get("summary"):
         lines.append(f"整改完成情况：{details['summary']}")
+    if event.action == "carry_over":
+        lines.append(f"未在{details.get('from_year')}年度完成，结转至{details.get('to_year')}年度继续整改（上年度遗留）")
     if event.action.startswith("evidence") and details.get("filename"):
         lines.append(f"文件：{details['filename']}")
     return lines

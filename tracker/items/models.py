@@ -13,6 +13,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,7 +94,12 @@ class Report(db.Model):
     """A unit's annual rule-of-law report, the source of its items."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_unit_id_year", "unit_id", "year"),)
+    __table_args__ = (
+        Index("ix_reports_unit_id_year", "unit_id", "year"),
+        # At most one draft per unit and year, so two rollovers at once create one draft.
+        Index("ux_reports_draft_unit_id_year", "unit_id", "year", unique=True,
+              sqlite_where=text("is_draft"), postgresql_where=text("is_draft")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # indexed with year below
@@ -102,6 +109,9 @@ class Report(db.Model):
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Created by the rollover to receive last year's open items, until the year's own report is
+    # imported into it.
+    is_draft: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     unit: Mapped[Unit] = relationship()
     created_by: Mapped[User | None] = relationship()

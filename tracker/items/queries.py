@@ -119,6 +119,11 @@ def _visible(user: User) -> Select:
     return select(Item).where(permissions.visible_items_clause(user))
 
 
+def filtered_items(user: User | None, flt: ItemFilter, today: date) -> Select:
+    """The items ``user`` may see (None: every item, for the operator's CLI) matching ``flt``."""
+    return _apply(select(Item) if user is None else _visible(user), flt, today)
+
+
 def units_below(unit: Unit) -> Select:
     """Ids of ``unit`` and every unit below it."""
     return permissions.units_below(unit)

@@ -1,6 +1,7 @@
 """Item pages: my items, lists, overdue, review queue, an item with its actions and evidence."""
 
 import re
+import tempfile
 from urllib.parse import quote
 
 from flask import (
@@ -20,6 +21,7 @@ from tracker import clock
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
 from tracker.errors import DomainError
+from tracker.exports import ledger
 from tracker.extensions import db
 from tracker.forms import DB_ID_MAX, ButtonForm
 from tracker.items import evidence as evidence_files
@@ -33,7 +35,7 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Status
+from tracker.items.models import Item, Status
 from tracker.web import guard, safe_next, submit
 
 bp = Blueprint("items", __name__)
@@ -58,6 +60,9 @@ def _page_args() -> tuple[int, int]:
 
 def _filter_from_args() -> queries.ItemFilter:
     status = request.args.get("status", "")
+    extra = []
+    if request.args.get("mine") == "1":  # the 我的整改事项 list
+        extra.append(Item.owner_id == current_user.id)
     return queries.ItemFilter(
         unit_id=_int_arg("unit", None),
         year=_int_arg("year", None, 2000, 2100),
@@ -66,6 +71,8 @@ def _filter_from_args() -> queries.ItemFilter:
         owner=request.args.get("owner", "").strip()[:64] or None,
         overdue=request.args.get("overdue") == "1",
         report_id=_int_arg("report", None),
+        open_only=request.args.get("open") == "1",
+        extra=extra,
     )
 
 
@@ -134,6 +141,19 @@ def review():
         extensions=queries.pending_extensions(current_user),
         form=TransitionForm(),
     )
+
+
+@bp.get("/items/export.xlsx")
+def export():
+    """The ledger (整改台账) of the items the user may see, with the list page's filters."""
+    today = clock.local_today()
+    # On disk, not in memory (100,000 rows make a sizeable file); send_file closes it when sent.
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    ledger.write_ledger(out, queries.filtered_items(current_user, _filter_from_args(), today), today=today,
+                        creator=current_user.display_name)
+    out.seek(0)
+    return send_file(out, mimetype=ledger.XLSX_TYPE, as_attachment=True,
+                     download_name=f"{ledger.SHEET_TITLE}-{today:%Y%m%d}.xlsx", max_age=0)
 
 
 @bp.post("/items/assign")

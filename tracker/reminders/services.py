@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
-from tracker.extensions import db
+from tracker.extensions import db, insert_ignore
 from tracker.reminders import digest, planning
 from tracker.reminders.channels import Deliverer, Outcome
 from tracker.reminders.models import (
@@ -76,14 +76,6 @@ def set_user_channels(user: User, channels: list[str]) -> None:
     db.session.flush()
 
 
-def _insert(model):
-    """INSERT … ON CONFLICT DO NOTHING on either engine."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model).on_conflict_do_nothing()
-
 
 def pass_window(day: date, rule: ReminderRule, now: datetime, *, record: bool = True) -> tuple[date, date] | None:
     """The days whose reminders the pass on ``day`` owes, recorded once per day so that a second
@@ -104,7 +96,7 @@ def pass_window(day: date, rule: ReminderRule, now: datetime, *, record: bool = 
     end = max(end, start - timedelta(days=1))  # an empty window when earlier passes already covered it
     if not record:
         return start, end
-    db.session.execute(_insert(ReminderPass).values(day=day, window_start=start, window_end=end, started_at=now))
+    db.session.execute(insert_ignore(ReminderPass).values(day=day, window_start=start, window_end=end, started_at=now))
     row = db.session.scalar(select(ReminderPass).where(ReminderPass.day == day))
     return row.window_start, row.window_end
 
@@ -132,7 +124,7 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
             })
     before = _count_for(day)
     for start in range(0, len(rows), INSERT_BATCH):
-        db.session.execute(_insert(OutboxMessage), rows[start:start + INSERT_BATCH])
+        db.session.execute(insert_ignore(OutboxMessage), rows[start:start + INSERT_BATCH])
     after = _count_for(day)
     result.messages = after - before
     if result.messages:

@@ -1,17 +1,20 @@
 """The registry of periodic jobs, with stable ids. Each job is thin: an app context around a
-call into the reminders package."""
+call into the reminders or rollover package."""
 
 import logging
 
 from flask import Flask
 
 from tracker.reminders import jobs as reminders
+from tracker.rollover import jobs as rollover
 
 log = logging.getLogger(__name__)
 
 DAILY_PASS = "reminders.daily_pass"  # at TRACKER_REMIND_AT (or the settings page's time), local
 DRAIN = "reminders.drain_outbox"  # every minute
 CATCH_UP = "reminders.catch_up"  # once at start, if today's pass was missed
+YEAR_END = "rollover.year_end"  # 1 January, 02:00 local
+YEAR_END_CATCH_UP = "rollover.catch_up"  # once at start, in January, if the rollover was missed
 
 
 def daily_pass(app: Flask) -> None:
@@ -34,3 +37,15 @@ def catch_up(app: Flask) -> None:
         if not reminders.passed_today():
             log.info("catching up today's reminder pass missed while tracker was not running")
             daily_pass(app)
+
+
+def year_end(app: Flask) -> None:
+    with app.app_context():
+        log.info("year-end rollover %s", rollover.year_end().to_json())
+
+
+def year_end_catch_up(app: Flask) -> None:
+    with app.app_context():
+        result = rollover.catch_up()
+        if result is not None:
+            log.info("year-end rollover (caught up) %s", result.to_json())

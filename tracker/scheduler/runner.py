@@ -59,6 +59,10 @@ def configure(app: Flask, scheduler: BaseScheduler) -> None:
                       name="每日提醒", replace_existing=True)
     scheduler.add_job(drain_and_follow_settings, IntervalTrigger(minutes=1, timezone=zone), id=jobs.DRAIN,
                       name="发送待发消息", replace_existing=True)
+    scheduler.add_job(jobs.year_end, CronTrigger(month=1, day=1, hour=2, minute=0, timezone=zone), args=[app],
+                      id=jobs.YEAR_END, name="年度结转", replace_existing=True)
+    scheduler.add_job(jobs.year_end_catch_up, args=[app], id=jobs.YEAR_END_CATCH_UP, name="补做年度结转",
+                      next_run_time=now)
     hour, minute = (int(p) for p in remind_at.split(":"))
     if (now.hour, now.minute) >= (hour, minute):
         scheduler.add_job(jobs.catch_up, args=[app], id=jobs.CATCH_UP, name="补发当日提醒", next_run_time=now)

@@ -1,0 +1,202 @@
+"""The report section draft (.docx): what became of last year's problems, ready to paste into
+this year's report under "上一年度存在问题整改情况", then this year's own problems.
+
+Laid out after the conventions for Chinese official documents (GB/T 9704) as far as fonts
+allow: title in 方正小标宋简体 二号, first-level headings 一、 in 黑体 三号, second-level （一） in
+楷体 三号, body in 仿宋 三号 with a two-character first-line indent and fixed 28-point lines,
+A4 with 37/35/28/26 mm margins. Word substitutes a font the machine lacks.
+"""
+
+import io
+import re
+from datetime import date
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from sqlalchemy import select
+
+from tracker import clock
+from tracker.auth.models import Unit, User
+from tracker.errors import NotFound
+from tracker.extensions import db
+from tracker.items.models import Evidence, Item, Status
+from tracker.reports.queries import ReportYear, latest_notes, report_year
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+SECTION_HEADING = "上一年度存在问题整改情况"
+TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT = "方正小标宋简体", "黑体", "楷体", "仿宋"
+SIZE_2, SIZE_3 = Pt(22), Pt(16)
+LINE = Pt(28)
+NUMERALS = "一二三四五六七八九十"
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters a .docx cannot hold
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 99 → 九十九 (numbering goes no further in a report)."""
+    if n <= 10:
+        return NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else NUMERALS[tens - 1]) + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
+def section_filename(unit: Unit, year: int) -> str:
+    return f"{unit.name}{year}年度报告材料-{SECTION_HEADING}.docx"
+
+
+def report_section(unit: Unit, year: int, *, user: User | None, today: date) -> bytes:
+    """The section for ``unit``'s report of ``year``: the problems of ``year - 1`` and what became
+    of them, then the problems ``year``'s report found. NotFound if neither report exists."""
+    previous = _maybe(unit, year - 1, user)
+    current = _maybe(unit, year, user)
+    if previous is None and current is None:
+        raise NotFound(f"{unit.name}没有{year - 1}年度或{year}年度的报告。")
+    earlier = previous.items if previous else []
+    notes = latest_notes([item.id for item in earlier])
+    evidence = _evidence_names([item.id for item in earlier])
+
+    document = Document()
+    _page_setup(document)
+    _paragraph(document, f"{unit.name}{year - 1}年度存在问题整改情况", TITLE_FONT, SIZE_2, center=True)
+    _paragraph(document, f"（{year}年度报告材料草稿，{_cn_date(today)}生成，请核对后使用）", SUBHEADING_FONT, SIZE_3,
+               center=True)
+    _paragraph(document, f"一、{SECTION_HEADING}", HEADING_FONT, SIZE_3, indent=True)
+    if previous is None:
+        _body(document, f"{year - 1}年度未在系统中登记报告。")
+    else:
+        _body(document, _overview(previous, today))
+        done = [item for item in earlier if item.status is Status.closed]
+        undone = [item for item in earlier if item.status is not Status.closed]
+        for number, item in enumerate(done + undone, start=1):
+            _paragraph(document, f"（{chinese_number(number)}）{item.title}", SUBHEADING_FONT, SIZE_3, indent=True)
+            for label, text in _item_lines(item, previous, notes.get(item.id), evidence.get(item.id, []), today):
+                _body(document, text, label=label)
+    _paragraph(document, f"二、{year}年度存在的问题", HEADING_FONT, SIZE_3, indent=True)
+    found = current.found if current else []
+    if not found:
+        _body(document, f"{year}年度报告尚未导入系统，或未列出问题。")
+    for number, item in enumerate(found, start=1):
+        _paragraph(document, f"（{chinese_number(number)}）{item.title}", SUBHEADING_FONT, SIZE_3, indent=True)
+        if item.text and item.text.strip() != item.title:
+            _body(document, item.text.strip())
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _maybe(unit: Unit, year: int, user: User | None) -> ReportYear | None:
+    try:
+        return report_year(unit, year, user)
+    except NotFound:
+        return None
+
+
+def _overview(previous: ReportYear, today: date) -> str:
+    counts = previous.counts()
+    total, closed = counts["total"], counts["by_status"][Status.closed]
+    inherited = len(previous.carried_in)
+    overdue = sum(1 for item in previous.items if item.is_overdue(today))
+    text = f"{previous.year}年度报告查摆问题{total}个"
+    if inherited:
+        text += f"（含以前年度遗留问题{inherited}个）"
+    text += f"。截至{_cn_date(today)}，已整改销号{closed}个，尚未完成{total - closed}个"
+    if overdue:
+        text += f"（其中逾期{overdue}个）"
+    if counts["carried_on"]:
+        text += f"，未完成的{counts['carried_on']}个已结转至{previous.year + 1}年度继续整改"
+    return text + "。"
+
+
+def _item_lines(item: Item, previous: ReportYear, note, files: list[str], today: date) -> list[tuple[str, str]]:
+    lines = []
+    if item.text and item.text.strip() != item.title:
+        lines.append(("存在问题：", item.text.strip()))
+    lines.append(("整改措施：", item.measures.strip() or "（未填写）"))
+    if item.status is Status.closed:
+        done = item.summary.strip() or (note.comment.strip() if note else "") or "（未填写）"
+        lines.append(("整改情况：", done))
+        closed = clock.to_local(item.closed_at).date() if item.closed_at else None
+        lines.append(("完成时间：", f"{_cn_date(closed)}审核销号。" if closed else "已审核销号。"))
+    else:
+        state = item.status.title
+        if item.is_overdue(today):
+            state += f"，已逾期{(today - item.deadline).days}天"
+        lines.append(("目前状态：", state + "。"))
+        reason = f"{note.comment.strip()}（{_cn_date(clock.to_local(note.at).date())}进展情况）" if note else "暂无进展说明。"
+        lines.append(("未完成原因：", reason))
+        lines.append(("整改时限：", _cn_date(item.deadline) + "。" if item.deadline else "未定。"))
+        if item.carry_count >= 2:
+            lines.append(("", f"该问题为以前年度遗留问题，已连续{item.carry_count}年未完成。"))
+        if previous.carried_on(item):
+            lines.append(("", f"已结转至{item.year}年度继续整改。"))
+    lines.append(("佐证材料：", f"{len(files)}份：{'、'.join(files)}。" if files else "无。"))
+    return lines
+
+
+def _evidence_names(item_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    if item_ids:
+        for item_id, filename in db.session.execute(
+            select(Evidence.item_id, Evidence.filename)
+            .where(Evidence.item_id.in_(item_ids), Evidence.removed_at.is_(None))
+            .order_by(Evidence.item_id, Evidence.id)
+        ):
+            names.setdefault(item_id, []).append(filename)
+    return names
+
+
+def _cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _page_setup(document) -> None:
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    normal = document.styles["Normal"]
+    normal.font.size = SIZE_3
+    _set_font(normal.element, BODY_FONT)
+
+
+def _set_font(element, name: str) -> None:
+    """Chinese text takes the East Asian font (w:eastAsia); digits and Latin, Times New Roman."""
+    fonts = element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:ascii"), "Times New Roman")
+    fonts.set(qn("w:hAnsi"), "Times New Roman")
+    fonts.set(qn("w:eastAsia"), name)
+
+
+def _format(paragraph, *, center: bool = False, indent: bool = False) -> None:
+    fmt = paragraph.paragraph_format
+    fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, LINE
+    fmt.space_before = fmt.space_after = Pt(0)
+    if center:
+        fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    else:
+        fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    if indent:
+        fmt.first_line_indent = Pt(32)  # two characters of 三号
+
+
+def _paragraph(document, text: str, font: str, size, *, center: bool = False, indent: bool = False):
+    paragraph = document.add_paragraph()
+    _format(paragraph, center=center, indent=indent)
+    run = paragraph.add_run(NOT_XML.sub("", text))
+    run.font.size = size
+    _set_font(run._element, font)
+    return paragraph
+
+
+def _body(document, text: str, *, label: str = "") -> None:
+    """A body paragraph in 仿宋; ``label`` (e.g. "整改措施：") leads it in bold."""
+    paragraph = document.add_paragraph()
+    _format(paragraph, indent=True)
+    if label:
+        run = paragraph.add_run(label)
+        run.font.size, run.bold = SIZE_3, True
+        _set_font(run._element, BODY_FONT)
+    run = paragraph.add_run(NOT_XML.sub("", text))
+    run.font.size = SIZE_3
+    _set_font(run._element, BODY_FONT)

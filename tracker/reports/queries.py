@@ -1,0 +1,121 @@
+"""A unit's report for a year, as the report page and the report section read it: the problems
+it found and those carried into it, including those it has since carried on to the next year."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from tracker.auth import permissions
+from tracker.auth.models import Unit, User
+from tracker.errors import NotFound
+from tracker.extensions import db
+from tracker.items.models import Item, ItemEvent, Report, Status
+from tracker.rollover.models import CarryOver, RolloverRun
+
+ROW_LIMIT = 2000  # a report lists tens of problems; this bounds a page whatever happens
+
+
+@dataclass
+class ReportYear:
+    unit: Unit
+    year: int
+    reports: list[Report]
+    found: list[Item] = field(default_factory=list)  # problems this year's report found
+    carried_in: list[Item] = field(default_factory=list)  # 上年度遗留: carried in from earlier years
+
+    @property
+    def items(self) -> list[Item]:
+        return self.found + self.carried_in
+
+    @property
+    def is_draft(self) -> bool:
+        return all(report.is_draft for report in self.reports)
+
+    def carried_on(self, item: Item) -> bool:
+        """Whether ``item`` was not closed this year and went on to the next year's report."""
+        return item.year > self.year
+
+    def counts(self) -> dict:
+        by_status = {status: 0 for status in Status}
+        for item in self.items:
+            by_status[item.status] += 1
+        return {"by_status": by_status, "total": len(self.items),
+                "carried_on": sum(1 for item in self.items if self.carried_on(item))}
+
+
+def origin_year(item: Item) -> int:
+    """The year whose report first listed ``item``: each carry-over moves it on by one year."""
+    return item.year - item.carry_count
+
+
+def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
+    """``unit``'s report(s) for ``year`` with their items; NotFound when there is none or ``user``
+    (None: the system) may not see the unit. A fixed number of statements, whatever the rows."""
+    if user is not None and not permissions.can_view_unit(user, unit):
+        raise NotFound("报告不存在，或您无权查看。")
+    reports = list(db.session.scalars(
+        select(Report).where(Report.unit_id == unit.id, Report.year == year).order_by(Report.is_draft, Report.id)
+    ))
+    if not reports:
+        raise NotFound(f"{unit.name}没有{year}年度的报告。")
+    ids = [report.id for report in reports]
+    moved_on = select(CarryOver.item_id).where(CarryOver.from_report_id.in_(ids))
+    query = (
+        select(Item)
+        .where(or_(Item.report_id.in_(ids), Item.id.in_(moved_on)))
+        .options(joinedload(Item.owner), joinedload(Item.unit), selectinload(Item.category_links))
+        .order_by(Item.id)
+        .limit(ROW_LIMIT)
+    )
+    if user is not None:
+        query = query.where(permissions.visible_items_clause(user))
+    result = ReportYear(unit, year, reports)
+    for item in db.session.scalars(query):
+        (result.carried_in if origin_year(item) < year else result.found).append(item)
+    return result
+
+
+def latest_notes(item_ids: list[int]) -> dict[int, ItemEvent]:
+    """Each item's latest progress note (the owner's own words on where things stand)."""
+    if not item_ids:
+        return {}
+    latest = (
+        select(func.max(ItemEvent.id))
+        .where(ItemEvent.item_id.in_(item_ids), ItemEvent.action == "progress")
+        .group_by(ItemEvent.item_id)
+    )
+    return {event.item_id: event for event in db.session.scalars(select(ItemEvent).where(ItemEvent.id.in_(latest)))}
+
+
+def report_years(user: User, limit: int = 500) -> list[tuple[Report, dict]]:
+    """The reports of the units ``user`` supervises, newest first, each with its item counts by
+    status (items still in it; those carried on are counted in the next year's report)."""
+    reports = list(db.session.scalars(
+        select(Report)
+        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
+        .options(joinedload(Report.unit))
+        .order_by(Report.year.desc(), Report.id.desc())
+        .limit(limit)
+    ))
+    counts: dict = {}
+    if reports:
+        for report_id, status, n in db.session.execute(
+            select(Item.report_id, Item.status, func.count(Item.id))
+            .where(Item.report_id.in_([r.id for r in reports]))
+            .group_by(Item.report_id, Item.status)
+        ):
+            counts.setdefault(report_id, {})[status] = n
+    return [(report, counts.get(report.id, {})) for report in reports]
+
+
+def rollover_runs(user: User, limit: int = 10) -> list[RolloverRun]:
+    """The latest rollovers of the units ``user`` supervises, and those over all units."""
+    return list(db.session.scalars(
+        select(RolloverRun)
+        .where(RolloverRun.unit_id.is_(None)
+               | RolloverRun.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
+        .options(joinedload(RolloverRun.unit), joinedload(RolloverRun.actor))
+        .order_by(RolloverRun.id.desc())
+        .limit(limit)
+    ))

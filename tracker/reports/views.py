@@ -1,0 +1,94 @@
+"""Report pages: the reports list with the year-end rollover button, a unit's report for a
+year with its own and carried-over problems, and the report section draft (.docx)."""
+
+import io
+
+from flask import Blueprint, abort, render_template, send_file, url_for
+from flask_login import current_user
+
+from tracker import clock
+from tracker.auth import permissions
+from tracker.auth.models import Unit
+from tracker.errors import Invalid, NotFound
+from tracker.exports import section
+from tracker.extensions import db
+from tracker.items import queries as item_queries
+from tracker.reports import queries
+from tracker.reports.forms import RolloverForm
+from tracker.rollover import services as rollover
+from tracker.web import guard, submit
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+guard(bp)
+
+ID = "int(max=2147483647)"
+YEAR = "int(min=2000,max=2100)"
+
+
+def _unit(unit_id: int) -> Unit:
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not permissions.can_view_unit(current_user, unit):
+        raise NotFound("报告不存在，或您无权查看。")
+    return unit
+
+
+def _rollover_form(form: RolloverForm | None = None) -> RolloverForm:
+    form = form or RolloverForm(year=clock.local_today().year - 1)
+    units = [u for u in item_queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
+    form.unit.choices = ([("", "全部单位")] if permissions.can_roll_over(current_user, None) else []) + [
+        (str(u.id), "　" * u.depth + u.name) for u in units
+    ]
+    return form
+
+
+@bp.get("")
+def index(form: RolloverForm | None = None, status: int = 200):
+    """Reports of the units the user supervises, newest first, with item counts by status."""
+    if not permissions.is_supervisor(current_user):
+        abort(403)
+    return render_template(
+        "reports/index.html", reports=queries.report_years(current_user), form=_rollover_form(form),
+        runs=queries.rollover_runs(current_user),
+    ), status
+
+
+@bp.post("/rollover")
+def roll_over():
+    if not permissions.is_supervisor(current_user):
+        abort(403)
+    form = _rollover_form(RolloverForm())
+
+    def carry():
+        unit = None
+        if form.unit.data:
+            unit = db.session.get(Unit, int(form.unit.data)) if form.unit.data.isdigit() else None
+            if unit is None:
+                raise Invalid("请选择督办范围内的单位。", field="unit")
+        return rollover.carry_over_year(form.year.data, now=clock.utcnow(), actor=current_user, unit=unit, source="web")
+
+    def done(result: rollover.RolloverResult) -> str:
+        if not result.carried:
+            return f"{result.year}年度没有需要结转的事项：未销号的事项均已结转。"
+        text = f"已将{result.year}年度未销号的{result.carried}个事项结转至{result.year + 1}年度（{result.reports}份报告"
+        return text + (f"，其中新建草稿{result.created_reports}份）。" if result.created_reports else "）。")
+
+    response, status = submit(form, carry, done=done, to=lambda result: url_for("reports.index"))
+    return response or index(form, status)
+
+
+@bp.get(f"/<{ID}:unit_id>/<{YEAR}:year>")
+def show(unit_id: int, year: int):
+    unit = _unit(unit_id)
+    report = queries.report_year(unit, year, current_user)
+    return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT)
+
+
+@bp.get(f"/<{ID}:unit_id>/<{YEAR}:year>/section.docx")
+def section_docx(unit_id: int, year: int):
+    """The section for ``year``'s report: what became of ``year - 1``'s problems, then ``year``'s."""
+    unit = _unit(unit_id)
+    data = section.report_section(unit, year, user=current_user, today=clock.local_today())
+    return send_file(io.BytesIO(data), mimetype=section.DOCX_TYPE, as_attachment=True,
+                     download_name=section.section_filename(unit, year), max_age=0)
