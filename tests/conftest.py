@@ -20,7 +20,7 @@ from tracker.importing.models import CategoryRule
 from tracker.items import evidence as evidence_files
 from tracker.items import services, workflow
 from tracker.items.categories import DEFAULT_CATEGORIES
-from tracker.items.models import Category
+from tracker.items.models import Category, Report
 from tracker.items.workflow import Action
 
 PASSWORD = "secret-pass-1"
@@ -113,12 +113,21 @@ class Factory:
         db.session.commit()
         return user
 
+    def report(self, unit, year: int, title: str | None = None):
+        """A report record as an import leaves it (the importer's own tests cover reading one)."""
+        report = Report(unit=unit, year=year, title=title or f"{unit.name}{year}年度法治政府建设情况报告",
+                        source_filename="报告.docx", created_at=self.now)
+        db.session.add(report)
+        db.session.commit()
+        return report
+
     def item(self, unit, owner=None, *, deadline_days: int | None = 30, status: str = "open",
-             supervisor=None, title: str | None = None, year: int = 2023, categories=("other",)):
+             supervisor=None, title: str | None = None, year: int = 2023, categories=("other",), report=None):
         """An item brought to ``status`` through the workflow (``supervisor`` approves)."""
         self._n += 1
         item = services.create_item(
-            unit=unit, year=year, title=title or f"问题{self._n}", text="问题描述", actor=None,
+            unit=unit, year=report.year if report else year, title=title or f"问题{self._n}", text="问题描述",
+            actor=None, report=report,
             now=self.now, owner=owner, categories=services.categories_by_code(categories),
             deadline=None if deadline_days is None else self.today + timedelta(days=deadline_days),
         )

@@ -160,10 +160,13 @@ def test_the_scheduler_registers_its_jobs_and_catches_up_a_missed_pass(app):
     scheduler.start(paused=True)  # jobs take their defaults on start; paused, none runs
     try:
         ids = {job.id for job in scheduler.get_jobs()}
-        assert ids == {job_ids.DAILY_PASS, job_ids.DRAIN, job_ids.CATCH_UP}
+        assert ids == {job_ids.DAILY_PASS, job_ids.DRAIN, job_ids.CATCH_UP, job_ids.YEAR_END, job_ids.YEAR_END_CATCH_UP}
         daily = scheduler.get_job(job_ids.DAILY_PASS)
         assert (daily.coalesce, daily.max_instances, daily.misfire_grace_time) == (True, 1, None)
         assert "hour='0', minute='0'" in str(daily.trigger)
+        year_end = scheduler.get_job(job_ids.YEAR_END)  # 1 January, 02:00 local
+        assert "month='1', day='1', hour='2', minute='0'" in str(year_end.trigger)
+        assert year_end.next_run_time.timetuple()[1:5] == (1, 1, 2, 0)
     finally:
         scheduler.shutdown(wait=False)
 

@@ -1,0 +1,256 @@
+"""The ledger (.xlsx) and the report section (.docx), opened the way a user's Excel and Word would:
+with openpyxl and python-docx."""
+
+import io
+import os
+from datetime import timedelta
+
+import openpyxl
+from docx import Document
+from docx.oxml.ns import qn
+from sqlalchemy import event, select
+
+from tracker.exports.ledger import HEADERS, OVERDUE_FILL
+from tracker.exports.section import chinese_number
+from tracker.extensions import db
+from tracker.items import services
+from tracker.items.models import Item, Report
+from tracker.rollover import services as rollover
+
+
+def _sheet(data: bytes):
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return book["整改台账"]
+
+
+def _rows(sheet) -> list[dict]:
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == HEADERS
+    return [dict(zip(HEADERS, row, strict=True)) for row in values[1:]]
+
+
+def _roll(year, make):
+    rollover.carry_over_year(year, now=make.now)
+    db.session.commit()
+
+
+def test_ledger_columns_rows_and_highlights(make, org, login, today):
+    report = make.report(org.county_a, 2024, title="甲县局2024年度法治政府建设情况报告")
+    late = make.item(org.county_a, org.off_a, report=report, title="案卷不规范", deadline_days=-12,
+                     status="in_progress", categories=("case_file_quality", "legal_publicity"))
+    make.evidence(late, org.off_a, filename="整改前.pdf")
+    make.evidence(late, org.off_a, filename="整改后.pdf")
+    done = make.item(org.county_a, org.off_a2, report=report, title="普法不够", status="closed", supervisor=org.sup_a,
+                     categories=("legal_publicity",))
+    _roll(2024, make)
+    fresh = make.item(org.team_a, org.off_team, year=2025, title="新问题", deadline_days=20)
+    make.item(org.county_b, org.off_b, year=2025, title="乙县的问题")
+
+    response = login(org.sup_a).get("/items/export.xlsx")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"] and ".xlsx" in response.headers["Content-Disposition"]
+    sheet = _sheet(response.data)
+    rows = {row["问题描述"].split("\n")[0]: row for row in _rows(sheet)}
+    assert set(rows) == {"案卷不规范", "普法不够", "新问题"}, "only what sup_a may see"
+    assert [row["序号"] for row in _rows(sheet)] == [1, 2, 3]
+
+    row = rows["案卷不规范"]
+    assert row["问题来源（报告/年度）"] == "甲县局2024年度法治政府建设情况报告（2024年度）"
+    assert (row["问题类别"], row["责任单位"], row["责任人"]) == ("案卷质量、普法宣传", "甲县局", "张三")
+    assert (row["整改状态"], row["是否逾期"], row["逾期天数"]) == ("整改中", "是", 12)
+    assert row["整改时限"].date() == today - timedelta(days=12)
+    assert (row["完成时间"], row["佐证材料数"], row["结转次数"]) == (None, 2, 1)
+    row = rows["普法不够"]
+    assert (row["整改状态"], row["是否逾期"], row["逾期天数"], row["结转次数"]) == ("已销号", "否", None, 0)
+    assert row["完成时间"].date() == today and row["佐证材料数"] == 1
+    row = rows["新问题"]
+    assert (row["问题来源（报告/年度）"], row["责任单位"], row["是否逾期"]) == ("2025年度（未关联报告）", "甲大队", "否")
+
+    # Header row, frozen below it, filters, widths; overdue rows (and only they) in red.
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:N4"
+    assert all(cell.font.b for cell in sheet[1])
+    assert sheet.column_dimensions["C"].width == 50 and sheet.column_dimensions["A"].width == 6
+    for number in range(2, 5):
+        overdue = sheet.cell(number, 10).value == "是"
+        fills = {sheet.cell(number, column).fill.fgColor.rgb for column in range(1, 15)}
+        assert fills == ({OVERDUE_FILL.fgColor.rgb} if overdue else {"00000000"}), number
+    assert sum(sheet.cell(n, 10).value == "是" for n in range(2, 5)) == 1
+    assert fresh.id and done.id
+
+
+def test_ledger_filters_match_the_list_pages(make, org, login):
+    make.item(org.county_a, org.off_a, year=2024, title="逾期的", deadline_days=-1, categories=("legal_publicity",))
+    make.item(org.county_a, org.off_a2, year=2025, title="待审核的", status="pending_review")
+    make.item(org.team_a, org.off_team, year=2025, title="大队的", categories=("case_file_quality",))
+    make.item(org.county_a, org.off_a, year=2025, title="已销号的", status="closed", supervisor=org.sup_a)
+    supervisor, official = login(org.sup_a), login(org.off_a)
+
+    def titles(client, query):
+        response = client.get(f"/items/export.xlsx?{query}")
+        assert response.status_code == 200, query
+        return sorted(row["问题描述"].split("\n")[0] for row in _rows(_sheet(response.data)))
+
+    assert titles(supervisor, "overdue=1") == ["逾期的"]
+    assert titles(supervisor, "year=2024") == ["逾期的"]
+    assert titles(supervisor, "status=pending_review") == ["待审核的"]
+    assert titles(supervisor, "category=case_file_quality") == ["大队的"]
+    assert titles(supervisor, f"unit={org.team_a.id}") == ["大队的"]
+    assert titles(official, "mine=1&open=1") == ["逾期的"]
+    assert titles(official, "mine=1") == ["已销号的", "逾期的"]
+    assert titles(official, "") == ["已销号的", "待审核的", "逾期的"]  # own unit only, never the team below
+    assert titles(supervisor, "year=abc&status=nope&unit=%00&per_page=-1") == sorted(["已销号的", "大队的", "待审核的", "逾期的"])
+    assert titles(login(org.off_b), "") == []
+
+
+def test_every_list_page_has_the_export_button_with_its_filters(make, org, login):
+    make.item(org.county_a, org.off_a, year=2024)
+    supervisor = login(org.sup_a)
+    for url, expected in [
+        ("/items?year=2024&status=open", "/items/export.xlsx?year=2024&amp;status=open"),
+        (f"/overdue?unit={org.county_a.id}", f"/items/export.xlsx?overdue=1&amp;unit={org.county_a.id}"),
+        ("/review", "/items/export.xlsx?status=pending_review"),
+    ]:
+        page = supervisor.get(url).get_data(as_text=True)
+        assert 'id="export-ledger"' in page and expected in page, url
+    page = login(org.off_a).get("/my").get_data(as_text=True)
+    assert "/items/export.xlsx?mine=1&amp;open=1" in page and "导出台账" in page
+
+
+def test_text_that_looks_like_a_formula_or_holds_control_characters_stays_plain_text(make, org, login):
+    item = make.item(org.county_a, org.off_a, year=2024, title="=HYPERLINK(\"http://x\")")
+    item.measures = "第一步\x07响铃\x0b竖排"
+    db.session.commit()
+    sheet = _sheet(login(org.sup_a).get("/items/export.xlsx").data)
+    assert sheet.cell(2, 3).value.startswith("=HYPERLINK") and sheet.cell(2, 3).data_type == "s"
+    assert sheet.cell(2, 7).value == "第一步响铃竖排"
+
+
+def test_ledger_statements_do_not_grow_with_rows(make, org, login):
+    supervisor = login(org.sup_a)
+
+    def statements() -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert supervisor.get("/items/export.xlsx").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    make.item(org.county_a, org.off_a, year=2024)
+    few = statements()
+    for _ in range(20):
+        make.item(org.county_a, org.off_a2, year=2024, categories=("legal_publicity", "other"))
+    assert statements() == few
+
+
+def test_cli_export(app, make, org, tmp_path):
+    make.item(org.county_a, org.off_a, year=2024, title="甲县的", deadline_days=-2)
+    make.item(org.county_b, org.off_b, year=2025, title="乙县的")
+    runner = app.test_cli_runner()
+    out = tmp_path / "台账.xlsx"
+    result = runner.invoke(args=["tracker", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out.resolve())
+    assert len(_rows(_sheet(out.read_bytes()))) == 2
+
+    filtered = tmp_path / "filtered.xlsx"
+    result = runner.invoke(args=["tracker", "export", "--out", str(filtered), "--unit", "甲县局", "--year", "2024",
+                                 "--status", "open", "--overdue"])
+    assert result.exit_code == 0, result.output
+    assert [row["问题描述"].split("\n")[0] for row in _rows(_sheet(filtered.read_bytes()))] == ["甲县的"]
+
+    for args, message in [
+        (("--out", str(tmp_path / "a.csv")), "应以 .xlsx 结尾"),
+        (("--out", str(tmp_path / "none" / "a.xlsx")), "不存在"),
+        (("--out", str(tmp_path / "b.xlsx"), "--unit", "无此单位"), "找不到单位"),
+        (("--out", str(tmp_path / "b.xlsx"), "--category", "nope"), "没有代码为“nope”的问题类别。"),
+    ]:
+        result = runner.invoke(args=["tracker", "export", *args])
+        assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1, args
+    assert runner.invoke(args=["tracker", "export", "--out", str(tmp_path / "c.xlsx"), "--status", "done"]).exit_code == 2
+    assert runner.invoke(args=["tracker", "export"]).exit_code == 2
+    assert sorted(os.listdir(tmp_path)) == ["filtered.xlsx", "台账.xlsx"], "no half-written file left behind"
+
+
+def _paragraphs(data: bytes):
+    return Document(io.BytesIO(data)).paragraphs
+
+
+def _east_asian_font(paragraph) -> str:
+    return paragraph.runs[-1]._element.rPr.rFonts.get(qn("w:eastAsia"))
+
+
+def test_report_section_docx(make, org, login, today):
+    report_2024 = make.report(org.county_a, 2024)
+    done = make.item(org.county_a, org.off_a, report=report_2024, title="普法宣传不深入", status="closed",
+                     supervisor=org.sup_a)
+    done.measures = "开展“八五”普法。"
+    late = make.item(org.county_a, org.off_a, report=report_2024, title="案卷质量不高", deadline_days=-5,
+                     status="in_progress")
+    late.measures = "开展案卷评查。"
+    services.add_progress(late, org.off_a, "评查已完成一半，因人员借调未能按期完成。", now=make.now)
+    db.session.commit()
+    old = make.item(org.county_a, org.off_a, year=2022, title="执法力量不足")
+    _roll(2022, make)
+    _roll(2023, make)  # now 2024's, carried twice
+    _roll(2024, make)
+    report_2025 = db.session.scalar(select(Report).where(Report.year == 2025))
+    make.item(org.county_a, org.off_a, report=report_2025, title="执法方式单一")
+
+    response = login(org.sup_a).get(f"/reports/{org.county_a.id}/2025/section.docx")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    paragraphs = _paragraphs(response.data)
+    texts = [p.text for p in paragraphs]
+    assert texts[0] == "甲县局2024年度存在问题整改情况"
+    first, second = texts.index("一、上一年度存在问题整改情况"), texts.index("二、2025年度存在的问题")
+    assert first < second
+    assert texts[first + 1] == (f"2024年度报告查摆问题3个（含以前年度遗留问题1个）。截至{today.year}年{today.month}月{today.day}日，"
+                                "已整改销号1个，尚未完成2个（其中逾期1个），未完成的2个已结转至2025年度继续整改。")
+    headings = [t for t in texts[first:second] if t.startswith("（")]
+    assert headings == ["（一）普法宣传不深入", "（二）案卷质量不高", "（三）执法力量不足"]  # closed first
+    block = "\n".join(texts[texts.index("（一）普法宣传不深入"):texts.index("（二）案卷质量不高")])
+    assert "整改措施：开展“八五”普法。" in block and "整改情况：已完成整改" in block
+    assert f"完成时间：{today.year}年{today.month}月{today.day}日审核销号。" in block and "佐证材料：1份：佐证.pdf。" in block
+    block = "\n".join(texts[texts.index("（二）案卷质量不高"):texts.index("（三）执法力量不足")])
+    assert "目前状态：整改中，已逾期5天。" in block and "未完成原因：评查已完成一半，因人员借调未能按期完成。" in block
+    deadline = today - timedelta(days=5)
+    assert f"整改时限：{deadline.year}年{deadline.month}月{deadline.day}日。" in block
+    assert "已结转至2025年度继续整改。" in block and "佐证材料：无。" in block
+    block = "\n".join(texts[texts.index("（三）执法力量不足"):second])
+    assert "该问题为以前年度遗留问题，已连续3年未完成。" in block and "未完成原因：暂无进展说明。" in block
+    assert texts[second + 1:] == ["（一）执法方式单一", "问题描述"], "only the problems 2025 found, not those carried in"
+
+    # Official-document fonts: 黑体 headings, 楷体 sub-headings, 仿宋 body, 三号 (16 pt).
+    assert _east_asian_font(paragraphs[first]) == "黑体"
+    assert _east_asian_font(paragraphs[texts.index("（一）普法宣传不深入")]) == "楷体"
+    assert _east_asian_font(paragraphs[first + 1]) == "仿宋"
+    assert paragraphs[first + 1].runs[0].font.size.pt == 16
+    assert paragraphs[first + 1].paragraph_format.first_line_indent.pt == 32
+    assert old.id
+
+
+def test_report_section_permissions_and_missing_reports(make, org, login):
+    make.report(org.county_a, 2024)
+    assert login(org.sup_b).get(f"/reports/{org.county_a.id}/2025/section.docx").status_code == 404
+    missing = login(org.sup_a).get(f"/reports/{org.county_a.id}/2030/section.docx")
+    assert missing.status_code == 404 and "甲县局没有2029年度或2030年度的报告。" in missing.get_data(as_text=True)
+    only_last_year = _paragraphs(login(org.sup_a).get(f"/reports/{org.county_a.id}/2025/section.docx").data)
+    assert "2025年度报告尚未导入系统，或未列出问题。" in [p.text for p in only_last_year]
+
+
+def test_chinese_numbers():
+    assert [chinese_number(n) for n in (1, 9, 10, 11, 19, 20, 21, 99)] == [
+        "一", "九", "十", "十一", "十九", "二十", "二十一", "九十九"]
+
+
+def test_items_keep_their_year_on_the_list_after_rollover(make, org, login):
+    """After the rollover a carried item is in next year's list and ledger, not twice."""
+    make.item(org.county_a, org.off_a, year=2024, title="遗留")
+    _roll(2024, make)
+    supervisor = login(org.sup_a)
+    assert _rows(_sheet(supervisor.get("/items/export.xlsx?year=2024").data)) == []
+    assert len(_rows(_sheet(supervisor.get("/items/export.xlsx?year=2025").data))) == 1
+    assert db.session.scalar(select(Item.year)) == 2025
