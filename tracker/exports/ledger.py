@@ -6,6 +6,7 @@ were measured in ``bench/exports.py``.
 """
 
 from collections import defaultdict
+from copy import copy
 from datetime import date, datetime
 from typing import IO
 
@@ -43,6 +44,7 @@ _HEADER_FONT = Font(bold=True)
 _OVERDUE_FONT = Font(color="9C0006")
 _WRAPPED = {2, 3, 7}  # 问题来源, 问题描述, 整改措施 (1-based)
 _CENTERED = {1, 8, 9, 10, 11, 12, 13, 14}
+_DATES = {8, 12}  # 整改时限, 完成时间
 
 
 def ledger_rows(items: Select, today: date):
@@ -125,11 +127,16 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     for index, (_, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append([_cell(sheet, header, index, header=True) for index, header in enumerate(HEADERS, start=1)])
+    header = _style(sheet, header=True)
+    sheet.append([_cell(sheet, title, header) for title in HEADERS])
+    # openpyxl hashes style objects on every assignment; a style made once per column and copied
+    # onto each cell is ten times faster (measured: 100,000 rows in bench/exports.py).
+    plain = [_style(sheet, column) for column in range(1, len(COLUMNS) + 1)]
+    red = [_style(sheet, column, overdue=True) for column in range(1, len(COLUMNS) + 1)]
     rows = 0
     for values in ledger_rows(items, today):
-        overdue = values[9] == "是"
-        sheet.append([_cell(sheet, value, index, overdue=overdue) for index, value in enumerate(values, start=1)])
+        styles = red if values[9] == "是" else plain
+        sheet.append([_cell(sheet, value, style) for value, style in zip(values, styles, strict=True)])
         rows += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{rows + 1}"
     sheet.print_title_rows = "1:1"
@@ -138,19 +145,26 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     return rows
 
 
-def _cell(sheet, value, column: int, *, header: bool = False, overdue: bool = False) -> WriteOnlyCell:
+def _style(sheet, column: int = 0, *, header: bool = False, overdue: bool = False):
+    """The style of a header cell, or of a cell in ``column`` (1-based) of an ordinary or overdue row."""
+    cell = WriteOnlyCell(sheet)
+    cell.border = _BORDER
+    if header:
+        cell.font, cell.fill, cell.alignment = _HEADER_FONT, HEADER_FILL, Alignment(horizontal="center", wrap_text=True)
+        return cell._style
+    cell.alignment = _WRAP if column in _WRAPPED else _CENTER if column in _CENTERED else Alignment(vertical="top")
+    if column in _DATES:
+        cell.number_format = "yyyy-mm-dd"
+    if overdue:
+        cell.fill, cell.font = OVERDUE_FILL, _OVERDUE_FONT
+    return cell._style
+
+
+def _cell(sheet, value, style) -> WriteOnlyCell:
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # text, never a formula, whatever a user typed
-    if isinstance(value, date):
-        cell.number_format = "yyyy-mm-dd"
-    cell.border = _BORDER
-    if header:
-        cell.font, cell.fill, cell.alignment = _HEADER_FONT, HEADER_FILL, Alignment(horizontal="center", wrap_text=True)
-        return cell
-    cell.alignment = _WRAP if column in _WRAPPED else _CENTER if column in _CENTERED else Alignment(vertical="top")
-    if overdue:
-        cell.fill, cell.font = OVERDUE_FILL, _OVERDUE_FONT
+    cell._style = copy(style)
     return cell
