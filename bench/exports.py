@@ -8,7 +8,7 @@ of 2025 (two thirds open, with one or two categories, texts of report length, ev
 five). Then prints:
 - the rollover of 2025 (time and SQL statements), and the same rollover again;
 - the ledger export of every item, and of one city's items, each in a fresh process so that its
-  peak memory (ru_maxrss) can be read: the export's share is the peak minus the process's size
+  peak memory (VmHWM) can be read: the export's share is the peak minus the process's size
   just before it started.
 Nothing here runs in the test suite.
 """
@@ -16,7 +16,6 @@ Nothing here runs in the test suite.
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -91,19 +90,28 @@ def export_in_child(url: str, out: Path, unit_id: int | None) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def _status(field: str) -> int:
+    """A figure of this process from /proc/self/status, in kB. (Not ru_maxrss: Linux carries it
+    over from the parent through fork and exec, so a child would report the parent's peak.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
 def child(url: str, out: str, unit_id: int) -> None:
     from tracker.exports.ledger import write_ledger
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "SCHEDULER": "off"})
     with app.app_context():
         db.session.execute(text("SELECT 1"))
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = _status("VmRSS")
         counter = Counter()
         event.listen(db.engine, "before_cursor_execute", counter)
         start = time.perf_counter()
         rows = write_ledger(out, filtered_items(None, ItemFilter(unit_id=unit_id or None), TODAY), today=TODAY)
         elapsed = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = _status("VmHWM")
     print(json.dumps({"rows": rows, "seconds": round(elapsed, 2), "sql": counter.n, "rss_before_mb": round(before / 1024, 1),
                       "rss_peak_mb": round(peak / 1024, 1), "file_mb": round(Path(out).stat().st_size / 2**20, 1)}))
 

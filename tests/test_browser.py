@@ -160,3 +160,41 @@ def test_supervisor_imports_a_report_in_the_browser(browser, server, tmp_path):
     assert "已导入《睢县交通运输局2023年度法治政府建设工作报告》：2个问题" in page.inner_text(".alert-success")
     rows = page.locator("#items-table tbody tr").all_inner_texts()
     assert len(rows) == 2 and "执法队伍年龄老化、专业人才缺乏" in rows[0] and "执法方式方法比较单一" in rows[1]
+
+
+def test_supervisor_rolls_the_year_over_and_hands_in_the_ledger(browser, server):
+    """The year-end button, the report page with its 上年度遗留 badges on a phone, and the ledger
+    (browser downloads do not work here, so the button's link is fetched with the page's session)."""
+    import io
+
+    import openpyxl
+
+    from tracker.auth.models import Unit
+
+    suixian = db.session.scalar(select(Unit).where(Unit.name == "睢县交通运输局"))
+    year = db.session.scalar(select(Item.year).where(Item.unit_id == suixian.id).limit(1))
+    unfinished = db.session.scalar(select(func.count(Item.id)).where(
+        Item.unit_id == suixian.id, Item.year == year, Item.status != Status.closed))
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    _sign_in(page, server, "suixian_sup")
+    page.goto(f"{server}/reports")
+    page.fill("#rollover input[name=year]", str(year))
+    page.select_option("#rollover select[name=unit]", str(suixian.id))
+    page.click("#rollover button[type=submit]")
+    assert f"已将{year}年度未销号的{unfinished}个事项结转至{year + 1}年度" in page.inner_text(".alert-success")
+
+    page.goto(f"{server}/reports/{suixian.id}/{year + 1}")
+    assert page.locator("#carried-table tr[data-item-id]").count() == unfinished
+    assert page.locator("#carried-table .carried-badge").first.inner_text() == "上年度遗留"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the report page overflows a phone screen"
+    docx = page.request.get(server + page.get_attribute("#section-this", "href"))
+    assert docx.ok and docx.headers["content-type"].endswith("wordprocessingml.document")
+
+    page.goto(f"{server}/items?year={year + 1}")
+    assert page.locator("#items-table .carried-badge").count() == unfinished
+    ledger = page.request.get(server + page.get_attribute("#export-ledger", "href"))
+    assert ledger.ok
+    rows = list(openpyxl.load_workbook(io.BytesIO(ledger.body()))["整改台账"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == unfinished and {row[13] for row in rows} == {1}

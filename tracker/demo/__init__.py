@@ -17,6 +17,7 @@ from tracker.importing import services as importing
 from tracker.items import evidence, services, workflow
 from tracker.items.models import Item
 from tracker.items.workflow import Action
+from tracker.rollover import services as rollover
 
 REPORTS_DIR = Path(__file__).parent / "reports"
 PASSWORD = "demo1234"
@@ -131,6 +132,11 @@ def load_demo(*, today: date, now: datetime) -> dict:
         waiting, Action.request_extension, users["wusu_off"], now=now, today=today,
         deadline=today + timedelta(days=30), comment="执法人员正在参加集中培训，需延后一个月完成。",
     )
+    # The city's report is a year older than the others: carry its open items over, as the
+    # scheduler would have on 1 January, so the demo shows 上年度遗留 items and a draft report.
+    years = sorted(db.session.scalars(select(Item.year).distinct()))
+    if len(years) > 1:
+        rollover.carry_over_year(years[0], now=now, source="demo")
     db.session.flush()
     return {"units": len(units), "items": count, "accounts": len(users)}
 
