@@ -1,6 +1,7 @@
 """Year-end rollover: unresolved items of year Y join year Y+1's report, once, keeping what they are."""
 
 import json
+import re
 import threading
 from datetime import date, datetime, timedelta
 
@@ -305,6 +306,12 @@ def test_report_page_lists_found_and_carried_problems_with_counts(make, org, log
     assert "新发现的问题" in found and "未完成的问题" not in found
     assert "未完成的问题" in carried and "上年度遗留" in carried and f'data-item-id="{gone_on.id}"' in carried
     assert "共 2 个问题" in page_2025 and "上年度遗留 1" in page_2025
+
+    listing = supervisor.get("/reports").get_data(as_text=True)
+    row = listing.split(f'data-report-id="{report_2024.id}"')[1].split("</tr>")[0]
+    assert [int(n) for n in re.findall(r"<td[^>]*>(\d+)</td>", row)] == [2024, 2, 1, 1]  # year, problems, closed, carried on
+    row = listing.split(f'data-report-id="{report_2025.id}"')[1].split("</tr>")[0]
+    assert [int(n) for n in re.findall(r"<td[^>]*>(\d+)</td>", row)] == [2025, 2, 0, 0]
 
     assert supervisor.get(f"/reports/{org.county_a.id}/2030").status_code == 404
     assert login(org.sup_b).get(f"/reports/{org.county_a.id}/2024").status_code == 404

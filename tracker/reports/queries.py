@@ -88,9 +88,9 @@ def latest_notes(item_ids: list[int]) -> dict[int, ItemEvent]:
     return {event.item_id: event for event in db.session.scalars(select(ItemEvent).where(ItemEvent.id.in_(latest)))}
 
 
-def report_years(user: User, limit: int = 500) -> list[tuple[Report, dict]]:
-    """The reports of the units ``user`` supervises, newest first, each with its item counts by
-    status (items still in it; those carried on are counted in the next year's report)."""
+def report_years(user: User, limit: int = 500) -> list[tuple[Report, dict, int]]:
+    """The reports of the units ``user`` supervises, newest first, each with the counts by status of
+    the items still in it and the number it carried on to the next year: three statements."""
     reports = list(db.session.scalars(
         select(Report)
         .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
@@ -98,15 +98,22 @@ def report_years(user: User, limit: int = 500) -> list[tuple[Report, dict]]:
         .order_by(Report.year.desc(), Report.id.desc())
         .limit(limit)
     ))
+    ids = [r.id for r in reports]
     counts: dict = {}
-    if reports:
+    carried_on: dict = {}
+    if ids:
         for report_id, status, n in db.session.execute(
             select(Item.report_id, Item.status, func.count(Item.id))
-            .where(Item.report_id.in_([r.id for r in reports]))
+            .where(Item.report_id.in_(ids))
             .group_by(Item.report_id, Item.status)
         ):
             counts.setdefault(report_id, {})[status] = n
-    return [(report, counts.get(report.id, {})) for report in reports]
+        carried_on = dict(db.session.execute(
+            select(CarryOver.from_report_id, func.count(CarryOver.id))
+            .where(CarryOver.from_report_id.in_(ids))
+            .group_by(CarryOver.from_report_id)
+        ).all())
+    return [(report, counts.get(report.id, {}), carried_on.get(report.id, 0)) for report in reports]
 
 
 def rollover_runs(user: User, limit: int = 10) -> list[RolloverRun]:
