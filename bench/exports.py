@@ -26,8 +26,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event, insert, select, text
 
 from bench.reminders import Counter
-from bench.seeding import unit_tree
-from tests import pg
+from bench.seeding import OUT, fresh_database, unit_tree
 from tracker import create_app, models  # noqa: F401
 from tracker.auth.models import Role, User
 from tracker.extensions import db
@@ -125,16 +124,8 @@ def main() -> None:
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
         return
-    out = Path(__file__).parent / "out"
-    out.mkdir(exist_ok=True)
-    if args.database_url:
-        url = args.database_url
-        pg.drop_database(url)
-        pg.ensure_database(url)
-    else:
-        path = out / "exports.db"
-        path.unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
+    out = OUT
+    url = fresh_database(args.database_url, "exports")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "UPLOAD_DIR": str(out / "uploads")})
     with app.app_context():
         upgrade()

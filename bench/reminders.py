@@ -15,14 +15,12 @@ import argparse
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select, text
 
-from bench.seeding import unit_tree
-from tests import pg
+from bench.seeding import OUT, fresh_database, unit_tree
 from tracker import create_app, models  # noqa: F401
 from tracker.auth.models import Role, User
 from tracker.extensions import db
@@ -83,16 +81,8 @@ def main() -> None:
     parser.add_argument("--owners", type=int, default=10_000)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    out = Path(__file__).parent / "out"
-    out.mkdir(exist_ok=True)
-    if args.database_url:
-        url = args.database_url
-        pg.drop_database(url)
-        pg.ensure_database(url)
-    else:
-        path = out / "reminders.db"
-        path.unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
+    out = OUT
+    url = fresh_database(args.database_url, "reminders")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "UPLOAD_DIR": str(out / "uploads")})
     with app.app_context():
         upgrade()

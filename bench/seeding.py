@@ -1,8 +1,26 @@
-"""The province both benchmarks seed: 1 province bureau, 15 city bureaus, 150 county bureaus
+"""The province the benchmarks seed: 1 province bureau, 15 city bureaus, 150 county bureaus
 and 450 teams (616 units)."""
 
+from pathlib import Path
+
+from tests import pg
 from tracker.auth.models import Unit
 from tracker.extensions import db
+
+OUT = Path(__file__).parent / "out"
+
+
+def fresh_database(database_url: str | None, name: str) -> str:
+    """An empty database: the PostgreSQL one named by ``database_url``, dropped and created again,
+    or else a new SQLite file ``bench/out/<name>.db``."""
+    OUT.mkdir(exist_ok=True)
+    if database_url:
+        pg.drop_database(database_url)
+        pg.ensure_database(database_url)
+        return database_url
+    path = OUT / f"{name}.db"
+    path.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
 
 
 def unit_tree() -> list[tuple[int, str]]:

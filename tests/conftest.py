@@ -4,11 +4,12 @@ before every test; factories that go through the domain services; a signed-in te
 
 import os
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests import pg
 from tracker import create_app
@@ -183,6 +184,46 @@ def org(make):
     o.off_team = make.user("off_team", "official", team_a)
     o.off_b = make.user("off_b", "official", county_b)
     return o
+
+
+class StatementCounter:
+    """``with StatementCounter(db.engine) as counted: ...`` then ``counted.count`` SQL statements."""
+
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args):
+        self.count += 1
+
+
+def at_once(app, threads: int, action, timeout: float = 60) -> tuple[list, list]:
+    """Run ``action()`` in ``threads`` threads released together, each with its own app context
+    and database session; returns (their results, the errors they raised)."""
+    barrier, results, errors = threading.Barrier(threads), [], []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait(5)
+                results.append(action())
+            except Exception as error:  # noqa: BLE001 - returned to the test, which asserts on it
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout)
+    return results, errors
 
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')

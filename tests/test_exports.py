@@ -8,8 +8,9 @@ from datetime import timedelta
 import openpyxl
 from docx import Document
 from docx.oxml.ns import qn
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from tests.conftest import StatementCounter
 from tracker.exports.ledger import HEADERS, OVERDUE_FILL
 from tracker.exports.section import chinese_number
 from tracker.extensions import db
@@ -129,14 +130,9 @@ def test_ledger_statements_do_not_grow_with_rows(make, org, login):
     supervisor = login(org.sup_a)
 
     def statements() -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with StatementCounter(db.engine) as counted:
             assert supervisor.get("/items/export.xlsx").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
+        return counted.count
 
     make.item(org.county_a, org.off_a, year=2024)
     few = statements()

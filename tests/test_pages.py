@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from sqlalchemy import event
 
+from tests.conftest import StatementCounter
 from tracker.extensions import db
 
 
@@ -96,20 +96,6 @@ def test_supervisor_home_counts(org, make, login):
     page = login(org.sup_a).get("/").get_data(as_text=True)
     assert re.search(r'id="overdue-count">1<', page)
 
-
-class StatementCounter:
-    def __init__(self, engine):
-        self.engine, self.count = engine, 0
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args):
-        self.count += 1
 
 
 @pytest.mark.parametrize("url", ["/my", "/items", "/overdue", "/review", "/", "/items/{id}"])

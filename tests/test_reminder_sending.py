@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import at_once
 from tests.servers import RobotServer, SMTPServer, free_port
 from tracker.extensions import db
 from tracker.items.models import Item
@@ -244,19 +244,8 @@ def test_two_senders_at_once_send_each_message_once(app, make, org, smtp):
     owners_with_items(make, org, 12, "email")
     services.run_pass(D, datetime.now(UTC), rules.current_rule(app.config), ZONE)
     db.session.commit()
-    barrier = threading.Barrier(3)
-
-    def sender():
-        with app.app_context():
-            barrier.wait(5)
-            services.drain(app.config)
-            db.session.remove()
-
-    threads = [threading.Thread(target=sender) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _, errors = at_once(app, 3, lambda: services.drain(app.config))
+    assert not errors
     received = sorted(m.envelope_to[0] for m in smtp.messages)
     assert received == sorted(f"owner{n}@example.gov.cn" for n in range(12))
     assert statuses() == {"sent": 12}

@@ -2,7 +2,6 @@
 escalation, review waits, catch-up after missed days, working days), and that a pass written
 twice or at once writes each reminder once."""
 
-import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import at_once
 from tracker.extensions import db
 from tracker.items.models import ExtensionRequest, ItemEvent
 from tracker.items.workflow import Action, perform
@@ -165,24 +165,7 @@ def test_two_passes_at_once_write_each_reminder_once(app, make, org):
     for n in range(5):
         owner, unit = [(org.off_a, org.county_a), (org.off_a2, org.county_a), (org.off_team, org.team_a)][n % 3]
         item_due(make, org, D + timedelta(days=n % 2), f"事项{n}", owner=owner, unit=unit)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def one_pass():
-        with app.app_context():
-            try:
-                barrier.wait(5)
-                run(app, D)
-            except Exception as error:  # noqa: BLE001 (reported below)
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=one_pass) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    _, errors = at_once(app, 2, lambda: run(app, D))
     assert not errors
     keys = db.session.execute(select(OutboxMessage.recipient_id, OutboxMessage.channel)).all()
     assert len(keys) == len(set(keys)) == 6  # three owners × (bell, email)

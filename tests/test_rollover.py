@@ -2,12 +2,12 @@
 
 import json
 import re
-import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import StatementCounter, at_once
 from tracker.errors import Conflict, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.importing import services as importing
@@ -155,24 +155,12 @@ def test_two_rollovers_at_once_carry_each_item_once(app, make, org):
         make.item(org.county_a, org.off_a, year=2024)
     for _ in range(5):
         make.item(org.county_b, org.off_b, year=2024)
-    barrier, results, errors = threading.Barrier(2), [], []
+    def carry():
+        carried = rollover.carry_over_year(2024, now=datetime.now().astimezone(), source="cli").carried
+        db.session.commit()
+        return carried
 
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(rollover.carry_over_year(2024, now=datetime.now().astimezone(), source="cli").carried)
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001 - reported below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(app, 2, carry)
     assert not errors and sum(results) == 35
     assert db.session.scalar(select(func.count(CarryOver.id))) == 35
     assert db.session.scalar(select(func.count(Item.id)).where(Item.year == 2025, Item.carry_count == 1)) == 35
@@ -322,21 +310,14 @@ def test_report_page_lists_found_and_carried_problems_with_counts(make, org, log
     assert login(org.off_b).get(f"/reports/{org.county_a.id}/2024").status_code == 404
 
 
-def test_report_page_statements_do_not_grow_with_items(make, org, login, app):
-    from sqlalchemy import event
-
+def test_report_page_statements_do_not_grow_with_items(make, org, login):
     report = make.report(org.county_a, 2024)
     supervisor = login(org.sup_a)
 
     def statements() -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with StatementCounter(db.engine) as counted:
             assert supervisor.get(f"/reports/{org.county_a.id}/2024").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
+        return counted.count
 
     make.item(org.county_a, org.off_a, report=report)
     few = statements()
