@@ -140,7 +140,7 @@ def main() -> None:
             counter = Counter()
             event.listen(db.engine, "before_cursor_execute", counter)
             start = time.perf_counter()
-            result = carry_over_year(2025, now=datetime.now(UTC))
+            result = carry_over_year(2025, today=TODAY, now=datetime.now(UTC))
             db.session.commit()
             elapsed = time.perf_counter() - start
             event.remove(db.engine, "before_cursor_execute", counter)

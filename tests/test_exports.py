@@ -3,7 +3,7 @@ with openpyxl and python-docx."""
 
 import io
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 
 import openpyxl
 from docx import Document
@@ -31,7 +31,7 @@ def _rows(sheet) -> list[dict]:
 
 
 def _roll(year, make):
-    rollover.carry_over_year(year, now=make.now)
+    rollover.carry_over_year(year, today=date(year + 1, 1, 1), now=make.now)
     db.session.commit()
 
 
@@ -99,7 +99,14 @@ def test_ledger_filters_match_the_list_pages(make, org, login):
     assert titles(official, "mine=1&open=1") == ["逾期的"]
     assert titles(official, "mine=1") == ["已销号的", "逾期的"]
     assert titles(official, "") == ["已销号的", "待审核的", "逾期的"]  # own unit only, never the team below
-    assert titles(supervisor, "year=abc&status=nope&unit=%00&per_page=-1") == sorted(["已销号的", "大队的", "待审核的", "逾期的"])
+    # The report page's button: the report's items, including those it carried on.
+    report = make.report(org.county_a, 2024)
+    kept = make.item(org.county_a, org.off_a, report=report, title="报告里的", status="closed", supervisor=org.sup_a)
+    make.item(org.county_a, org.off_a, report=report, title="结转走的")
+    _roll(2024, make)
+    assert titles(supervisor, f"report={report.id}") == ["报告里的", "结转走的"] and kept.id
+    everything = sorted(["已销号的", "大队的", "待审核的", "逾期的", "报告里的", "结转走的"])
+    assert titles(supervisor, "year=abc&status=nope&unit=%00&per_page=-1") == everything
     assert titles(login(org.off_b), "") == []
 
 
@@ -204,7 +211,7 @@ def test_report_section_docx(make, org, login, today):
     first, second = texts.index("一、上一年度存在问题整改情况"), texts.index("二、2025年度存在的问题")
     assert first < second
     assert texts[first + 1] == (f"2024年度报告查摆问题3个（含以前年度遗留问题1个）。截至{today.year}年{today.month}月{today.day}日，"
-                                "已整改销号1个，尚未完成2个（其中逾期1个），未完成的2个已结转至2025年度继续整改。")
+                                "已整改销号1个，尚未完成2个（其中逾期1个），均已结转至2025年度继续整改。")
     headings = [t for t in texts[first:second] if t.startswith("（")]
     assert headings == ["（一）普法宣传不深入", "（二）案卷质量不高", "（三）执法力量不足"]  # closed first
     block = "\n".join(texts[texts.index("（一）普法宣传不深入"):texts.index("（二）案卷质量不高")])
@@ -228,6 +235,24 @@ def test_report_section_docx(make, org, login, today):
     assert old.id
 
 
+def test_report_section_counts_an_item_carried_on_and_closed_since_as_closed(make, org, login, today):
+    report = make.report(org.county_a, 2024)
+    later = make.item(org.county_a, org.off_a, report=report, title="次年完成的", status="in_progress")
+    make.item(org.county_a, org.off_a, report=report, title="仍未完成的")
+    _roll(2024, make)
+    make.evidence(later, org.off_a)
+    from tracker.items import workflow
+    from tracker.items.workflow import Action
+
+    workflow.perform(later, Action.submit, org.off_a, summary="次年完成", now=make.now, today=today)
+    workflow.perform(later, Action.approve, org.sup_a, now=make.now, today=today)
+    db.session.commit()
+    texts = [p.text for p in _paragraphs(login(org.sup_a).get(f"/reports/{org.county_a.id}/2025/section.docx").data)]
+    assert texts[3] == (f"2024年度报告查摆问题2个。截至{today.year}年{today.month}月{today.day}日，已整改销号1个，"
+                        "尚未完成1个，均已结转至2025年度继续整改。")
+    assert texts.index("（一）次年完成的") < texts.index("（二）仍未完成的")
+
+
 def test_report_section_permissions_and_missing_reports(make, org, login):
     make.report(org.county_a, 2024)
     assert login(org.sup_b).get(f"/reports/{org.county_a.id}/2025/section.docx").status_code == 404
@@ -238,8 +263,9 @@ def test_report_section_permissions_and_missing_reports(make, org, login):
 
 
 def test_chinese_numbers():
-    assert [chinese_number(n) for n in (1, 9, 10, 11, 19, 20, 21, 99)] == [
-        "一", "九", "十", "十一", "十九", "二十", "二十一", "九十九"]
+    assert [chinese_number(n) for n in (1, 9, 10, 11, 19, 20, 21, 99, 100, 101, 110, 111, 120, 999, 1000)] == [
+        "一", "九", "十", "十一", "十九", "二十", "二十一", "九十九", "一百", "一百零一", "一百一十", "一百一十一",
+        "一百二十", "九百九十九", "1000"]
 
 
 def test_items_keep_their_year_on_the_list_after_rollover(make, org, login):

@@ -40,8 +40,14 @@ def _close(make, item, supervisor):
     db.session.commit()
 
 
+def _badges(item) -> str:
+    from flask import render_template_string
+
+    return render_template_string('{% from "_macros/ui.html" import carried %}{{ carried(item) }}', item=item)
+
+
 def _roll(year, make, **kw):
-    result = rollover.carry_over_year(year, now=make.now, **kw)
+    result = rollover.carry_over_year(year, today=date(year + 1, 1, 1), now=make.now, **kw)
     db.session.commit()
     return result
 
@@ -130,11 +136,11 @@ def test_a_supervisor_rolls_over_only_their_units(make, org):
     in_a = make.item(org.team_a, org.off_team, year=2024)
     in_b = make.item(org.county_b, org.off_b, year=2024)
     with pytest.raises(Forbidden):
-        rollover.carry_over_year(2024, now=make.now, actor=org.sup_a, unit=org.county_b)
+        rollover.carry_over_year(2024, today=date(2025, 1, 1), now=make.now, actor=org.sup_a, unit=org.county_b)
     with pytest.raises(Forbidden):
-        rollover.carry_over_year(2024, now=make.now, actor=org.sup_a)  # all units: admins only
+        rollover.carry_over_year(2024, today=date(2025, 1, 1), now=make.now, actor=org.sup_a)  # all units: admins only
     with pytest.raises(Forbidden):
-        rollover.carry_over_year(2024, now=make.now, actor=org.off_a, unit=org.county_a)
+        rollover.carry_over_year(2024, today=date(2025, 1, 1), now=make.now, actor=org.off_a, unit=org.county_a)
     assert _roll(2024, make, actor=org.sup_a, unit=org.county_a, source="web").carried == 1
     db.session.expire_all()
     assert (in_a.year, in_b.year) == (2025, 2024)
@@ -144,10 +150,32 @@ def test_a_supervisor_rolls_over_only_their_units(make, org):
     assert rollover.year_end_due(date(2025, 1, 3)) == 2024
 
 
-def test_bad_years_are_refused_in_words(make, org):
+def test_bad_years_are_refused_in_words(make, org, today):
     for year in (1999, 2100):
         with pytest.raises(Invalid, match="结转年度应在2000至2099之间"):
-            rollover.carry_over_year(year, now=make.now)
+            rollover.carry_over_year(year, today=today, now=make.now)
+    current = make.item(org.county_a, org.off_a, year=today.year)
+    for year in (today.year, today.year + 1):  # a year not over yet keeps its open work
+        with pytest.raises(Invalid, match=f"{year}年度尚未结束，只能结转{today.year - 1}年度及以前的事项。"):
+            rollover.carry_over_year(year, today=today, now=make.now)
+    db.session.expire_all()
+    assert (current.year, current.carry_count) == (today.year, 0)
+
+
+def test_an_item_reopened_after_its_rollover_is_carried_the_next_year(make, org):
+    """Nothing is stranded: a closed item reopened later, or a year nobody rolled over, comes along
+    with the next rollover, and its count still says since when it is unfinished."""
+    report = make.report(org.county_a, 2024)
+    item = make.item(org.county_a, org.off_a, report=report, status="closed", supervisor=org.sup_a)
+    assert _roll(2024, make).carried == 0
+    workflow.perform(item, Action.reopen, org.sup_a, comment="复查发现问题反弹", now=make.now, today=make.today)
+    db.session.commit()
+    assert _roll(2025, make).carried == 1
+    db.session.expire_all()
+    assert (item.year, item.carry_count, item.carried_over_from_year) == (2026, 2, 2024)
+    carry = db.session.scalar(select(CarryOver).where(CarryOver.item_id == item.id))
+    assert (carry.from_year, carry.from_report_id) == (2024, report.id)
+    assert "连续2年未完成" in _badges(item)
 
 
 def test_two_rollovers_at_once_carry_each_item_once(app, make, org):
@@ -156,7 +184,8 @@ def test_two_rollovers_at_once_carry_each_item_once(app, make, org):
     for _ in range(5):
         make.item(org.county_b, org.off_b, year=2024)
     def carry():
-        carried = rollover.carry_over_year(2024, now=datetime.now().astimezone(), source="cli").carried
+        carried = rollover.carry_over_year(2024, today=date(2025, 1, 1), now=datetime.now().astimezone(),
+                                           source="cli").carried
         db.session.commit()
         return carried
 
@@ -195,18 +224,14 @@ def test_cli_rollover(app, make, org):
     assert runner.invoke(args=["tracker", "rollover", "--year", "去年"]).exit_code == 2
 
 
-def test_the_scheduler_rolls_last_year_over_on_new_year_and_catches_up_in_january(app, make, org, monkeypatch):
-    from tracker import clock
-
+def test_the_scheduler_rolls_last_year_over_on_new_year_and_catches_up_in_january(app, make, org):
     make.item(org.county_a, org.off_a, year=2025)
     assert rollover.year_end_due(date(2026, 2, 1)) is None  # past January: left to people
     assert rollover.year_end_due(date(2026, 1, 1)) == 2025
-    # "Time is an input": the jobs read today's date from the clock, set here to New Year's Day.
-    monkeypatch.setattr(clock, "local_today", lambda: date(2026, 1, 1))
-    assert jobs.catch_up().carried == 1
+    assert jobs.catch_up(date(2026, 1, 1)).carried == 1
     assert rollover.year_end_due(date(2026, 1, 20)) is None
-    assert jobs.catch_up() is None
-    assert jobs.year_end().carried == 0  # the 02:00 job after a catch-up: nothing left
+    assert jobs.catch_up(date(2026, 1, 20)) is None
+    assert jobs.year_end(date(2026, 1, 1)).carried == 0  # the 02:00 job after a catch-up: nothing left
 
 
 def test_history_says_where_the_item_went(make, org, login):
@@ -254,7 +279,9 @@ def test_rollover_button(make, org, login, today):
     assert refused.status_code == 403 and "您只能结转督办范围内单位的事项。" in refused.get_data(as_text=True)
     assert sup_a.post("/reports/rollover", data={"year": today.year - 1, "unit": ""}).status_code == 403
     for bad in ({"year": "去年", "unit": ""}, {"year": "1999", "unit": ""}, {"year": "", "unit": ""},
-                {"year": today.year - 1, "unit": "x"}):
+                {"year": today.year - 1, "unit": "x"}, {"year": today.year - 1, "unit": "²"},
+                {"year": today.year - 1, "unit": "99999999999999999999"},
+                {"year": today.year, "unit": str(org.county_a.id)}):
         response = sup_a.post("/reports/rollover", data=bad)
         assert response.status_code == 422, bad
     assert db.session.scalar(select(func.count(CarryOver.id))) == 0

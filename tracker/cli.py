@@ -195,7 +195,7 @@ def rollover(year: int) -> None:
     from tracker.rollover import services as rollover_services
 
     try:
-        result = rollover_services.carry_over_year(year, now=clock.utcnow(), source="cli")
+        result = rollover_services.carry_over_year(year, today=clock.local_today(), now=clock.utcnow(), source="cli")
         db.session.commit()
     except DomainError as error:
         _fail(error.message)
@@ -211,41 +211,17 @@ def rollover(year: int) -> None:
 @click.option("--overdue", is_flag=True, help="只导出逾期事项")
 def export(out, year, unit_name, status, category, overdue) -> None:
     """Write the rectification ledger (整改台账) of every item, with filters, to an .xlsx file."""
-    import os
-    import tempfile
-    from pathlib import Path
-
     from tracker import clock
     from tracker.exports import ledger
     from tracker.items import queries
-    from tracker.items.models import Status
 
-    path = Path(out)
-    if path.suffix.lower() != ".xlsx":
-        _fail(f"输出文件“{out}”应以 .xlsx 结尾。")
-    if not path.parent.resolve().is_dir():
-        _fail(f"目录“{path.parent}”不存在。")
+    today = clock.local_today()
     try:
-        unit = services.find_unit(unit_name) if unit_name else None
+        flt = ledger.ledger_filter(year=year, unit_name=unit_name, status=status, category=category, overdue=overdue)
+        path = ledger.save_ledger(out, queries.filtered_items(None, flt, today), today=today)
     except DomainError as error:
         _fail(error.message)
-    if category and category not in {c.code for c in queries.all_categories()}:
-        _fail(f"没有代码为“{category}”的问题类别。")
-    today = clock.local_today()
-    flt = queries.ItemFilter(unit_id=unit.id if unit else None, year=year, category=category,
-                             status=Status(status) if status else None, overdue=overdue)
-    # Written beside the target and renamed into place: an interrupted export leaves no half file.
-    handle, partial = tempfile.mkstemp(suffix=".xlsx.part", dir=path.parent.resolve())
-    os.close(handle)
-    try:
-        ledger.write_ledger(partial, queries.filtered_items(None, flt, today), today=today)
-        os.replace(partial, path)
-    except OSError as error:
-        _fail(f"无法写入“{out}”：{error.strerror or error}。")
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-    click.echo(str(path.resolve()))
+    click.echo(str(path))
 
 
 @tracker_cli.command("scheduler")

@@ -136,7 +136,7 @@ def load_demo(*, today: date, now: datetime) -> dict:
     # scheduler would have on 1 January, so the demo shows 上年度遗留 items and a draft report.
     years = sorted(db.session.scalars(select(Item.year).distinct()))
     if len(years) > 1:
-        rollover.carry_over_year(years[0], now=now, source="demo")
+        rollover.carry_over_year(years[0], today=today, now=now, source="demo")
     db.session.flush()
     return {"units": len(units), "items": count, "accounts": len(users)}
 

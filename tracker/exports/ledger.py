@@ -5,9 +5,12 @@ batches (``yield_per``), so memory stays bounded however many items there are: 1
 were measured in ``bench/exports.py``.
 """
 
+import os
+import tempfile
 from collections import defaultdict
 from copy import copy
 from datetime import date, datetime
+from pathlib import Path
 from typing import IO
 
 from openpyxl import Workbook
@@ -20,8 +23,10 @@ from sqlalchemy.orm import aliased
 
 from tracker import clock
 from tracker.auth.models import Unit, User
+from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.items.models import Category, Evidence, Item, ItemCategory, Report, Status
+from tracker.items.queries import ItemFilter, overdue_clause
 from tracker.rollover.models import CarryOver
 
 BATCH = 1000
@@ -63,6 +68,7 @@ def ledger_rows(items: Select, today: date):
         select(
             Item.id, Item.year, Item.carry_count, Item.title, Item.text, Item.measures, Item.deadline, Item.status,
             Item.closed_at, Unit.name, User.name, User.username, source.title, evidence_count,
+            overdue_clause(today).label("overdue"),
         )
         .join(ids, ids.c.id == Item.id)
         .join(Unit, Unit.id == Item.unit_id)
@@ -77,10 +83,10 @@ def ledger_rows(items: Select, today: date):
     for batch in db.session.execute(query).partitions():
         names = _category_names([row[0] for row in batch])
         for (item_id, year, carries, title, text, measures, deadline, status, closed_at, unit, owner_name,
-             username, report_title, evidence) in batch:
+             username, report_title, evidence, overdue) in batch:
             number += 1
-            overdue = status is not Status.closed and deadline is not None and deadline < today
-            first_year = year - carries
+            overdue = bool(overdue)
+            first_year = year - carries  # as Item.origin_year
             yield [
                 number,
                 f"{report_title}（{first_year}年度）" if report_title else f"{first_year}年度（未关联报告）",
@@ -115,6 +121,47 @@ def _category_names(item_ids: list[int]) -> dict[int, list[str]]:
     ):
         names[item_id].append(name)
     return names
+
+
+def ledger_filter(*, year: int | None = None, unit_name: str | None = None, status: str | None = None,
+                  category: str | None = None, overdue: bool = False) -> ItemFilter:
+    """The ledger's filters as an operator names them, checked: one sentence for a bad value."""
+    from tracker.auth.services import find_unit
+    from tracker.items.queries import all_categories
+    from tracker.items.services import check_year
+
+    if year is not None:
+        check_year(year)
+    if status is not None and status not in Status._value2member_map_:
+        raise Invalid(f"没有“{status}”这种状态。", field="status")
+    if category and category not in {c.code for c in all_categories()}:
+        raise Invalid(f"没有代码为“{category}”的问题类别。", field="category")
+    unit = find_unit(unit_name) if unit_name else None
+    return ItemFilter(unit_id=unit.id if unit else None, year=year, category=category,
+                      status=Status(status) if status else None, overdue=overdue)
+
+
+def save_ledger(path: str | os.PathLike, items: Select, *, today: date) -> Path:
+    """Write the ledger to ``path`` (.xlsx) whole or not at all: it is written beside the target
+    and renamed into place, so an interrupted export leaves no half-written file."""
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise Invalid(f"输出文件“{path}”应以 .xlsx 结尾。", field="out")
+    folder = target.parent.resolve()
+    if not folder.is_dir():
+        raise Invalid(f"目录“{target.parent}”不存在。", field="out")
+    try:
+        handle, partial = tempfile.mkstemp(suffix=".xlsx.part", dir=folder)
+        os.close(handle)
+        try:
+            write_ledger(partial, items, today=today)
+            os.replace(partial, target)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    except OSError as error:
+        raise Invalid(f"无法写入“{path}”：{error.strerror or error}。", field="out") from None
+    return target.resolve()
 
 
 def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: str = "") -> int:

@@ -34,11 +34,17 @@ NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters a .d
 
 
 def chinese_number(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 99 → 九十九 (numbering goes no further in a report)."""
-    if n <= 10:
-        return NUMERALS[n - 1]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else NUMERALS[tens - 1]) + "十" + (NUMERALS[ones - 1] if ones else "")
+    """1 → 一, 10 → 十, 12 → 十二, 105 → 一百零五, 110 → 一百一十; from 1000 on, Arabic numerals."""
+    if not 0 < n < 1000:
+        return str(n)
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    text = f"{NUMERALS[hundreds - 1]}百" if hundreds else ""
+    if tens:
+        text += ("" if tens == 1 and not hundreds else NUMERALS[tens - 1]) + "十"
+    elif hundreds and ones:
+        text += "零"
+    return text + (NUMERALS[ones - 1] if ones else "")
 
 
 def section_filename(unit: Unit, year: int) -> str:
@@ -103,8 +109,9 @@ def _overview(previous: ReportYear, today: date) -> str:
     text += f"。截至{_cn_date(today)}，已整改销号{closed}个，尚未完成{total - closed}个"
     if overdue:
         text += f"（其中逾期{overdue}个）"
-    if counts["carried_on"]:
-        text += f"，未完成的{counts['carried_on']}个已结转至{previous.year + 1}年度继续整改"
+    carried_on = sum(1 for item in previous.items if previous.carried_on(item) and item.status is not Status.closed)
+    if carried_on:
+        text += f"，{'均' if carried_on == total - closed else f'其中{carried_on}个'}已结转至{previous.year + 1}年度继续整改"
     return text + "。"
 
 

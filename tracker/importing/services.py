@@ -196,7 +196,9 @@ def import_report(
 def _draft_report(unit: Unit, year: int) -> Report | None:
     """The draft the year-end rollover made for ``unit`` and ``year``: the year's own report is
     imported into it, next to the problems carried over from the year before."""
-    return db.session.scalar(select(Report).where(Report.unit_id == unit.id, Report.year == year, Report.is_draft))
+    return db.session.scalar(  # locked: two imports at once fill it one after the other
+        select(Report).where(Report.unit_id == unit.id, Report.year == year, Report.is_draft).with_for_update()
+    )
 
 
 def import_preview(

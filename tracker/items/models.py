@@ -190,6 +190,11 @@ class Item(db.Model):
     def categories(self) -> list[Category]:
         return [link.category for link in self.category_links]
 
+    @property
+    def origin_year(self) -> int:
+        """The year whose report first listed the item: each carry-over moves it on a year."""
+        return self.year - self.carry_count
+
     def is_overdue(self, today: date) -> bool:
         return self.status is not Status.closed and self.deadline is not None and self.deadline < today
 

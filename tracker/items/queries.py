@@ -135,8 +135,13 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
         query = query.where(Item.unit_id.in_(units_below(unit)) if unit else false())
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
-    if flt.report_id is not None:
-        query = query.where(Item.report_id == flt.report_id)
+    if flt.report_id is not None:  # its items, including those it has carried on to a later year
+        from tracker.rollover.models import CarryOver
+
+        query = query.where(or_(
+            Item.report_id == flt.report_id,
+            Item.id.in_(select(CarryOver.item_id).where(CarryOver.from_report_id == flt.report_id)),
+        ))
     if flt.category:
         query = query.where(
             Item.id.in_(

@@ -44,11 +44,6 @@ class ReportYear:
                 "carried_on": sum(1 for item in self.items if self.carried_on(item))}
 
 
-def origin_year(item: Item) -> int:
-    """The year whose report first listed ``item``: each carry-over moves it on by one year."""
-    return item.year - item.carry_count
-
-
 def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     """``unit``'s report(s) for ``year`` with their items; NotFound when there is none or ``user``
     (None: the system) may not see the unit. A fixed number of statements, whatever the rows."""
@@ -72,7 +67,7 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
         query = query.where(permissions.visible_items_clause(user))
     result = ReportYear(unit, year, reports)
     for item in db.session.scalars(query):
-        (result.carried_in if origin_year(item) < year else result.found).append(item)
+        (result.carried_in if item.origin_year < year else result.found).append(item)
     return result
 
 

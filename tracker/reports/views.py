@@ -12,6 +12,7 @@ from tracker.auth.models import Unit
 from tracker.errors import Invalid, NotFound
 from tracker.exports import section
 from tracker.extensions import db
+from tracker.forms import db_id
 from tracker.items import queries as item_queries
 from tracker.reports import queries
 from tracker.reports.forms import RolloverForm
@@ -63,10 +64,14 @@ def roll_over():
     def carry():
         unit = None
         if form.unit.data:
-            unit = db.session.get(Unit, int(form.unit.data)) if form.unit.data.isdigit() else None
+            try:
+                unit = db.session.get(Unit, db_id(form.unit.data))
+            except ValueError:
+                unit = None
             if unit is None:
                 raise Invalid("请选择督办范围内的单位。", field="unit")
-        return rollover.carry_over_year(form.year.data, now=clock.utcnow(), actor=current_user, unit=unit, source="web")
+        return rollover.carry_over_year(form.year.data, today=clock.local_today(), now=clock.utcnow(),
+                                        actor=current_user, unit=unit, source="web")
 
     def done(result: rollover.RolloverResult) -> str:
         if not result.carried:

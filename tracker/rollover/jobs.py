@@ -1,6 +1,7 @@
 """What the scheduler runs at year end: last year's rollover over all units, committed."""
 
 import logging
+from datetime import date
 
 from tracker import clock
 from tracker.extensions import db
@@ -9,19 +10,21 @@ from tracker.rollover import services
 log = logging.getLogger(__name__)
 
 
-def year_end() -> services.RolloverResult:
+def year_end(today: date | None = None) -> services.RolloverResult:
     """On 1 January: carry last year's open items into this year (running twice changes nothing)."""
-    result = services.carry_over_year(clock.local_today().year - 1, now=clock.utcnow(), source="scheduler")
+    today = today or clock.local_today()
+    result = services.carry_over_year(today.year - 1, today=today, now=clock.utcnow(), source="scheduler")
     db.session.commit()
     return result
 
 
-def catch_up() -> services.RolloverResult | None:
+def catch_up(today: date | None = None) -> services.RolloverResult | None:
     """At start, in January: last year's rollover if none over all units has run yet."""
-    year = services.year_end_due(clock.local_today())
+    today = today or clock.local_today()
+    year = services.year_end_due(today)
     if year is None:
         return None
     log.info("catching up the rollover of %s missed while tracker was not running", year)
-    result = services.carry_over_year(year, now=clock.utcnow(), source="scheduler")
+    result = services.carry_over_year(year, today=today, now=clock.utcnow(), source="scheduler")
     db.session.commit()
     return result

@@ -37,9 +37,12 @@ class RolloverResult:
                 "created_reports": self.created_reports}
 
 
-def check_rollover_year(year: int) -> int:
+def check_rollover_year(year: int, today: date) -> int:
+    """A year that is over: rolling the current year over would move this year's open work away."""
     if not EARLIEST_YEAR <= year < LATEST_YEAR:
         raise Invalid(f"结转年度应在{EARLIEST_YEAR}至{LATEST_YEAR - 1}之间。", field="year")
+    if year >= today.year:
+        raise Invalid(f"{year}年度尚未结束，只能结转{today.year - 1}年度及以前的事项。", field="year")
     return year
 
 
@@ -48,23 +51,28 @@ def draft_title(unit: Unit, year: int) -> str:
 
 
 def carry_over_year(
-    year: int, *, now: datetime, actor: User | None = None, unit: Unit | None = None, source: str = "cli",
+    year: int, *, today: date, now: datetime, actor: User | None = None, unit: Unit | None = None,
+    source: str = "cli",
 ) -> RolloverResult:
     """Carry every item of ``year`` that is not closed into ``year + 1``.
 
+    Items of earlier years that are not closed come along too: one reopened after its year's
+    rollover, or left behind when a year was not rolled over. Their ``carry_count`` grows by the
+    years they move, so ``year - carry_count`` stays the year whose report first listed them.
     ``unit`` limits the run to that unit and the units below it; ``actor`` (None: the system)
     must supervise it. For each unit with such items, year + 1's report is found or created as a
     draft. Flushes; the caller commits.
     """
-    check_rollover_year(year)
+    check_rollover_year(year, today)
     if actor is not None and not permissions.can_roll_over(actor, unit):
         raise Forbidden("您只能结转督办范围内单位的事项。" if unit else "只有系统管理员可以结转全部单位。")
-    query = select(Item.id, Item.unit_id, Item.report_id).where(Item.year == year, Item.status != Status.closed)
+    query = select(Item.id, Item.unit_id, Item.report_id, Item.year).where(
+        Item.year <= year, Item.status != Status.closed)
     if unit is not None:
         query = query.where(Item.unit_id.in_(permissions.units_below(unit)))
-    by_unit: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
-    for item_id, unit_id, report_id in db.session.execute(query.order_by(Item.unit_id, Item.id)):
-        by_unit[unit_id].append((item_id, report_id))
+    by_unit: dict[int, list[tuple[int, tuple[int | None, int]]]] = defaultdict(list)
+    for item_id, unit_id, report_id, item_year in db.session.execute(query.order_by(Item.unit_id, Item.id)):
+        by_unit[unit_id].append((item_id, (report_id, item_year)))
 
     result = RolloverResult(year)
     if not by_unit:
@@ -84,12 +92,12 @@ def carry_over_year(
                 continue
             receiving.add(target)
             db.session.execute(insert(CarryOver), [
-                {"item_id": item_id, "from_year": year, "from_report_id": batch[item_id], "to_report_id": target,
-                 "run_id": run.id, "carried_at": now} for item_id in moved
+                {"item_id": item_id, "from_year": batch[item_id][1], "from_report_id": batch[item_id][0],
+                 "to_report_id": target, "run_id": run.id, "carried_at": now} for item_id in moved
             ])
             db.session.execute(insert(ItemEvent), [
                 {"item_id": item_id, "actor_id": actor.id if actor else None, "action": "carry_over", "at": now,
-                 "comment": "", "details": {"from_year": year, "to_year": year + 1, "report_id": target}}
+                 "comment": "", "details": {"from_year": batch[item_id][1], "to_year": year + 1, "report_id": target}}
                 for item_id in moved
             ])
             result.carried += len(moved)
@@ -104,12 +112,13 @@ def carry_over_year(
 
 
 def _move(ids: list[int], year: int, report_id: int, now: datetime) -> list[int]:
-    """Move the items still of ``year`` and not closed; the ids actually moved."""
+    """Move the items still of ``year`` or before and not closed; the ids actually moved.
+    (On the right of SET, ``Item.year`` is the value before the update, on both engines.)"""
     statement = (
         update(Item)
-        .where(Item.id.in_(ids), Item.year == year, Item.status != Status.closed)
-        .values(year=year + 1, report_id=report_id, carried_over_from_year=year,
-                carry_count=Item.carry_count + 1, version=Item.version + 1, updated_at=now)
+        .where(Item.id.in_(ids), Item.year <= year, Item.status != Status.closed)
+        .values(year=year + 1, report_id=report_id, carried_over_from_year=Item.year,
+                carry_count=Item.carry_count + (year + 1 - Item.year), version=Item.version + 1, updated_at=now)
         .returning(Item.id)
         .execution_options(synchronize_session=False)
     )
@@ -133,7 +142,7 @@ def _next_reports(unit_ids: list[int], year: int, now: datetime) -> tuple[dict[i
     missing = [unit_id for unit_id in unit_ids if unit_id not in found]
     if not missing:
         return found, set()
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(missing)))
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(missing)).order_by(Unit.id))  # one lock order
     db.session.execute(insert_ignore(Report), [
         {"unit_id": u.id, "year": year, "title": draft_title(u, year), "is_draft": True, "created_at": now}
         for u in units
