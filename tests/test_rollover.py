@@ -375,3 +375,21 @@ def test_evidence_and_deadline_survive_and_overdue_stays_overdue(make, org, toda
     assert item.deadline == today - timedelta(days=100)
     assert queries.overdue_items(org.sup_a, today=today).total == 1
     assert db.session.scalar(select(Evidence.filename).where(Evidence.item_id == item.id)) == "照片.pdf"
+
+
+def test_reminders_name_carried_items_as_such(app, make, org, login, today):
+    """The bell and the digest say 上年度遗留 too: they list items."""
+    from tracker import clock
+    from tracker.reminders import digest, rules
+    from tracker.reminders import services as reminders
+    from tracker.reminders.models import OutboxMessage
+
+    make.item(org.county_a, org.off_a, year=2024, title="遗留的问题", deadline_days=-1)
+    _roll(2024, make)
+    reminders.run_pass(today, make.now, rules.current_rule(app.config), clock.local_zone())
+    db.session.commit()
+    reminders.drain(app.config)
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient_id == org.off_a.id).limit(1))
+    assert "【上年度遗留】遗留的问题" in digest.text(message.payload, "主题", "http://tracker.local")
+    page = login(org.off_a).get("/notifications").get_data(as_text=True)
+    assert "遗留的问题" in page and "carried-badge" in page and "上年度遗留" in page

@@ -36,6 +36,14 @@ def traffic_light(closed: bool, deadline: date | None, today: date) -> str:
     return "yellow" if left <= YELLOW_WITHIN_DAYS else "green"
 
 
+def carried_label(carry_count: int, closed: bool) -> str:
+    """The badge of a carried-over item: 连续N年未完成 from the second year while not closed,
+    上年度遗留 otherwise once carried, "" for an item of its own year."""
+    if carry_count >= 2 and not closed:
+        return f"连续{carry_count}年未完成"
+    return "上年度遗留" if carry_count >= 1 else ""
+
+
 class Status(enum.Enum):
     """An item's status (CONTRACT.md). Only ``tracker.items.workflow`` changes it."""
 
@@ -189,6 +197,10 @@ class Item(db.Model):
     @property
     def categories(self) -> list[Category]:
         return [link.category for link in self.category_links]
+
+    @property
+    def carried_label(self) -> str:
+        return carried_label(self.carry_count, self.status is Status.closed)
 
     @property
     def origin_year(self) -> int:

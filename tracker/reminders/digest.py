@@ -21,10 +21,15 @@ def subject(recipient: str, day, sections: list[dict]) -> str:
     return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{len(items)}项整改事项需要关注{tail}"
 
 
+def _carried(item: dict) -> str:
+    """【上年度遗留】 or 【连续N年未完成】 before a carried-over item (payloads before year end have none)."""
+    return f"【{item['carried']}】" if item.get("carried") else ""
+
+
 def _line(item: dict, base_url: str) -> str:
     owner = f"｜责任人：{item['owner'] or '未指定'}"
     deadline = item["deadline"] or "未设期限"
-    return (f"{LIGHT_WORDS[item['light']]}{item['title']}（{item['unit']}{owner}）"
+    return (f"{LIGHT_WORDS[item['light']]}{_carried(item)}{item['title']}（{item['unit']}{owner}）"
             f"期限 {deadline}，{item['reason']}\n  {item_url(base_url, item['id'])}")
 
 
@@ -52,7 +57,7 @@ def markdown(payload: dict, subject_line: str, base_url: str) -> str:
         lines.append(f"\n**{section['title']}（{len(section['items'])}项）**")
         for item in section["items"]:
             owner = item["owner"] or "未指定"
-            lines.append(f"- {LIGHT_WORDS[item['light']]}[{item['title']}]({item_url(base_url, item['id'])})"
+            lines.append(f"- {LIGHT_WORDS[item['light']]}{_carried(item)}[{item['title']}]({item_url(base_url, item['id'])})"
                          f" {item['unit']}·{owner}，期限 {item['deadline'] or '未设'}，{item['reason']}")
     footer = f"\n[登录整改跟踪系统查看全部]({base_url})"
     out, size = [], len(footer.encode())

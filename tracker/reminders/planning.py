@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from tracker.auth.models import Role, Unit, User, path_ids
 from tracker.extensions import db
-from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent, Status, traffic_light
+from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent, Status, carried_label, traffic_light
 from tracker.reminders.rules import ReminderRule
 
 WORKING = (Status.open, Status.in_progress)
@@ -44,12 +44,13 @@ class Entry:
     light: str
     days_left: int | None
     reason: str
+    carried: str = ""  # 上年度遗留 / 连续N年未完成, as the item lists show it
 
     def to_json(self) -> dict:
         return {
             "id": self.item_id, "title": self.title, "unit": self.unit, "owner": self.owner,
             "deadline": self.deadline.isoformat() if self.deadline else None, "light": self.light,
-            "days_left": self.days_left, "reason": self.reason,
+            "days_left": self.days_left, "reason": self.reason, "carried": self.carried,
         }
 
 
@@ -158,31 +159,32 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
             return
         digests.setdefault(user_id, Digest(user)).sections[section].append(entry)
 
-    def entry(item_id, title, unit_id, owner_id, deadline, status, reason: str = "") -> Entry:
+    def entry(item_id, title, unit_id, owner_id, deadline, status, carries, reason: str = "") -> Entry:
         owner = users.get(owner_id)
         return Entry(
             item_id, title, reviewers.unit_name(unit_id), owner.display_name if owner else None, deadline,
             traffic_light(status is Status.closed, deadline, day),
             None if deadline is None else (deadline - day).days, reason or when(deadline, day),
+            carried_label(carries, status is Status.closed),
         )
 
     # Deadlines: the few dates whose before-days fall in the window, and everything overdue by its end.
     before_dates = {start + timedelta(days=n + b) for b in owner_days(rule) for n in range((end - start).days + 1)}
     due = (
-        select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status)
+        select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
         .where(Item.status.in_(WORKING), (Item.deadline < end) | Item.deadline.in_(sorted(before_dates)))
         .order_by(Item.deadline, Item.id)
         .execution_options(yield_per=BATCH)
     )
-    for item_id, title, unit_id, owner_id, deadline, status in db.session.execute(due):
+    for item_id, title, unit_id, owner_id, deadline, status, carries in db.session.execute(due):
         owner_known = owner_id in users
         owed = owner_due(deadline, start, end, rule)
         if owed and owner_known:
-            add(owner_id, "mine", entry(item_id, title, unit_id, owner_id, deadline, status))
+            add(owner_id, "mine", entry(item_id, title, unit_id, owner_id, deadline, status, carries))
         if escalation_due(deadline, start, end, rule) or (owed and not owner_known):
             reason = when(deadline, day) if owner_known else "无责任人，" + when(deadline, day)
             for uid in reviewers.of(unit_id, owner_id):
-                add(uid, "escalated", entry(item_id, title, unit_id, owner_id, deadline, status, reason))
+                add(uid, "escalated", entry(item_id, title, unit_id, owner_id, deadline, status, carries, reason))
 
     # Close-out requests waiting for review, since their latest submission.
     submitted = (
@@ -191,7 +193,7 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
         .group_by(ItemEvent.item_id)
         .subquery()
     )
-    columns = (Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status)
+    columns = (Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
     waiting = (
         select(*columns, submitted.c.at).join(submitted, submitted.c.item_id == Item.id)
         .where(Item.status == Status.pending_review)
@@ -201,13 +203,13 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
         .where(ExtensionRequest.status == ExtensionStatus.pending)
     )
     for query, what in ((waiting, "提交销号"), (extensions, "延期申请")):
-        for item_id, title, unit_id, owner_id, deadline, status, at in db.session.execute(
+        for item_id, title, unit_id, owner_id, deadline, status, carries, at in db.session.execute(
                 query.execution_options(yield_per=BATCH)):
             since = _local_date(at, zone)
             if waiting_due(since, start, end, rule):
                 why = f"{what}已等待{(day - since).days}天"
                 for uid in reviewers.of(unit_id, owner_id):
-                    add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, why))
+                    add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, carries, why))
 
     return sorted(digests.values(), key=lambda d: d.recipient.id)
 
