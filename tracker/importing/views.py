@@ -25,7 +25,7 @@ def _serializer() -> URLSafeSerializer:
 
 
 def _supervised_units() -> list[Unit]:
-    return [u for u in queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
+    return queries.supervised_units(current_user)
 
 
 def _fill_choices(form: ConfirmForm, units: list[Unit]) -> None:

@@ -272,6 +272,15 @@ def visible_units(user: User) -> list[Unit]:
     )
 
 
+def supervised_units(user: User) -> list[Unit]:
+    """Units ``user`` supervises, in tree order: the choices where a unit is picked for an action."""
+    return list(
+        db.session.scalars(
+            select(Unit).where(permissions.supervised_units_clause(user)).order_by(Unit.path)
+        )
+    )
+
+
 def item_years(user: User) -> list[int]:
     return list(
         db.session.scalars(

@@ -430,7 +430,7 @@ def create():
     if not permissions.is_supervisor(current_user):
         abort(403)
     form = NewItemForm()
-    units = [u for u in queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
+    units = queries.supervised_units(current_user)
     form.unit.choices = [(u.id, "　" * u.depth + u.name) for u in units]
     _category_choices(form)
     form.owner.choices = [(0, "（稍后分派）")] + [

@@ -37,7 +37,7 @@ def _unit(unit_id: int) -> Unit:
 
 def _rollover_form(form: RolloverForm | None = None) -> RolloverForm:
     form = form or RolloverForm(year=clock.local_today().year - 1)
-    units = [u for u in item_queries.visible_units(current_user) if permissions.supervises_unit(current_user, u)]
+    units = item_queries.supervised_units(current_user)
     form.unit.choices = ([("", "全部单位")] if permissions.can_roll_over(current_user, None) else []) + [
         (str(u.id), "　" * u.depth + u.name) for u in units
     ]
