@@ -25,8 +25,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import event, insert, select, text
 
-from bench.reminders import Counter
-from bench.seeding import OUT, fresh_database, unit_tree
+from bench.seeding import OUT, Counter, fresh_database, unit_tree
 from tracker import create_app, models  # noqa: F401
 from tracker.auth.models import Role, User
 from tracker.extensions import db

@@ -19,7 +19,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select, text
 
-from bench.seeding import unit_tree
+from bench.seeding import Counter, unit_tree
 from tracker import create_app
 from tracker.auth.models import Role, Unit, User
 from tracker.extensions import db
@@ -69,13 +69,6 @@ def seed(n_items: int) -> None:
             {"item_id": i, "at": now, "action": "create", "comment": "", "details": {}} for i in ids])
         db.session.commit()
 
-
-class Counter:
-    def __init__(self):
-        self.n = 0
-
-    def __call__(self, *args):
-        self.n += 1
 
 
 def measure(app, engine, username: str, urls: list[str]) -> None:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select, text
 
-from bench.seeding import OUT, fresh_database, unit_tree
+from bench.seeding import OUT, Counter, fresh_database, unit_tree
 from tracker import create_app, models  # noqa: F401
 from tracker.auth.models import Role, User
 from tracker.extensions import db
@@ -55,13 +55,6 @@ def seed(n_items: int, n_owners: int) -> None:
         db.session.execute(insert(Item), rows)
     db.session.commit()
 
-
-class Counter:
-    def __init__(self):
-        self.n = 0
-
-    def __call__(self, *args):
-        self.n += 1
 
 
 def timed(engine, label: str, action):

@@ -10,6 +10,16 @@ from tracker.extensions import db
 OUT = Path(__file__).parent / "out"
 
 
+class Counter:
+    """Counts SQL statements: ``event.listen(engine, "before_cursor_execute", counter)``."""
+
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, *args):
+        self.n += 1
+
+
 def fresh_database(database_url: str | None, name: str) -> str:
     """An empty database: the PostgreSQL one named by ``database_url``, dropped and created again,
     or else a new SQLite file ``bench/out/<name>.db``."""

@@ -41,7 +41,7 @@ def _units() -> list[Unit]:
 
 def _unit_choices(units, blank: str | None = None):
     choices = [(0, blank)] if blank else []
-    return choices + [(u.id, "　" * u.depth + u.name) for u in units]
+    return choices + [(u.id, u.indented_name) for u in units]
 
 
 def _get(model, object_id: int):

@@ -25,6 +25,7 @@ from tracker.importing import services as importing
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
 from tracker.items.models import Item, Report, Status
+from tracker.reports import queries as report_queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -310,7 +311,7 @@ def transition(item_id: int):
 def _visible_reports():
     if not permissions.is_supervisor(_user()):
         raise Forbidden("只有督办人可以查看报告。")
-    return importing.reports_query(_user())
+    return report_queries.reports_query(_user())
 
 
 def _report_items(report_ids: list[int]) -> dict[int, list[Item]]:

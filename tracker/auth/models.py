@@ -57,6 +57,11 @@ class Unit(db.Model):
     def depth(self) -> int:
         return self.path.count("/") - 2
 
+    @property
+    def indented_name(self) -> str:
+        """The name indented by depth, for choosing a unit in a tree: "　　甲大队"."""
+        return "　" * self.depth + self.name
+
     def is_within(self, other: "Unit") -> bool:
         """True when this unit is ``other`` or lies anywhere below it."""
         return self.path.startswith(other.path)

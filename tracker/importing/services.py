@@ -227,17 +227,6 @@ def import_preview(
     )
 
 
-def reports_query(user: User):
-    """Reports of the units ``user`` supervises (officials have none), with their units."""
-    from sqlalchemy.orm import joinedload
-
-    return (
-        select(Report)
-        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
-        .options(joinedload(Report.unit))
-    )
-
-
 def preview_to_json(preview: Preview, report: Report | None = None, item_ids: list[int] | None = None) -> dict:
     """The JSON that ``import-report`` prints (CONTRACT.md)."""
     parsed = preview.parsed

@@ -29,7 +29,7 @@ def _supervised_units() -> list[Unit]:
 
 
 def _fill_choices(form: ConfirmForm, units: list[Unit]) -> None:
-    form.unit.choices = [(u.id, "　" * u.depth + u.name) for u in units]
+    form.unit.choices = [(u.id, u.indented_name) for u in units]
     categories = [(c.code, c.name) for c in queries.all_categories()]
     for row in form.rows:
         row.form.primary_category.choices = categories

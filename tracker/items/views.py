@@ -431,7 +431,7 @@ def create():
         abort(403)
     form = NewItemForm()
     units = queries.supervised_units(current_user)
-    form.unit.choices = [(u.id, "　" * u.depth + u.name) for u in units]
+    form.unit.choices = [(u.id, u.indented_name) for u in units]
     _category_choices(form)
     form.owner.choices = [(0, "（稍后分派）")] + [
         (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.supervised_users(current_user)

@@ -83,15 +83,20 @@ def latest_notes(item_ids: list[int]) -> dict[int, ItemEvent]:
     return {event.item_id: event for event in db.session.scalars(select(ItemEvent).where(ItemEvent.id.in_(latest)))}
 
 
+def reports_query(user: User):
+    """Reports of the units ``user`` supervises (officials have none), with their units."""
+    return (
+        select(Report)
+        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
+        .options(joinedload(Report.unit))
+    )
+
+
 def report_years(user: User, limit: int = 500) -> list[tuple[Report, dict, int]]:
     """The reports of the units ``user`` supervises, newest first, each with the counts by status of
     the items still in it and the number it carried on to the next year: three statements."""
     reports = list(db.session.scalars(
-        select(Report)
-        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
-        .options(joinedload(Report.unit))
-        .order_by(Report.year.desc(), Report.id.desc())
-        .limit(limit)
+        reports_query(user).order_by(Report.year.desc(), Report.id.desc()).limit(limit)
     ))
     ids = [r.id for r in reports]
     counts: dict = {}

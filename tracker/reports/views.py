@@ -39,7 +39,7 @@ def _rollover_form(form: RolloverForm | None = None) -> RolloverForm:
     form = form or RolloverForm(year=clock.local_today().year - 1)
     units = item_queries.supervised_units(current_user)
     form.unit.choices = ([("", "全部单位")] if permissions.can_roll_over(current_user, None) else []) + [
-        (str(u.id), "　" * u.depth + u.name) for u in units
+        (str(u.id), u.indented_name) for u in units
     ]
     return form
 

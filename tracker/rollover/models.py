@@ -12,7 +12,8 @@ from tracker.types import UTCDateTime, utcnow
 
 
 class CarryOver(db.Model):
-    """One item carried from year ``from_year`` into ``from_year + 1``.
+    """One item carried from year ``from_year`` into the year of ``to_report`` (the next year, or
+    later for an item reopened after its own year's rollover).
 
     The item itself moves (it keeps its id, history, owner, evidence and deadline); this row
     remembers the report it left, so year Y's report still lists every problem it had."""

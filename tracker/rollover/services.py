@@ -1,10 +1,10 @@
-"""Year-end rollover: every item of year Y that is not closed joins year Y+1's report.
+"""Year-end rollover: every item of year Y (or before) that is not closed joins year Y+1's report.
 
 The item keeps its identity (id, history, owner, evidence, deadline — an overdue deadline stays
 overdue); its ``year`` and ``report`` move on, ``carried_over_from_year`` says from where and
-``carry_count`` counts the years it was carried. A ``CarryOver`` row remembers the report it
-left, so year Y's report still lists it. Running a rollover twice changes nothing: the second
-run finds no item of year Y left open, and each move is guarded by ``year = Y AND not closed``
+``carry_count`` counts the years it has moved. A ``CarryOver`` row remembers the report it left,
+so that report still lists it. Running a rollover twice changes nothing: the second run finds
+nothing of year Y or before left open, and each move is guarded by ``year <= Y AND not closed``
 in the UPDATE itself, so two runs at once move each item once.
 """
 
