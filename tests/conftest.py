@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 
 from tests import pg
 from tracker import create_app
+from tracker.api import tokens
 from tracker.auth import services as auth
 from tracker.auth.models import Role
 from tracker.extensions import db
@@ -274,6 +275,30 @@ class Client:
             data = dict(data or {})
             data.setdefault("csrf_token", self.token)
         return self._request("post", url, data=data, **kw)
+
+
+@pytest.fixture
+def api(app, make):
+    """``api(user)`` → a client whose requests carry that user's bearer token."""
+
+    class Api:
+        def __init__(self, user):
+            _, self.secret = tokens.create_token(user, name="test", now=make.now)
+            db.session.commit()
+            self.client = app.test_client()
+
+        def __getattr__(self, method):
+            def call(url, **kw):
+                headers = {"Authorization": f"Bearer {self.secret}", **kw.pop("headers", {})}
+                with app.app_context():
+                    response = getattr(self.client, method)(f"/api/v1{url}", headers=headers, **kw)
+                    response.get_data()
+                    response.close()
+                db.session.expire_all()
+                return response
+            return call
+
+    return Api
 
 
 @pytest.fixture

@@ -99,3 +99,152 @@ class RobotServer:
         self.release.set()
         self.http.shutdown()
         self.http.server_close()
+
+
+class HostileSMTP:
+    """A mail server that misbehaves as a broken or hostile one does, on a real socket:
+
+    - ``endless_greeting``: answers the connection with ``220-`` continuation lines for ever;
+    - ``silent``: accepts the connection and never says a word;
+    - ``stall_after_data``: talks normally, takes the message body, then never answers the final dot.
+
+    ``bodies`` holds every message body received (so a test sees what was delivered, even if unanswered).
+    """
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.bodies: list[bytes] = []
+        self.connections = 0
+        self._stop = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def config(self) -> dict:
+        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": self.port, "MAIL_SENDER": "tracker@example.gov.cn"}
+
+    def __enter__(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.sock.close()
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket):
+        try:
+            with conn:
+                if self.mode == "silent":
+                    self._stop.wait(600)
+                    return
+                if self.mode == "endless_greeting":
+                    while not self._stop.is_set():
+                        conn.sendall(b"220-mail.example.gov.cn ESMTP still greeting\r\n")
+                        self._stop.wait(0.01)
+                    return
+                self._talk(conn)
+        except OSError:
+            return
+
+    def _talk(self, conn: socket.socket):
+        reader = conn.makefile("rb")
+        conn.sendall(b"220 mail.example.gov.cn ESMTP\r\n")
+        while not self._stop.is_set():
+            line = reader.readline()
+            if not line:
+                return
+            verb = line.strip().split(b" ")[0].upper()
+            if verb in (b"EHLO", b"HELO"):
+                conn.sendall(b"250 mail.example.gov.cn\r\n")
+            elif verb == b"DATA":
+                conn.sendall(b"354 go ahead\r\n")
+                body = bytearray()
+                while (part := reader.readline()) not in (b".\r\n", b""):
+                    body += part
+                self.bodies.append(bytes(body))
+                self._stop.wait(600)  # the body is here; the answer never comes
+                return
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 OK\r\n")
+
+
+class RedirectingRobot:
+    """A robot address that answers every POST with a redirect to ``target`` (an internal service)."""
+
+    def __init__(self, target: str, status: int = 307):
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/cgi-bin/webhook/send?key=k"
+
+    def __enter__(self):
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.http.shutdown()
+        self.http.server_close()
+
+
+class InternalService:
+    """Stands for a service on the intranet that no robot should reach: it records each request
+    and answers with a banner and error text that must not reach the send log."""
+
+    BANNER = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 internal-db-01.corp: password required"
+
+    def __init__(self):
+        self.requests = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                outer.requests.append((self.command, self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+                data = json.dumps({"errcode": 500, "errmsg": outer.BANNER}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/admin"
+
+    def __enter__(self):
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.http.shutdown()
+        self.http.server_close()

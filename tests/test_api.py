@@ -12,33 +12,9 @@ from werkzeug.test import encode_multipart
 from tests.conftest import PDF
 from tests.reports import sample_text
 from tracker.api.openapi import spec
-from tracker.api.tokens import create_token, revoke_token
+from tracker.api.tokens import revoke_token
 from tracker.extensions import db
 from tracker.items.models import Evidence, Item, ItemEvent, Report
-
-
-@pytest.fixture
-def api(app, make):
-    """``api(user)`` → a client whose requests carry that user's bearer token."""
-
-    class Api:
-        def __init__(self, user):
-            _, self.secret = create_token(user, name="test", now=make.now)
-            db.session.commit()
-            self.client = app.test_client()
-
-        def __getattr__(self, method):
-            def call(url, **kw):
-                headers = {"Authorization": f"Bearer {self.secret}", **kw.pop("headers", {})}
-                with app.app_context():
-                    response = getattr(self.client, method)(f"/api/v1{url}", headers=headers, **kw)
-                    response.get_data()
-                    response.close()
-                db.session.expire_all()
-                return response
-            return call
-
-    return Api
 
 
 def test_no_bad_or_revoked_token_is_401(app, org, make, api):

@@ -24,6 +24,10 @@ MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_SENDER = None
 
+# A report is read in a child process that is stopped after this many seconds or this much memory.
+IMPORT_TIMEOUT_SECONDS = 20
+IMPORT_MEMORY_MB = 1024
+
 # Imported problems get this deadline (month-day) of the year after the report's year.
 IMPORT_DEFAULT_DEADLINE = "06-30"
 

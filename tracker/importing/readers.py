@@ -2,17 +2,32 @@
 GB18030/GBK), .docx (paragraphs and tables in document order) and .pdf with a text layer.
 
 Every failure is an ``ImportFailed`` with one plain Chinese sentence; nothing else escapes.
+
+A report is a few hundred KB of text, but a small file can unpack to gigabytes (a zip bomb) or
+to millions of paragraphs. What a file may unpack to is checked before it is read: the number of
+zip members, their total uncompressed size, the size of each XML part, the paragraphs, the pages
+and the length of the text. What those bounds cannot foresee (a PDF whose pages are slow to
+extract) is bounded in time and memory by ``tracker.importing.sandbox``.
 """
 
 import io
 import logging
+import re
 import zipfile
 
 from tracker.errors import DomainError
+from tracker.storable import storable
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES = 20 * 1024 * 1024  # a report is text; anything larger is not one
+MB = 1024 * 1024
+MAX_BYTES = 20 * MB  # a report is text; anything larger is not one
+MAX_TEXT_CHARS = 500_000  # the longest text a report may hold, the same as a paste
+MAX_MEMBERS = 1000  # parts of a .docx; Word writes about 15, more with pictures
+MAX_UNPACKED_BYTES = 100 * MB  # all parts uncompressed; pictures don't compress, so about the file
+MAX_XML_BYTES = 30 * MB  # one XML part uncompressed; a 100-page report's document.xml is about 2 MB
+MAX_PARAGRAPHS = 50_000  # a 100-page report has about 3,000, table cells included
+MAX_PAGES = 300
 
 
 class ImportFailed(DomainError):
@@ -25,19 +40,40 @@ class UnsupportedReport(ImportFailed):
     status_code = 415
 
 
+class TooComplex(ImportFailed):
+    """The file unpacks to more than a report could: too large, too many parts, paragraphs or pages."""
+
+    status_code = 413
+
+
 def read_report(data: bytes, filename: str) -> str:
     """The text of a report file, chosen by its extension and checked against its bytes."""
     name = (filename or "").lower()
     if not data or not data.strip():
         raise ImportFailed("文件是空的，请选择报告文件。")
     if len(data) > MAX_BYTES:
-        raise ImportFailed("文件过大，不像是一份报告（上限 20 MB）。")
+        raise TooComplex(f"文件过大，不像是一份报告（上限 {MAX_BYTES // MB} MB）。")
     if name.endswith(".docx"):
-        return read_docx(data)
-    if name.endswith(".pdf"):
-        return read_pdf(data)
-    if name.endswith((".txt", ".text")) or "." not in name:
-        return decode_text(data)
+        text = read_docx(data)
+    elif name.endswith(".pdf"):
+        text = read_pdf(data)
+    elif name.endswith((".txt", ".text")) or "." not in name:
+        text = decode_text(data)
+    else:
+        _unsupported(name)
+    return check_length(text)
+
+
+TEXT_TOO_LONG = f"报告文字超过 {MAX_TEXT_CHARS // 10000} 万字，不像是一份报告，请只导入报告本身，或粘贴其中的问题部分。"
+
+
+def check_length(text: str) -> str:
+    if len(text) > MAX_TEXT_CHARS:
+        raise TooComplex(TEXT_TOO_LONG)
+    return text
+
+
+def _unsupported(name: str):
     if name.endswith((".doc", ".wps")):
         raise UnsupportedReport("暂不支持旧版 Word/WPS 格式（.doc/.wps），请另存为 .docx 后再导入。")
     raise UnsupportedReport("不支持该文件类型，请上传 .docx、.pdf 或 .txt 格式的报告，或直接粘贴文字。")
@@ -81,9 +117,11 @@ def read_docx(data: bytes) -> str:
 
     if not data.startswith(b"PK"):
         raise ImportFailed("文件不是有效的 .docx 文档，可能已损坏或只是改了扩展名。")
+    check_docx_package(data)
     try:
         document = docx.Document(io.BytesIO(data))
         lines: list[str] = []
+        length = 0
         for block in document.iter_inner_content():
             if isinstance(block, Paragraph):
                 lines.append(block.text)
@@ -95,13 +133,64 @@ def read_docx(data: bytes) -> str:
                         if text and (not cells or cells[-1] != text):  # merged cells repeat
                             cells.append(text)
                     lines.append("\t".join(cells))
+            length += len(lines[-1]) + 1 if lines else 0
+            if length > MAX_TEXT_CHARS:
+                raise TooComplex(TEXT_TOO_LONG)
+    except (ImportFailed, MemoryError):
+        raise
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
         log.info("unreadable docx: %s", error)
         raise ImportFailed("文件不是有效的 .docx 文档，可能已损坏或只是改了扩展名。") from None
     except Exception as error:  # lxml and zipfile raise many kinds on corrupt input
         log.info("unreadable docx: %r", error)
         raise ImportFailed("文件不是有效的 .docx 文档，可能已损坏或只是改了扩展名。") from None
-    return "\n".join(lines)
+    return storable("\n".join(lines))
+
+
+# An element of WordprocessingML's paragraph, <w:p> or <w:p …> or <w:p/>, under any prefix.
+_PARAGRAPH = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s/>]")
+
+
+def check_docx_package(data: bytes) -> None:
+    """Refuse a .docx that unpacks to more than a report could, before any of it is unpacked:
+    the zip directory gives each member's size, and reading never goes past the size given."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise TooComplex(f"报告文件中的部件超过 {MAX_MEMBERS} 个，不像是一份报告，请检查文件是否完整。")
+            unpacked = sum(member.file_size for member in members)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise TooComplex(f"报告文件解压后超过 {MAX_UNPACKED_BYTES // MB} MB，请检查文件是否完整，"
+                                 "或另存为新的 .docx 后再导入。")
+            for member in members:
+                if member.filename.lower().endswith((".xml", ".rels")) and member.file_size > MAX_XML_BYTES:
+                    raise TooComplex(f"报告文件解压后超过 {MAX_XML_BYTES // MB} MB 的文字部分，请检查文件是否完整，"
+                                     "或另存为新的 .docx 后再导入。")
+            if "word/document.xml" in archive.namelist():
+                _count_paragraphs(archive)
+    except (ImportFailed, MemoryError):
+        raise
+    except Exception as error:  # zipfile and zlib raise many kinds on a corrupt archive
+        log.info("unreadable docx: %r", error)
+        raise ImportFailed("文件不是有效的 .docx 文档，可能已损坏或只是改了扩展名。") from None
+
+
+def _count_paragraphs(archive: zipfile.ZipFile) -> None:
+    """Count the document's paragraphs in a stream of 1 MB pieces, without building the tree."""
+    count, tail = 0, b""
+    with archive.open("word/document.xml") as stream:
+        while chunk := stream.read(MB):
+            piece = tail + chunk
+            count += len(_PARAGRAPH.findall(piece))
+            # A tag cut at the end of this piece is counted with the next one.
+            cut = piece.rfind(b"<")
+            tail = piece[cut:] if cut >= len(piece) - 64 else b""
+            if tail:
+                count -= len(_PARAGRAPH.findall(tail))
+            if count > MAX_PARAGRAPHS:
+                raise TooComplex(f"报告超过 {MAX_PARAGRAPHS:,} 个段落，不像是一份报告，请检查文件是否完整，"
+                                 "或粘贴其中的问题部分。")
 
 
 def read_pdf(data: bytes) -> str:
@@ -110,18 +199,24 @@ def read_pdf(data: bytes) -> str:
 
     if not data.lstrip()[:5] == b"%PDF-":
         raise ImportFailed("文件不是有效的 PDF 文档，可能已损坏或只是改了扩展名。")
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise ImportFailed("PDF 文档已加密，请先解除保护，或导入 .docx 版本。")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except ImportFailed:
+        if len(reader.pages) > MAX_PAGES:
+            raise TooComplex(f"PDF 超过 {MAX_PAGES} 页，不像是一份报告，请只导入报告本身，或粘贴其中的问题部分。")
+        pages, length = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            length += len(pages[-1]) + 1
+            if length > MAX_TEXT_CHARS:
+                raise TooComplex(TEXT_TOO_LONG)
+    except (ImportFailed, MemoryError):
         raise
     except Exception as error:  # pypdf raises many kinds on corrupt input
         log.info("unreadable pdf: %r", error)
         raise ImportFailed("PDF 文档无法读取，可能已损坏，请导入 .docx 版本或粘贴文字。") from None
-    text = "\n".join(pages)
+    text = storable("\n".join(pages))  # a text layer may hold U+0000
     if sum(1 for ch in text if not ch.isspace()) < 20:
         raise ImportFailed("PDF 中没有可提取的文字（可能是扫描件），请导入 .docx 版本或粘贴文字。")
     return text

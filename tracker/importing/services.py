@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from tracker.auth import permissions
@@ -14,8 +15,9 @@ from tracker.auth.models import Unit, User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.importing.classify import bigrams, classify, load_rules
-from tracker.importing.parser import ParsedReport, Section, headline, parse_report
-from tracker.importing.readers import ImportFailed, read_report
+from tracker.importing.parser import ParsedReport, Section, headline
+from tracker.importing.readers import ImportFailed, check_length
+from tracker.importing.sandbox import Limits, read_and_parse
 from tracker.items import services as items
 from tracker.items.models import Item, Report
 
@@ -43,18 +45,22 @@ class Draft:
     deadline: date | None = None  # None: the report's default deadline
 
 
-def preview_report(*, data: bytes | None = None, filename: str | None = None, pasted: str | None = None) -> Preview:
-    """Read and parse a report (a file's bytes, or pasted text), classify its problems and
-    propose measures from its plans. Stores nothing."""
+def preview_report(
+    *, data: bytes | None = None, filename: str | None = None, pasted: str | None = None, limits: Limits | None = None,
+) -> Preview:
+    """Read and parse a report (a file's bytes, or pasted text) in a child process bounded by
+    ``limits`` (default: the configuration's), classify its problems and propose measures from
+    its plans. Stores nothing."""
+    if limits is None:
+        limits = Limits.from_config(current_app.config) if has_app_context() else Limits()
     if data is not None:
-        text = read_report(data, filename or "")
         digest = hashlib.sha256(data).hexdigest()
     else:
-        text = (pasted or "").strip()
-        if not text:
+        pasted = check_length((pasted or "").strip())
+        if not pasted:
             raise ImportFailed("请上传报告文件，或粘贴报告文字。")
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    parsed = parse_report(text)
+        digest = hashlib.sha256(pasted.encode("utf-8")).hexdigest()
+    parsed = read_and_parse(data=data, filename=filename or "", pasted=pasted, limits=limits)
     rules = load_rules()
     for section in (*parsed.problems, *parsed.plans):
         section.categories = classify(section.title, section.text, rules)
