@@ -13,8 +13,22 @@ from flask.cli import AppGroup
 from tracker.auth import services
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.storable import MESSAGE as UNSTORABLE, is_storable
+
+
+class Command(click.Command):
+    """A tracker command: arguments no database can store are refused before anything runs.
+    (Python decodes undecodable bytes of the command line to lone surrogates.)"""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not all(is_storable(arg) for arg in args):
+            click.echo(UNSTORABLE.replace("提交的内容", "命令参数"), err=True)
+            ctx.exit(1)
+        return super().parse_args(ctx, args)
+
 
 tracker_cli = AppGroup("tracker", help="tracker 的管理命令。")
+tracker_cli.command_class = Command
 
 
 def _emit(data) -> None:

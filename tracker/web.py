@@ -26,13 +26,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from wtforms import Field
 
-from tracker import clock
+from tracker import clock, storable
 from tracker.auth import permissions
 from tracker.auth.models import User
 from tracker.errors import DomainError
 from tracker.extensions import db, login_manager
 from tracker.items import history
 from tracker.items.models import Status
+from tracker.storable import is_storable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -140,6 +141,25 @@ def submit(
     return redirect(to(result)), 200
 
 
+def unstorable_input() -> bool:
+    """Whether the request carries text no database can store (NUL, lone surrogates) in its query
+    string, form fields, upload names or JSON body: the one check every door passes through."""
+    texts = [text for pair in (*request.args.items(multi=True), *request.form.items(multi=True)) for text in pair]
+    texts += [upload.filename or "" for upload in request.files.values()]
+    if request.is_json:
+        pending = [request.get_json(silent=True)]
+        while pending:  # iteratively: a deep body must not recurse
+            value = pending.pop()
+            if isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, dict):
+                texts.extend(value)
+                pending.extend(value.values())
+            elif isinstance(value, list):
+                pending.extend(value)
+    return not all(is_storable(text) for text in texts)
+
+
 def register_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
@@ -152,6 +172,16 @@ def register_web(app: Flask) -> None:
         return db.session.scalar(
             select(User).where(User.id == int(user_id)).options(joinedload(User.unit))
         )
+
+    @app.before_request
+    def refuse_unstorable():
+        try:
+            refused = unstorable_input()
+        except RecursionError:
+            return error_page(400, "请求体无法解析：嵌套过深。")
+        if refused:
+            return error_page(400, storable.MESSAGE)
+        return None
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
