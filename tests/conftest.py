@@ -32,6 +32,7 @@ TABLES = [
     "calendar_days", "reminder_settings",
     "carry_overs", "rollover_runs",
     "item_events", "extension_requests", "evidence", "item_categories", "items", "reports",
+    "sign_in_events", "sign_in_throttles", "user_sessions",
     "api_tokens", "users", "units", "category_rules", "categories",
 ]
 PDF = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n"

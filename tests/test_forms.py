@@ -171,6 +171,12 @@ def test_admin_creates_user_who_can_sign_in(org, login, client):
         "email": "wang@example.gov.cn", "password": "longenough1", "active": "y"})
     assert page.status_code == 302
     client.login("wang", "longenough1")
+    # The admin knows the password: the new user must choose their own before anything else.
+    first = client.get("/my")
+    assert first.status_code == 302 and first.headers["Location"] == "/profile"
+    assert "临时密码" in client.get("/profile").get_data(as_text=True)
+    changed = client.post("/profile", data={"current": "longenough1", "new": "my-own-secret-9", "confirm": "my-own-secret-9"})
+    assert changed.status_code == 302
     assert "王五" in client.get("/my").get_data(as_text=True)
 
 

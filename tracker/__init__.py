@@ -53,6 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
+    if int(app.config.get("TRUSTED_PROXIES") or 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        proxies = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if test_config is None:  # tests start their own schedulers
         from tracker.scheduler.runner import run_in_process
 
@@ -75,8 +80,13 @@ def _derive(app: Flask) -> None:
     # Room above the file limit for the other form fields; the file itself is checked exactly.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024 + 64 * 1024
     config["MAX_FORM_MEMORY_SIZE"] = 2 * 1024 * 1024
+    config["SESSION_COOKIE_SECURE"] = _flag(config.get("SESSION_COOKIE_SECURE"))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _flag(value) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
 
 
 def _instance_secret(instance: Path) -> str:

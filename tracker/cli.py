@@ -13,7 +13,8 @@ from flask.cli import AppGroup
 from tracker.auth import services
 from tracker.errors import DomainError
 from tracker.extensions import db
-from tracker.storable import MESSAGE as UNSTORABLE, is_storable
+from tracker.storable import MESSAGE as UNSTORABLE
+from tracker.storable import is_storable
 
 
 class Command(click.Command):
@@ -101,6 +102,39 @@ def create_token(username: str, name: str) -> None:
     except DomainError as error:
         _fail(error.message)
     click.echo(secret)
+
+
+@tracker_cli.command("unlock")
+@click.argument("username")
+def unlock(username: str) -> None:
+    """Lift the sign-in lock of USERNAME (after too many wrong passwords)."""
+    from tracker import clock
+    from tracker.auth import signin
+
+    lifted = signin.unlock_account(username, actor=None, now=clock.utcnow())
+    db.session.commit()
+    click.echo(f"已解除“{username}”的登录锁定。" if lifted else f"“{username}”没有被锁定。")
+
+
+@tracker_cli.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取临时密码（一行）")
+def reset_password(username: str, password_stdin: bool) -> None:
+    """Give USERNAME a temporary password (printed once unless read from stdin): it must be changed
+    at the next sign-in, and every session of the user ends now."""
+    from tracker import clock
+    from tracker.items.services import find_user
+
+    user = find_user(username)
+    if user is None:
+        _fail(f"找不到用户“{username}”。")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    try:
+        services.reset_password(user, password, actor=None, now=clock.utcnow())
+        db.session.commit()
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(f"已为“{user.username}”设置临时密码，下次登录时须修改。" + ("" if password_stdin else f"临时密码：{password}"))
 
 
 @tracker_cli.command("demo")

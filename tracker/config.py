@@ -39,8 +39,25 @@ MAX_PER_PAGE = 200
 # keeps existing passwords working.
 PASSWORD_HASH_METHOD = "scrypt"
 
+# Sign-in (tracker.auth.signin): from the 5th failure within the window each attempt waits longer,
+# the 10th locks the account; an address is locked after 100 failures, or 20 wrong API tokens.
+LOGIN_DELAY_AFTER = 5
+LOGIN_LOCK_AFTER = 10
+LOGIN_ADDRESS_LOCK_AFTER = 100
+TOKEN_ADDRESS_LOCK_AFTER = 20
+LOGIN_WINDOW_MINUTES = 15
+LOGIN_LOCK_MINUTES = 15
+# A session ends after this long without a request, and this long after signing in, whatever.
+SESSION_IDLE_MINUTES = 120
+SESSION_LIFETIME_HOURS = 12
+# Sign-in log lines are kept this many days.
+SIGN_IN_LOG_DAYS = 365
+# Behind this many reverse proxies (nginx), the client address is taken from X-Forwarded-For.
+TRUSTED_PROXIES = 0
+
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 WTF_I18N_ENABLED = False  # forms use WTForms' own zh catalogue (see tracker.forms)
 BOOTSTRAP_SERVE_LOCAL = True  # government intranets have no internet: no CDN
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False  # TRACKER_SESSION_COOKIE_SECURE=true behind HTTPS

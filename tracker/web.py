@@ -1,5 +1,6 @@
 """What every page shares: sign-in loading, error pages, template filters."""
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
@@ -12,22 +13,25 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     has_request_context,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
+    url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from markupsafe import escape
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from wtforms import Field
 
 from tracker import clock, storable
-from tracker.auth import permissions
+from tracker.auth import permissions, signin
 from tracker.auth.models import User
 from tracker.errors import DomainError
 from tracker.extensions import db, login_manager
@@ -47,7 +51,9 @@ ERROR_TITLES = {
     413: "文件过大",
     415: "文件类型不支持",
     422: "输入有误",
+    429: "尝试次数过多",
     500: "系统出错",
+    503: "暂时无法服务",
 }
 ERROR_MESSAGES = {
     400: "请求无效，请返回上一页重试。",
@@ -58,11 +64,22 @@ ERROR_MESSAGES = {
     413: "上传的文件过大。",
     415: "不支持该文件类型。",
     422: "输入有误，请检查后重试。",
+    429: "尝试次数过多，请稍后再试。",
     500: "系统出错了，我们已记录下来。请稍后再试。",
+    503: "数据库暂时无法连接，请稍后再试。",
 }
 
 
-def error_page(status: int, message: str | None = None):
+# The page shown when even the error page cannot be rendered: no template, no database.
+PLAIN_ERROR = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title} · 整改跟踪</title></head>'
+    '<body><h1>{title}</h1><p id="error-message">{message}</p><p><a href="/">回到首页</a></p></body></html>'
+)
+
+
+def error_page(status: int, message: str | None = None, *, bare: bool = False):
+    """tracker's own error page (JSON under /api/). ``bare``: when the database is down, the page
+    asks nothing of it: no signed-in user, no unread count."""
     if request.path.startswith("/api/"):  # the API answers in JSON, even where no route matched
         response = jsonify({"error": message or ERROR_MESSAGES.get(status, "出错了。")})
         response.status_code = status
@@ -70,15 +87,13 @@ def error_page(status: int, message: str | None = None):
     if status == 413:
         limit = current_app.config["MAX_UPLOAD_MB"]
         message = message or f"上传的文件超过 {limit} MB 的上限，请压缩或拆分后再上传。"
-    return (
-        render_template(
-            "errors/error.html",
-            status=status,
-            title=ERROR_TITLES.get(status, "出错了"),
-            message=message or ERROR_MESSAGES.get(status, "出错了。"),
-        ),
-        status,
-    )
+    title, message = ERROR_TITLES.get(status, "出错了"), message or ERROR_MESSAGES.get(status, "出错了。")
+    g.bare = bare or g.get("bare", False)
+    try:
+        return render_template("errors/error.html", status=status, title=title, message=message, bare=g.bare), status
+    except Exception:
+        log.exception("the error page could not be rendered")
+        return Response(PLAIN_ERROR.format(title=escape(title), message=escape(message)), status, mimetype="text/html")
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -141,6 +156,16 @@ def submit(
     return redirect(to(result)), 200
 
 
+STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+# Every script and style sheet comes from the app itself; nothing inline, nothing framed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# What a user with a temporary password may still reach.
+PASSWORD_FIRST_EXEMPT = frozenset({"auth.profile", "auth.logout", "auth.logout_everywhere", "auth.login", *STATIC_ENDPOINTS})
+
+
 def unstorable_input() -> bool:
     """Whether the request carries text no database can store (NUL, lone surrogates) in its query
     string, form fields, upload names or JSON body: the one check every door passes through."""
@@ -157,7 +182,7 @@ def unstorable_input() -> bool:
                 pending.extend(value.values())
             elif isinstance(value, list):
                 pending.extend(value)
-    return not all(is_storable(text) for text in texts)
+    return not all(is_storable(text) for text in texts if isinstance(text, str))
 
 
 def register_web(app: Flask) -> None:
@@ -167,11 +192,26 @@ def register_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+        """The user of this browser's session, if the session is still live in the database."""
+        secret = session.get("sid")
+        loaded = signin.load_session(secret, user_id, now=clock.utcnow(), policy=signin.Policy.from_config(app.config))
+        if loaded.expired:
+            db.session.commit()
+            session.pop("sid", None)
+            g.session_expired = True
+        if loaded.touch:
+            g.touch_session = secret
+        return loaded.user
+
+    @app.before_request
+    def password_first():
+        """A user with a temporary password changes it before anything else."""
+        if request.endpoint in PASSWORD_FIRST_EXEMPT or request.path.startswith("/api/"):
             return None
-        return db.session.scalar(
-            select(User).where(User.id == int(user_id)).options(joinedload(User.unit))
-        )
+        if current_user.is_authenticated and current_user.must_change_password:
+            flash("管理员为您设置了临时密码，请先修改密码。", "warning")
+            return redirect(url_for("auth.profile"))
+        return None
 
     @app.before_request
     def refuse_unstorable():
@@ -203,17 +243,32 @@ def register_web(app: Flask) -> None:
             return error
         return error_page(error.code)
 
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(error: SQLAlchemyError):
+        log.exception("database error on %s %s", request.method, request.path)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        unreachable = isinstance(error, OperationalError | InterfaceError) or getattr(error, "connection_invalidated", False)
+        return error_page(503 if unreachable else 500, bare=True)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
-        return error_page(500)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        return error_page(500, bare=True)
+
+    @login_manager.unauthorized_handler
+    def sign_in_first():
+        expired = g.get("session_expired", False)
+        flash("登录已超时，请重新登录。" if expired else "请先登录。", "warning")
+        return redirect(login_url("auth.login", next_url=request.url))
 
     @app.context_processor
     def shared():
         from tracker.reminders.queries import unread_count
 
-        signed_in = has_request_context() and current_user.is_authenticated
+        signed_in = has_request_context() and not g.get("bare") and current_user.is_authenticated
         return {
             "perm": permissions, "Status": Status, "today": clock.local_today(),
             "unread_notifications": unread_count(current_user) if signed_in else 0,
@@ -231,7 +286,22 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in STATIC_ENDPOINTS:
+            # Pages show what only their user may see: no browser or proxy keeps a copy.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+    @app.teardown_request
+    def touch_session(_error):
+        """Mark the session as seen, in a transaction of its own after the request's."""
+        secret = g.pop("touch_session", None)
+        if secret:
+            try:
+                with db.engine.begin() as connection:
+                    connection.execute(signin.touch_statement(secret, clock.utcnow()))
+            except SQLAlchemyError:  # a busy or missing database: the next request tries again
+                log.warning("could not record a session as seen", exc_info=True)
 
 
 def date_cn(value: date | None) -> str:

@@ -16,7 +16,7 @@ class UserForm(Form):
     role = SelectField("角色", choices={role.value: role.title for role in Role})
     unit = SelectField("所属单位", coerce=db_id, validate_choice=False)
     email = StringField("邮箱", validators=[Length(max=254, message="邮箱过长。")])
-    password = PasswordField("密码", validators=[Optional(), Length(min=8, max=128, message="密码应为8至128位。")])
+    password = PasswordField("临时密码", validators=[Optional(), Length(min=8, max=128, message="密码应为8至128位。")])
     active = BooleanField("启用", default=True)
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from tracker import clock
 from tracker.admin.forms import (
     CalendarDayForm,
     CategoryForm,
@@ -14,7 +15,7 @@ from tracker.admin.forms import (
     UnitForm,
     UserForm,
 )
-from tracker.auth import permissions, services
+from tracker.auth import permissions, services, signin
 from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
@@ -96,7 +97,33 @@ def users():
     rows = db.session.scalars(
         select(User).join(User.unit).options(joinedload(User.unit)).order_by(Unit.path, User.username)
     ).all()
-    return render_template("admin/users.html", users=rows)
+    locked = {row.subject for row in signin.current_locks(clock.utcnow()) if row.kind == "user"}
+    return render_template("admin/users.html", users=rows, locked=locked)
+
+
+@bp.get("/sign-ins")
+def sign_ins():
+    """Accounts and addresses locked now (with 解锁), and the sign-in log, newest first."""
+    username = request.args.get("username", "").strip()[:64]
+    before = request.args.get("before", "")
+    events, next_before = signin.sign_in_log(
+        username=username, before=int(before) if before.isascii() and before.isdecimal() and len(before) < 10 else None,
+    )
+    return render_template("admin/sign_ins.html", events=events, next_before=next_before, username=username,
+                           locks=signin.current_locks(clock.utcnow()), unlock_form=ButtonForm())
+
+
+@bp.post("/sign-ins/unlock")
+def unlock():
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    row = signin.unlock(request.form.get("key", "")[:120], actor=current_user, now=clock.utcnow())
+    db.session.commit()
+    if row is None:
+        flash("该锁定已不存在（可能已到期或已被解除）。", "info")
+    else:
+        flash(f"已解除{'账号' if row.kind == 'user' else '地址'} {row.subject} 的锁定。", "success")
+    return redirect(url_for("admin.sign_ins"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -121,15 +148,19 @@ def edit_user(user_id: int | None = None):
             if user is None:
                 return services.create_user(
                     form.username.data, role=role, unit=unit, password=form.password.data,
-                    name=form.name.data, email=form.email.data,
+                    name=form.name.data, email=form.email.data, temporary=True,
                 )
             return services.update_user(
                 user, name=form.name.data, role=role, unit=unit, email=form.email.data,
-                active=form.active.data, password=form.password.data or None, actor=current_user,
+                active=form.active.data, password=form.password.data or None, actor=current_user, now=clock.utcnow(),
             )
 
-        done, status = submit(form, save, done=lambda saved: f"已保存用户“{saved.username}”。",
-                              to=lambda _: url_for("admin.users"))
+        def saved_message(saved: User) -> str:
+            if form.password.data:
+                return f"已保存用户“{saved.username}”。临时密码已生效：其已有的登录均已退出，下次登录时须修改密码。"
+            return f"已保存用户“{saved.username}”。"
+
+        done, status = submit(form, save, done=saved_message, to=lambda _: url_for("admin.users"))
         if done:
             stranded = items_owned_outside_reach(user) if user is not None else 0
             if stranded:

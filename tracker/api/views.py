@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 from tracker import clock
 from tracker.api import openapi, serialize
 from tracker.api.tokens import user_for_token
-from tracker.auth import permissions
+from tracker.auth import permissions, signin
+from tracker.auth.views import client
 from tracker.auth.services import find_unit
 from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import csrf, db
@@ -70,10 +71,18 @@ def authenticate():
     """Every call needs ``Authorization: Bearer <token>``; the token is never logged."""
     if request.endpoint in PUBLIC:
         return None
+    now, zone = clock.utcnow(), clock.local_zone()
+    refusal = signin.token_refusal(request.remote_addr or "", now, zone)
+    if refusal is not None:  # this address sent too many wrong tokens: no more guesses for now
+        db.session.rollback()
+        return error(refusal, 429)
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(secret.strip(), now=clock.utcnow()) if scheme.lower() == "bearer" else None
+    user = user_for_token(secret.strip(), now=now) if scheme.lower() == "bearer" else None
     if user is None:
         db.session.rollback()
+        if secret.strip():  # a token was offered, and it was wrong: count it against the address
+            signin.token_failed(client(), now, signin.Policy.from_config(current_app.config), zone)
+            db.session.commit()
         return error("需要有效的访问令牌（Authorization: Bearer …）。", 401)
     db.session.commit()  # last_used_at
     g.api_user = user

@@ -5,12 +5,12 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.extensions import db
-from tracker.types import UTCDateTime, utcnow
+from tracker.types import UTCDateTime, enum_column, utcnow
 
 
 class Role(enum.Enum):
@@ -83,6 +83,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Set by an admin's reset (a temporary password): every page asks for a new one first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The reminder channels this user chose ("inapp,email,wecom"); see tracker.reminders.
     notify_channels: Mapped[str] = mapped_column(String(100), default="inapp,email", server_default="inapp,email")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -107,3 +109,124 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
+
+
+class SignInOutcome(enum.Enum):
+    """What the sign-in log records: every sign-in, failure, refusal, lock and session end."""
+
+    success = "success"
+    failure = "failure"  # a wrong password, or no such (active) user
+    locked = "locked"  # this failure locked the account or the address
+    unlocked = "unlocked"  # an admin lifted a lock
+    signed_out = "signed_out"
+    signed_out_all = "signed_out_all"
+    expired = "expired"  # idle too long, or past the session's lifetime
+    password_changed = "password_changed"  # by the user; their other sessions end
+    password_reset = "password_reset"  # by an admin; all the user's sessions end
+    token_refused = "token_refused"  # an API call with a wrong token
+
+    @property
+    def title(self) -> str:
+        return _OUTCOME_TITLES[self]
+
+    @property
+    def css(self) -> str:
+        return _OUTCOME_CSS.get(self, "secondary")
+
+
+_OUTCOME_TITLES = {
+    SignInOutcome.success: "登录成功", SignInOutcome.failure: "登录失败", SignInOutcome.locked: "被锁定",
+    SignInOutcome.unlocked: "管理员解锁",
+    SignInOutcome.signed_out: "退出登录", SignInOutcome.signed_out_all: "退出所有设备",
+    SignInOutcome.expired: "登录超时", SignInOutcome.password_changed: "修改密码",
+    SignInOutcome.password_reset: "管理员重置密码", SignInOutcome.token_refused: "令牌错误",
+}
+_OUTCOME_CSS = {
+    SignInOutcome.success: "success", SignInOutcome.failure: "warning", SignInOutcome.locked: "danger", SignInOutcome.unlocked: "info",
+    SignInOutcome.token_refused: "warning",
+}
+
+
+class SignInEvent(db.Model):
+    """One line of the sign-in log that admins read."""
+
+    __tablename__ = "sign_in_events"
+    __table_args__ = (Index("ix_sign_in_events_username_id", "username", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), default="")  # as typed, lower case
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    address: Mapped[str] = mapped_column(String(45), default="")
+    outcome: Mapped[SignInOutcome] = mapped_column(enum_column(SignInOutcome))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins of one account ("user:zhangsan", whether it exists or not) or one client
+    address ("address:10.1.2.3", "token:10.1.2.3" for API tokens) within the current window.
+    In the database, so that every worker and machine counts the same and a restart forgets nothing."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Attempts refused unchecked (too soon, or while locked): counted here, not logged one by one,
+    # so that hammering a locked account cannot fill the log.
+    refusals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def kind(self) -> str:
+        return self.key.partition(":")[0]
+
+    @property
+    def subject(self) -> str:
+        """The account name or the address this row counts for."""
+        return self.key.partition(":")[2]
+
+
+class SessionEnd(enum.Enum):
+    signed_out = "signed_out"
+    signed_out_all = "signed_out_all"
+    password_changed = "password_changed"
+    password_reset = "password_reset"
+    deactivated = "deactivated"
+    idle = "idle"
+    lifetime = "lifetime"
+
+    @property
+    def title(self) -> str:
+        return {
+            "signed_out": "已退出", "signed_out_all": "在所有设备退出", "password_changed": "密码已修改",
+            "password_reset": "管理员重置了密码", "deactivated": "账号已停用", "idle": "长时间未操作",
+            "lifetime": "超过登录有效期",
+        }[self.value]
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie carries a random id; only its SHA-256 is stored, and the
+    session counts only while its row says so: signing out, a password change or an admin's
+    reset ends it here, whatever copy of the cookie is still around."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id_ended_at", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[SessionEnd | None] = mapped_column(enum_column(SessionEnd))
+    address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()

@@ -1,12 +1,17 @@
 """Units and users: creating, finding, changing. Services flush and never commit."""
 
 import re
+from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tracker.auth.models import Role, Unit, User
+from tracker.auth import signin
+from tracker.auth.models import Role, SessionEnd, SignInOutcome, Unit, User
 from tracker.errors import Conflict, Invalid, NotFound
 from tracker.extensions import db
+from tracker.types import utcnow
 
 UNIT_NAME_MAX = 100
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
@@ -96,13 +101,24 @@ def parse_role(value: str) -> Role:
         raise Invalid("角色应为 official、supervisor 或 admin。", field="role") from None
 
 
-def check_password(password: str) -> str:
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the commonest passwords (``common_passwords.txt``), lower case."""
+    lines = (Path(__file__).parent / "common_passwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def check_password(password: str, username: str = "") -> str:
     if not (password or "").strip():
         raise Invalid("密码不能全是空格。", field="password")
     if len(password or "") < PASSWORD_MIN:
         raise Invalid(f"密码至少{PASSWORD_MIN}位。", field="password")
     if len(password) > 128:
         raise Invalid("密码不能超过128位。", field="password")
+    if username and password.strip().lower() == username.strip().lower():
+        raise Invalid("密码不能与用户名相同。", field="password")
+    if password.strip().lower() in common_passwords():
+        raise Invalid("这个密码太常见，容易被猜中，请换一个（可用几个词、数字和符号组合）。", field="password")
     return password
 
 
@@ -121,7 +137,9 @@ def create_user(
     password: str,
     name: str = "",
     email: str | None = None,
+    temporary: bool = False,
 ) -> User:
+    """A new user. ``temporary``: the password was set by an admin, to be changed at first sign-in."""
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise Invalid("用户名应为2至64位字母、数字、下划线、点或连字符。", field="username")
@@ -133,8 +151,9 @@ def create_user(
     name = (name or "").strip()
     if len(name) > 64:
         raise Invalid("姓名不能超过64字。", field="name")
-    user = User(username=username, name=name, role=role, unit=unit, email=_check_email(email))
-    user.set_password(check_password(password))
+    user = User(username=username, name=name, role=role, unit=unit, email=_check_email(email),
+                must_change_password=temporary)
+    user.set_password(check_password(password, username))
     db.session.add(user)
     db.session.flush()
     return user
@@ -142,10 +161,13 @@ def create_user(
 
 def update_user(
     user: User, *, name: str, role: Role, unit: Unit, email: str | None, active: bool,
-    password: str | None = None, actor: User | None = None,
+    password: str | None = None, actor: User | None = None, now: datetime | None = None,
 ) -> User:
     """Change a user. An admin may not deactivate themselves or give up their own admin role,
-    so that there is always someone left who can manage users."""
+    so that there is always someone left who can manage users.
+
+    A ``password`` given here is an admin's reset: a temporary password the user must change at
+    the next sign-in; it ends every session of the user, as deactivation does."""
     if actor is not None and actor.id == user.id and (not active or role is not Role.admin):
         raise Invalid("不能停用自己或取消自己的管理员角色。", field="role")
     name = (name or "").strip()
@@ -155,26 +177,43 @@ def update_user(
     user.role = role
     user.unit = unit
     user.email = _check_email(email)
+    deactivated = user.active and not active
     user.active = active
+    now = now or utcnow()
     if password:
-        user.set_password(check_password(password))
+        reset_password(user, password, actor=actor, now=now)
+    elif deactivated:
+        signin.end_sessions(user, reason=SessionEnd.deactivated, now=now)
     db.session.flush()
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def reset_password(user: User, password: str, *, actor: User | None, now: datetime) -> None:
+    """An admin (or the operator, ``actor`` None) sets a temporary password: the user must choose
+    a new one at the next sign-in, and every session of theirs ends now. Flushes."""
+    user.set_password(check_password(password, user.username))
+    user.must_change_password = True
+    signin.end_sessions(user, reason=SessionEnd.password_reset, now=now)
+    signin.record(SignInOutcome.password_reset, user=user, actor=actor, now=now,
+                  detail=f"由{actor.display_name if actor else '命令行'}设置临时密码")
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str, *, now: datetime, keep_session: str | None,
+                    client: signin.Client | None = None) -> int:
+    """The user's own change: the current password, then the new one. Ends the user's other
+    sessions (not ``keep_session``); returns how many. Flushes."""
     if not user.check_password(current or ""):
         raise Invalid("当前密码不正确。", field="current")
-    user.set_password(check_password(new))
+    if (new or "") == (current or ""):
+        raise Invalid("新密码不能与当前密码相同。", field="new")
+    user.set_password(check_password(new, user.username))
+    user.must_change_password = False
+    ended = signin.end_sessions(user, reason=SessionEnd.password_changed, now=now, keep=keep_session)
+    signin.record(SignInOutcome.password_changed, user=user, now=now, client=client,
+                  detail=f"其他{ended}处登录已退出" if ended else "")
     db.session.flush()
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, or None. The same answer for every failure."""
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None or not user.active or not user.check_password(password or ""):
-        return None
-    return user
+    return ended
 
 
 def unit_to_json(unit: Unit) -> dict:

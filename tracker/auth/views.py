@@ -1,13 +1,15 @@
 """Sign-in, sign-out and the user's own profile."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker import clock
 from tracker.api import tokens
 from tracker.api.models import ApiToken
-from tracker.auth import services
+from tracker.auth import services, signin
 from tracker.auth.forms import LoginForm, PasswordForm, TokenForm
+from tracker.auth.models import SessionEnd, SignInOutcome
+from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.reminders import services as reminders
@@ -17,6 +19,16 @@ from tracker.web import safe_next, submit
 bp = Blueprint("auth", __name__)
 
 
+def client() -> signin.Client:
+    """Where this request comes from: the address (behind TRACKER_TRUSTED_PROXIES, the proxy's
+    X-Forwarded-For) and the browser."""
+    return signin.Client(request.remote_addr or "", request.headers.get("User-Agent", ""))
+
+
+def policy() -> signin.Policy:
+    return signin.Policy.from_config(current_app.config)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -24,12 +36,20 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
-        if user is not None:
+        try:
+            user = signin.sign_in(form.username.data, form.password.data, client=client(), now=clock.utcnow(),
+                                  policy=policy(), zone=clock.local_zone())
+        except DomainError as error:
+            form.password.errors.append(error.message)
+            status = error.status_code
+        else:
+            session["sid"] = signin.start_session(user, client=client(), now=clock.utcnow())
+            db.session.commit()
             login_user(user)
+            if user.must_change_password:
+                flash("管理员为您设置了临时密码，请先修改密码。", "warning")
+                return redirect(url_for("auth.profile"))
             return redirect(safe_next(request.args.get("next"), url_for("items.home")))
-        form.password.errors.append("用户名或密码不正确，或账号已停用。")
-        status = 422
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form), status
@@ -39,8 +59,30 @@ def login():
 @login_required
 def logout():
     if ButtonForm().validate_on_submit():
+        now = clock.utcnow()
+        signin.end_session(session.get("sid"), reason=SessionEnd.signed_out, now=now)
+        signin.record(SignInOutcome.signed_out, user=current_user, client=client(), now=now)
+        db.session.commit()
         logout_user()
+        session.clear()
         flash("您已退出登录。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """End every session of this user: this browser and any other, with any copy of a cookie."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    now = clock.utcnow()
+    ended = signin.end_sessions(current_user, reason=SessionEnd.signed_out_all, now=now)
+    signin.record(SignInOutcome.signed_out_all, user=current_user, client=client(), now=now,
+                  detail=f"共{ended}处登录")
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(f"已在所有设备退出登录（共{ended}处）。", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -48,6 +90,7 @@ def _profile_page(form: PasswordForm, status: int = 200, new_token: str | None =
     return render_template(
         "auth/profile.html", form=form, tokens=tokens.user_tokens(current_user), token_form=TokenForm(),
         new_token=new_token, channels=Channel, chosen=reminders.user_channels(current_user),
+        sessions=signin.live_sessions(current_user), current_sid=signin.fingerprint(session.get("sid") or ""),
     ), status
 
 
@@ -99,8 +142,9 @@ def profile():
     if request.method == "POST":
         done, status = submit(
             form,
-            lambda: services.change_password(current_user, form.current.data, form.new.data),
-            done=lambda _: "密码已修改。",
+            lambda: services.change_password(current_user, form.current.data, form.new.data, now=clock.utcnow(),
+                                             keep_session=session.get("sid"), client=client()),
+            done=lambda ended: "密码已修改。" + (f"其他{ended}处登录已退出。" if ended else ""),
             to=lambda _: url_for("auth.profile"),
             aliases={"password": "new"},
         )
