@@ -127,7 +127,7 @@ def _fuzz(client, paths: list[str]) -> list[str]:
         for value in [quote(v) for v in NASTY.values()] + RAW_QUERY:  # every parameter at once, per value
             query = "&".join(f"{name}={value}" for name in QUERY_NAMES)
             check(client.get(f"{path}?{query}"), f"GET {path}?…={value[:20]}")
-        if page.status_code != 200 or not page.mimetype == "text/html":
+        if page.status_code != 200 or page.mimetype != "text/html":
             continue
         for form in page_forms(page.get_data(as_text=True), path):
             if form["method"] != "post" or form["action"] in SKIP_FORMS:

@@ -104,8 +104,12 @@ def test_admins_register_chat_robots(app, org, login):
     page = login(org.admin)
     bad = page.post("/admin/robots", {"unit": org.county_a.id, "kind": "wecom", "url": "qyapi.weixin.qq.com/send"})
     assert bad.status_code == 422 and "完整 Webhook 地址" in bad.get_data(as_text=True)
-    good = page.post("/admin/robots", {"unit": org.county_a.id, "kind": "dingtalk", "name": "甲县督办群",
-                                       "url": "http://10.0.0.5/robot/send?access_token=x", "secret": "SEC1", "active": "y"})
+    fields = {"unit": org.county_a.id, "kind": "dingtalk", "name": "甲县督办群",
+              "url": "http://10.0.0.5/robot/send?access_token=x", "secret": "SEC1", "active": "y"}
+    intranet = page.post("/admin/robots", fields)  # a private address: refused until the operator allows it
+    assert intranet.status_code == 422 and "TRACKER_ROBOT_ALLOWED_HOSTS" in intranet.get_data(as_text=True)
+    app.config["ROBOT_ALLOWED_HOSTS"] = "10.0.0.0/8"
+    good = page.post("/admin/robots", fields)
     assert good.status_code == 302
     robot = db.session.scalar(select(ChatRobot))
     assert (robot.kind.value, robot.secret, robot.unit_id) == ("dingtalk", "SEC1", org.county_a.id)
@@ -160,7 +164,8 @@ def test_the_scheduler_registers_its_jobs_and_catches_up_a_missed_pass(app):
     scheduler.start(paused=True)  # jobs take their defaults on start; paused, none runs
     try:
         ids = {job.id for job in scheduler.get_jobs()}
-        assert ids == {job_ids.DAILY_PASS, job_ids.DRAIN, job_ids.CATCH_UP, job_ids.YEAR_END, job_ids.YEAR_END_CATCH_UP}
+        assert ids == {job_ids.DAILY_PASS, job_ids.DRAIN, job_ids.DRAIN_EMAIL, job_ids.HOUSEKEEPING, job_ids.CATCH_UP,
+                       job_ids.YEAR_END, job_ids.YEAR_END_CATCH_UP}
         daily = scheduler.get_job(job_ids.DAILY_PASS)
         assert (daily.coalesce, daily.max_instances, daily.misfire_grace_time) == (True, 1, None)
         assert "hour='0', minute='0'" in str(daily.trigger)

@@ -68,7 +68,10 @@ def smtp(app):
 
 
 @pytest.fixture
-def robot_server():
+def robot_server(app):
+    """A robot endpoint on this machine: on the intranet's addresses, so allowed by name, as an
+    operator allows an intranet robot (TRACKER_ROBOT_ALLOWED_HOSTS)."""
+    app.config["ROBOT_ALLOWED_HOSTS"] = "127.0.0.1"
     with RobotServer() as server:
         yield server
 
@@ -279,7 +282,7 @@ def test_a_sender_killed_mid_drain_sends_the_rest_on_restart_and_nothing_twice(
     robot_server.answer = {"errcode": 0}
     owners_with_items(make, org, 8, "webhook")
     robot_server.hold_at = 5  # the fifth request hangs: the process is killed while it waits
-    process = _remind_process(database_url, {}, tmp_path)
+    process = _remind_process(database_url, {"ROBOT_ALLOWED_HOSTS": "127.0.0.1"}, tmp_path)
     assert robot_server.holding.wait(60), process.stderr.read() if process.poll() is not None else "no fifth request"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)  # reaps it and closes its pipes

@@ -49,7 +49,7 @@ def test_fifty_wrong_passwords_then_the_right_one_is_refused(org, client):
 
 def test_delays_grow_then_the_account_locks_for_fifteen_minutes(org):
     at = T0
-    for n in range(5):
+    for _ in range(5):
         assert codes([attempt("off_a", "wrong", at)]) == [422]
         at += timedelta(milliseconds=10)
     # From the fifth failure on: 1, 2, 4, 8 s to wait after each failure.

@@ -25,6 +25,7 @@ from tracker.importing.models import CategoryRule
 from tracker.items import categories as category_service
 from tracker.items.models import Category
 from tracker.items.queries import all_categories, items_owned_outside_reach
+from tracker.reminders import outbound
 from tracker.reminders import robots as robot_service
 from tracker.reminders import rules as reminder_rules
 from tracker.reminders.models import CalendarDay, ChatRobot
@@ -317,6 +318,7 @@ def robots(robot_id: int | None = None):
             lambda: robot_service.save_robot(
                 robot, unit=db.session.get(Unit, form.unit.data or 0), kind=form.kind.data, name=form.name.data,
                 url=form.url.data, secret=form.secret.data, active=form.active.data,
+                allow=outbound.AllowList.from_config(current_app.config),
             ),
             done=lambda saved: f"已保存{saved.kind.title}机器人“{saved.name or saved.unit.name}”。",
             to=lambda _: url_for("admin.robots"),

@@ -17,8 +17,8 @@ from tracker import clock
 from tracker.api import openapi, serialize
 from tracker.api.tokens import user_for_token
 from tracker.auth import permissions, signin
-from tracker.auth.views import client
 from tracker.auth.services import find_unit
+from tracker.auth.views import client
 from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import csrf, db
 from tracker.importing import services as importing

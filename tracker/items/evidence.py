@@ -15,11 +15,11 @@ import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tracker.auth import permissions
@@ -227,6 +227,44 @@ def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
     evidence.removed_by_id = actor.id
     record(item, actor, "evidence_removed", now=now, details={"filename": evidence.filename})
     db.session.flush()
+
+
+ORPHAN_BATCH = 500
+
+
+def remove_orphan_files(*, now: datetime, older_than: timedelta) -> int:
+    """Delete files under the upload folder that no evidence row names: a half-written upload
+    (``.upload-*``) or a stored file whose row was never committed (the worker was killed between
+    the two). Only files older than ``older_than``, so that an upload under way is left alone.
+    Returns how many were removed."""
+    directory = upload_dir()
+    if not directory.is_dir():
+        return 0
+    cutoff = (now - older_than).timestamp()
+    removed = 0
+    for temp in directory.glob(".upload-*"):
+        if temp.is_file() and temp.stat().st_mtime < cutoff:
+            temp.unlink(missing_ok=True)
+            removed += 1
+    candidates: list[Path] = []
+    for path in directory.glob("??/*"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            candidates.append(path)
+            if len(candidates) >= ORPHAN_BATCH:
+                removed += _remove_unnamed(candidates)
+                candidates = []
+    return removed + _remove_unnamed(candidates)
+
+
+def _remove_unnamed(paths: list[Path]) -> int:
+    if not paths:
+        return 0
+    named = set(db.session.scalars(select(Evidence.stored_name).where(Evidence.stored_name.in_([p.name for p in paths]))))
+    gone = [path for path in paths if path.name not in named]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    db.session.rollback()  # a read, nothing to keep
+    return len(gone)
 
 
 # Files written in a transaction that is then rolled back are removed, so that no file

@@ -4,8 +4,14 @@ over SMTP, and the work-chat robots (企业微信, 钉钉 with signing, 飞书, 
 Each delivery ends in an ``Outcome``: sent; retry (a passing fault: the server is down, busy or
 rate-limited); failed (it will not work by trying again: the robot said errcode 93000, the mail
 server refused the address); skipped (nothing to send it with: no SMTP configured, no email
-address, no robot for the unit); or deferred (the robot's per-minute limit is used up: not an
-attempt, just later).
+address, no robot for the unit); deferred (the robot's per-minute limit is used up, or its server
+was unreachable earlier in this drain: not an attempt, just later); or unknown (the mail server
+took the message body and then said nothing: it may have the mail, so it is not sent again soon).
+
+No server can hold the sender: every SMTP session runs under a deadline (a watchdog closes the
+socket when it passes, which also ends a server that greets with endless ``220-`` lines), robots
+are reached through ``tracker.reminders.outbound`` (public or allowed addresses, no redirects,
+short answers), and a server that failed once is not tried again in the same drain.
 """
 
 import base64
@@ -13,15 +19,17 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import smtplib
 import socket
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from urllib.parse import quote_plus
 
 import requests
@@ -29,13 +37,16 @@ from sqlalchemy import select
 
 from tracker.auth.models import User
 from tracker.extensions import db
-from tracker.reminders import digest
+from tracker.reminders import digest, outbound
 from tracker.reminders.models import Channel, ChatRobot, DeliveryAttempt, Notification, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-HTTP_TIMEOUT = 10
-SMTP_TIMEOUT = 20
+HTTP_TIMEOUT = (5, 10)  # seconds to connect, and to wait for each read
+SMTP_TIMEOUT = 10  # seconds any one read or write of an SMTP session may wait
+SMTP_SESSION_SECONDS = 30  # connecting, greeting, TLS and login together
+SMTP_MESSAGE_SECONDS = 60  # sending one message, body and final answer included
+RETRY_SOON = timedelta(minutes=1)
 # Messages a robot takes per minute: WeCom and DingTalk group robots allow 20; Feishu 100.
 ROBOT_PER_MINUTE = {Channel.wecom: 20, Channel.dingtalk: 20, Channel.feishu: 100, Channel.webhook: 60}
 # Robot error codes that mean "busy, try later" rather than "this will never work".
@@ -48,10 +59,64 @@ ROBOT_BUSY_CODES = {
 
 @dataclass
 class Outcome:
-    status: str  # sent, retry, failed, skipped, deferred
+    status: str  # sent, retry, failed, skipped, deferred, unknown
     detail: str = ""
     robot_id: int | None = None
     not_before: datetime | None = None
+
+
+class SessionExpired(smtplib.SMTPServerDisconnected):
+    """The SMTP session did not open within its deadline."""
+
+
+class DeadlineSMTP(smtplib.SMTP):
+    """smtplib's client under a deadline: past it, a watchdog shuts the socket, so that whatever
+    the server does (endless greeting lines, silence, a byte a minute) the call returns. It also
+    knows whether the message body was sent, to tell "not delivered" from "delivered, unanswered"."""
+
+    def __init__(self, *, timeout: float):
+        super().__init__(timeout=timeout)
+        self.body_sent = False
+        self.expired = False
+        self._watchdog: threading.Timer | None = None
+
+    @contextlib.contextmanager
+    def deadline(self, seconds: float):
+        self._watchdog = threading.Timer(seconds, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        try:
+            yield
+        finally:
+            self._watchdog.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def data(self, msg):
+        """smtplib's DATA, marking the moment the body has gone: a silence after it is "unknown"."""
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        body = re.sub(rb"(?m)^\.", b"..", msg)  # a line starting with a dot gets another (RFC 5321)
+        if body[-2:] != b"\r\n":
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        self.body_sent = True
+        return self.getreply()
+
+
+class DeadlineSMTP_SSL(DeadlineSMTP, smtplib.SMTP_SSL):  # noqa: N801 - named as smtplib names it
+    def __init__(self, *, timeout: float):
+        smtplib.SMTP_SSL.__init__(self, timeout=timeout)
+        self.body_sent = False
+        self.expired = False
+        self._watchdog = None
 
 
 class Deliverer:
@@ -68,12 +133,16 @@ class Deliverer:
             self.robots.setdefault((robot.unit_id, robot.kind), robot)
         self.recent: dict[int, deque[datetime]] = {}
         self.now = now
+        self.http = outbound.session(outbound.AllowList.from_config(config))
+        self.unreachable_robots: set[int] = set()  # failed to connect earlier in this drain
+        self.smtp_unreachable = False
 
     def close(self) -> None:
         if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
+            with contextlib.suppress(smtplib.SMTPException, OSError), self.smtp.deadline(SMTP_TIMEOUT):
                 self.smtp.quit()
             self.smtp = None
+        self.http.close()
 
     def settle_locally(self, message: OutboxMessage, now: datetime) -> Outcome | None:
         """The outcome when no server need be asked: the bell (a row), or nothing to send with.
@@ -113,29 +182,46 @@ class Deliverer:
 
     def _email(self, message: OutboxMessage) -> Outcome:
         config = self.config
+        server = f"{config['MAIL_SERVER']}:{config.get('MAIL_PORT') or 25}"
+        if self.smtp_unreachable:
+            return Outcome("deferred", f"邮件服务器 {server} 本轮无法连接，稍后再试", not_before=self.now + RETRY_SOON)
         address = message.recipient.email.strip()
         email = self._compose(message, address)
         try:
             smtp = self._connect()
-            refused = smtp.send_message(email)
+        except (smtplib.SMTPException, OSError) as error:
+            expired = isinstance(error, SessionExpired)
+            self.smtp_unreachable = True
+            if isinstance(error, smtplib.SMTPResponseException):
+                return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
+            why = f"{SMTP_SESSION_SECONDS}秒内未完成连接和问候" if expired else outbound.reason(error)
+            return Outcome("retry", f"无法连接邮件服务器 {server}：{why}")
+        smtp.body_sent = False
+        try:
+            with smtp.deadline(SMTP_MESSAGE_SECONDS):
+                refused = smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
             return self._smtp_reply(code, reason, "收件地址被拒绝")
-        except smtplib.SMTPResponseException as error:
-            self.close()
-            return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
         except (smtplib.SMTPException, OSError) as error:
+            body_sent, expired = smtp.body_sent, smtp.expired
             self.close()
-            return Outcome("retry", f"无法连接邮件服务器 {config['MAIL_SERVER']}:{config['MAIL_PORT']}：{_reason(error)}")
+            if body_sent and not isinstance(error, smtplib.SMTPResponseException):
+                return Outcome("unknown", f"邮件正文已交给邮件服务器 {server}，但未收到确认（可能已送达）；"
+                                          f"为免重复，{UNKNOWN_WAIT_HOURS}小时后才以同一 Message-ID 重发")
+            if isinstance(error, smtplib.SMTPResponseException):
+                return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
+            why = f"{SMTP_MESSAGE_SECONDS}秒内未发完" if expired else outbound.reason(error)
+            return Outcome("retry", f"发送到邮件服务器 {server} 时中断：{why}")
         if refused:
-            return Outcome("failed", f"收件地址被拒绝：{refused}")
+            return Outcome("failed", f"收件地址被拒绝：{outbound.printable(', '.join(refused), 100)}")
         return Outcome("sent", f"邮件已投递至 {address}")
 
     @staticmethod
     def _smtp_reply(code: int, reason, what: str) -> Outcome:
         text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
         # 4xx is a passing refusal (greylisting, a full queue); 5xx is final.
-        return Outcome("retry" if 400 <= code < 500 else "failed", f"{what}（{code} {text}）")
+        return Outcome("retry" if 400 <= code < 500 else "failed", f"{what}（{code} {outbound.printable(text, 100)}）")
 
     def _compose(self, message: OutboxMessage, address: str) -> EmailMessage:
         config = self.config
@@ -145,25 +231,33 @@ class Deliverer:
         email["From"] = _address("整改跟踪系统", sender)
         email["To"] = _address(message.recipient.display_name, address)
         email["Date"] = format_datetime(self.now)
-        # One id per outbox message: a mail client shows a message re-sent after a crash once.
-        email["Message-ID"] = make_msgid(idstring=f"tracker-outbox-{message.id}", domain=sender.rpartition("@")[2] or None)
+        # One id per outbox message, the same at every attempt: a mail client shows a message
+        # re-sent after a crash or an unanswered DATA once.
+        email["Message-ID"] = message_id(message, sender, config.get("SECRET_KEY") or "")
         email.set_content(digest.text(message.payload, message.subject, self.base_url))
         email.add_alternative(digest.html(message.payload, message.subject, self.base_url), subtype="html")
         return email
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> DeadlineSMTP:
+        """The drain's SMTP session, opened (connect, greeting, TLS, login) within SMTP_SESSION_SECONDS."""
         if self.smtp is not None:
             return self.smtp
         config = self.config
         host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
-        if _flag(config.get("MAIL_USE_SSL")):
-            smtp = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT)
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
-            if _flag(config.get("MAIL_USE_TLS")):
-                smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp = DeadlineSMTP_SSL(timeout=SMTP_TIMEOUT) if _flag(config.get("MAIL_USE_SSL")) else DeadlineSMTP(timeout=SMTP_TIMEOUT)
+        try:
+            with smtp.deadline(SMTP_SESSION_SECONDS):
+                smtp.connect(host, port)
+                if _flag(config.get("MAIL_USE_TLS")) and not _flag(config.get("MAIL_USE_SSL")):
+                    smtp.starttls()
+                if config.get("MAIL_USERNAME"):
+                    smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except (smtplib.SMTPException, OSError) as error:
+            with contextlib.suppress(OSError):
+                smtp.close()
+            if smtp.expired:
+                raise SessionExpired() from error
+            raise
         self.smtp = smtp
         return smtp
 
@@ -179,19 +273,29 @@ class Deliverer:
 
     def _robot(self, message: OutboxMessage) -> Outcome:
         robot = self.robot_for(message.recipient, message.channel)
+        title = message.channel.title
+        if robot.id in self.unreachable_robots:
+            return Outcome("deferred", f"{title}机器人本轮无法连接，稍后再试", robot.id, self.now + RETRY_SOON)
         wait_until = self._take_slot(robot)
         if wait_until is not None:
-            return Outcome("deferred", f"{robot.name or message.channel.title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",
+            return Outcome("deferred", f"{robot.name or title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",
                            robot.id, wait_until)
         url, body = self._robot_request(robot, message)
         try:
-            response = requests.post(url, json=body, timeout=HTTP_TIMEOUT)
+            response = outbound.post(self.http, url, body, timeout=HTTP_TIMEOUT)
+        except outbound.RefusedAddress:
+            return Outcome("failed", f"{title}机器人未发送：{outbound.INTERNAL}", robot.id)
         except requests.RequestException as error:
-            return Outcome("retry", f"无法连接{message.channel.title}机器人：{_reason(error)}", robot.id)
-        if response.status_code >= 500 or response.status_code == 429:
-            return Outcome("retry", f"{message.channel.title}机器人暂时不可用（HTTP {response.status_code}）", robot.id)
-        if response.status_code >= 400:
-            return Outcome("failed", f"{message.channel.title}机器人拒绝了请求（HTTP {response.status_code}）", robot.id)
+            self.unreachable_robots.add(robot.id)
+            return Outcome("retry", f"无法连接{title}机器人：{outbound.reason(error)}", robot.id)
+        status = response.status_code
+        if 300 <= status < 400:
+            return Outcome("failed", f"{title}机器人地址返回了重定向（HTTP {status}），为安全起见不跟随，"
+                                     "请填写机器人的最终地址", robot.id)
+        if status >= 500 or status == 429:
+            return Outcome("retry", f"{title}机器人暂时不可用（HTTP {status}）", robot.id)
+        if status >= 400:
+            return Outcome("failed", f"{title}机器人拒绝了请求（HTTP {status}）", robot.id)
         return self._robot_answer(robot, response)
 
     def _take_slot(self, robot: ChatRobot) -> datetime | None:
@@ -251,7 +355,9 @@ class Deliverer:
                 return Outcome("sent", f"HTTP {response.status_code}", robot.id)
             return Outcome("failed", f"{title}机器人的应答不是 JSON（HTTP {response.status_code}）", robot.id)
         code = answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
-        why = answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or ""
+        why = outbound.printable(answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or "")
+        if not isinstance(code, int | str) or isinstance(code, bool):
+            code = outbound.printable(code, 20)
         if code in (0, None, "0"):
             return Outcome("sent", f"{title}机器人已接收", robot.id)
         status = "retry" if code in ROBOT_BUSY_CODES.get(robot.kind, ()) else "failed"
@@ -270,6 +376,11 @@ def _flag(value) -> bool:
     return str(value).lower() in ("1", "true", "on", "yes")
 
 
-def _reason(error: Exception) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) < 300 else text[:300] + "…"
+UNKNOWN_WAIT_HOURS = 6
+
+
+def message_id(message: OutboxMessage, sender: str, secret: str) -> str:
+    """The same Message-ID for every attempt at one outbox message, unguessable across deployments."""
+    domain = sender.rpartition("@")[2].strip(">") or "tracker.invalid"
+    tag = hmac.new(secret.encode(), f"outbox-{message.id}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"<tracker.{message.id}.{tag}@{domain}>"

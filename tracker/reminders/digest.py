@@ -50,15 +50,33 @@ def html(payload: dict, subject_line: str, base_url: str) -> str:
     )
 
 
+# What makes markdown of plain words inside a line: brackets (links and images), emphasis, code,
+# HTML (WeCom reads <font>). Square and angle brackets become their full-width forms, as Chinese
+# text writes them anyway; emphasis and code marks are escaped. Headings, lists and tables need a
+# line of their own, and user text never starts one: its line breaks are folded.
+_MARKDOWN_WIDE = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞"})
+_MARKDOWN_ESCAPED = "\\`*_~"
+
+
+def escape_markdown(text: str) -> str:
+    """User-written text (a title, a name) as plain words inside robot markdown: it can make no
+    link, heading, list, emphasis or HTML, and stays on its line."""
+    text = " ".join(str(text or "").split()).translate(_MARKDOWN_WIDE)
+    return "".join("\\" + ch if ch in _MARKDOWN_ESCAPED else ch for ch in text)
+
+
 def markdown(payload: dict, subject_line: str, base_url: str) -> str:
-    """Markdown for the chat robots, cut to the robots' size limit with a pointer to the rest."""
-    lines = [f"**{subject_line}**"]
+    """Markdown for the chat robots, cut to the robots' size limit with a pointer to the rest.
+    Everything user-written in it is escaped."""
+    lines = [f"**{escape_markdown(subject_line)}**"]
     for section in payload["sections"]:
-        lines.append(f"\n**{section['title']}（{len(section['items'])}项）**")
+        lines.append(f"\n**{escape_markdown(section['title'])}（{len(section['items'])}项）**")
         for item in section["items"]:
-            owner = item["owner"] or "未指定"
-            lines.append(f"- {LIGHT_WORDS[item['light']]}{_carried(item)}[{item['title']}]({item_url(base_url, item['id'])})"
-                         f" {item['unit']}·{owner}，期限 {item['deadline'] or '未设'}，{item['reason']}")
+            owner = escape_markdown(item["owner"] or "未指定")
+            lines.append(f"- {LIGHT_WORDS[item['light']]}{escape_markdown(_carried(item))}"
+                         f"[{escape_markdown(item['title'])}]({item_url(base_url, item['id'])})"
+                         f" {escape_markdown(item['unit'])}·{owner}，期限 {item['deadline'] or '未设'}，"
+                         f"{escape_markdown(item['reason'])}")
     footer = f"\n[登录整改跟踪系统查看全部]({base_url})"
     out, size = [], len(footer.encode())
     for number, line in enumerate(lines):

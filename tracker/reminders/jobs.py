@@ -50,8 +50,10 @@ def plan(day: date | None = None) -> services.PassResult:
     return result
 
 
-def drain_outbox() -> services.DrainResult:
-    return services.drain(current_app.config)
+def drain_outbox(channels=services.NOT_EMAIL) -> services.DrainResult:
+    """One drain by the scheduler: of the bell and the robots, or of email (its own job)."""
+    config = current_app.config
+    return services.drain(config, channels=channels, seconds=float(config.get("DRAIN_SECONDS", 50)))
 
 
 def passed_today() -> bool:

@@ -1,24 +1,20 @@
 """Chat robots of units: added, changed and removed by admins."""
 
-from urllib.parse import urlsplit
-
 from tracker.auth.models import Unit
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.reminders.models import ROBOT_CHANNELS, Channel, ChatRobot
+from tracker.reminders.outbound import AllowList, check_url
 
 
-def _check(kind: str, url: str, secret: str) -> tuple[Channel, str, str]:
+def _check(kind: str, url: str, secret: str, allow: AllowList) -> tuple[Channel, str, str]:
     try:
         channel = Channel(kind)
     except ValueError:
         channel = None
     if channel not in ROBOT_CHANNELS:
         raise Invalid("请选择机器人类型：企业微信、钉钉、飞书或通用 Webhook。", "kind")
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
-        raise Invalid("请填写机器人的完整 Webhook 地址（以 http:// 或 https:// 开头）。", "url")
+    url = check_url(url, allow)
     secret = (secret or "").strip()
     if len(secret) > 200:
         raise Invalid("加签密钥不能超过200个字符。", "secret")
@@ -26,11 +22,12 @@ def _check(kind: str, url: str, secret: str) -> tuple[Channel, str, str]:
 
 
 def save_robot(robot: ChatRobot | None, *, unit: Unit | None, kind: str, name: str, url: str, secret: str,
-               active: bool = True) -> ChatRobot:
-    """Create a robot (``robot`` None) or change one. Everything is checked before anything is written."""
+               allow: AllowList, active: bool = True) -> ChatRobot:
+    """Create a robot (``robot`` None) or change one. Everything is checked before anything is
+    written; the address must be public, or allowed by ``allow`` (TRACKER_ROBOT_ALLOWED_HOSTS)."""
     if unit is None:
         raise Invalid("请选择机器人所属单位。", "unit")
-    channel, url, secret = _check(kind, url, secret)
+    channel, url, secret = _check(kind, url, secret, allow)
     robot = robot or ChatRobot()
     robot.unit_id, robot.kind, robot.name, robot.url = unit.id, channel, (name or "").strip()[:100], url
     robot.secret, robot.active = secret, bool(active)

@@ -9,8 +9,9 @@ the next drain once its lease runs out.
 """
 
 import logging
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from tracker.auth.models import User
 from tracker.extensions import db, insert_ignore
 from tracker.reminders import digest, planning
-from tracker.reminders.channels import Deliverer, Outcome
+from tracker.reminders.channels import UNKNOWN_WAIT_HOURS, Deliverer, Outcome
 from tracker.reminders.models import (
     Channel,
     DeliveryAttempt,
@@ -40,6 +41,11 @@ LEASE = timedelta(minutes=2)
 # After the first failure: retry in 1, 5, 15 and 60 minutes; the fifth failure is final.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 MAX_ATTEMPTS = len(BACKOFF) + 1
+# A mail server that took the body and never answered may have the mail: wait long before resending.
+UNKNOWN_WAIT = timedelta(hours=UNKNOWN_WAIT_HOURS)
+# Drained apart, by separate jobs: a stalled mail server never holds the bell and the robots back.
+EMAIL = frozenset({Channel.email})
+NOT_EMAIL = frozenset(Channel) - EMAIL
 
 
 @dataclass
@@ -59,9 +65,15 @@ class DrainResult:
     retry: int = 0
     deferred: int = 0
 
+    unknown: int = 0
+
     def add(self, other: "DrainResult") -> None:
-        for name in ("sent", "skipped", "failed", "retry", "deferred"):
+        for name in ("sent", "skipped", "failed", "retry", "deferred", "unknown"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.skipped + self.failed + self.retry + self.deferred + self.unknown
 
 
 def user_channels(user: User) -> list[Channel]:
@@ -143,10 +155,12 @@ def _count_for(day: date) -> int:
 
 # Sending ---------------------------------------------------------------------------------------
 
-def _claim(now: datetime, limit: int) -> tuple[str, list[OutboxMessage]]:
-    """Take up to ``limit`` due messages for this sender, committed, so no other sender takes them."""
+def _claim(now: datetime, limit: int, channels: Collection[Channel]) -> tuple[str, list[OutboxMessage]]:
+    """Take up to ``limit`` due messages of ``channels`` for this sender, committed, so no other
+    sender takes them."""
     token = uuid.uuid4().hex
     due = (OutboxMessage.status == MessageStatus.pending, OutboxMessage.next_attempt_at <= now,
+           OutboxMessage.channel.in_(sorted(channels, key=lambda c: c.value)),
            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
     ids = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -186,11 +200,11 @@ def _record(message: OutboxMessage, outcome: Outcome, now: datetime) -> str:
         message.attempts += 1
     status = outcome.status
     detail = outcome.detail
-    if status == "retry":
+    if status in ("retry", "unknown"):
         if message.attempts >= MAX_ATTEMPTS:
             status, detail = "failed", f"已尝试{message.attempts}次仍未成功：{detail}"
         else:
-            message.next_attempt_at = now + BACKOFF[message.attempts - 1]
+            message.next_attempt_at = now + (UNKNOWN_WAIT if status == "unknown" else BACKOFF[message.attempts - 1])
     db.session.add(DeliveryAttempt(message=message, at=now, outcome=status, detail=detail, robot_id=outcome.robot_id))
     if status == "sent":
         message.status, message.sent_at, message.last_error = MessageStatus.sent, now, ""
@@ -203,16 +217,26 @@ def _record(message: OutboxMessage, outcome: Outcome, now: datetime) -> str:
     return status
 
 
-def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None = None) -> DrainResult:
+def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None = None,
+          channels: Collection[Channel] | None = None, seconds: float | None = None) -> DrainResult:
     """Send what the outbox holds and is due, committing each message's outcome as it goes.
-    Returns the counts of this drain's outcomes."""
+    ``channels`` (default: all, the bell and the robots before email) and ``seconds`` (a deadline
+    for the whole drain: what is left goes to the next one). Returns the counts of its outcomes."""
+    if channels is None:
+        result = drain(config, clock=clock, limit=limit, channels=NOT_EMAIL, seconds=seconds)
+        if limit is None or result.done < limit:
+            result.add(drain(config, clock=clock, limit=None if limit is None else limit - result.done, channels=EMAIL,
+                             seconds=seconds))
+        return result
     result = DrainResult()
     deliverer = Deliverer(config, clock())
-    done = 0
+    end = None if seconds is None else time.monotonic() + seconds
     try:
-        while limit is None or done < limit:
+        while limit is None or result.done < limit:
+            if end is not None and time.monotonic() > end:
+                break
             now = clock()
-            token, batch = _claim(now, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - done))
+            token, batch = _claim(now, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - result.done), channels)
             if not batch:
                 break
             # First what needs no server (the bell, the skips), while the claim is fresh: one commit.
@@ -225,11 +249,13 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
                     continue
                 status = _record(message, outcome, now)
                 setattr(result, status, getattr(result, status) + 1)
-                done += 1
             db.session.commit()
             # Then each network send, under a renewed claim, committed at once: a crash after
             # this commit never sends it again.
-            for message in remote:
+            for position, message in enumerate(remote):
+                if end is not None and time.monotonic() > end:
+                    _release(token, [m.id for m in remote[position:]])
+                    break
                 now = clock()
                 if not _still_mine(message, token, now):
                     continue
@@ -238,15 +264,23 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
                 except Exception as error:  # a bug in a channel must not stop the others
                     log.exception("delivering outbox message %s", message.id)
                     db.session.rollback()
-                    outcome = Outcome("retry", f"发送时出错：{type(error).__name__}: {error}")
+                    outcome = Outcome("retry", f"发送时出错：{type(error).__name__}")
                 status = _record(message, outcome, now)
                 db.session.commit()
                 setattr(result, status, getattr(result, status) + 1)
-                done += 1
     finally:
         deliverer.close()
         db.session.rollback()
     return result
+
+
+def _release(token: str, ids: list[int]) -> None:
+    """Give back claimed messages this drain has no time left for: the next drain takes them."""
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claim == token)
+        .values(claim=None, claimed_until=None).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def pending_count(day: date | None = None) -> int:

@@ -1,17 +1,21 @@
 """The registry of periodic jobs, with stable ids. Each job is thin: an app context around a
-call into the reminders or rollover package."""
+call into the reminders, rollover or housekeeping code."""
 
 import logging
 
 from flask import Flask
 
+from tracker import housekeeping
 from tracker.reminders import jobs as reminders
+from tracker.reminders.services import EMAIL
 from tracker.rollover import jobs as rollover
 
 log = logging.getLogger(__name__)
 
 DAILY_PASS = "reminders.daily_pass"  # at TRACKER_REMIND_AT (or the settings page's time), local
-DRAIN = "reminders.drain_outbox"  # every minute
+DRAIN = "reminders.drain_outbox"  # every minute: the bell and the robots
+DRAIN_EMAIL = "reminders.drain_email"  # every minute, apart: a stalled mail server holds only itself
+HOUSEKEEPING = "housekeeping.daily"  # 03:30 local: old sign-in log lines, ended sessions, orphan files
 CATCH_UP = "reminders.catch_up"  # once at start, if today's pass was missed
 YEAR_END = "rollover.year_end"  # 1 January, 02:00 local
 YEAR_END_CATCH_UP = "rollover.catch_up"  # once at start, in January, if the rollover was missed
@@ -26,8 +30,20 @@ def daily_pass(app: Flask) -> None:
 def drain_outbox(app: Flask) -> None:
     with app.app_context():
         drained = reminders.drain_outbox()
-        if drained.sent or drained.failed or drained.retry or drained.skipped:
+        if drained.sent or drained.failed or drained.retry or drained.skipped or drained.unknown:
             log.info("outbox drained: %s", drained)
+
+
+def drain_email(app: Flask) -> None:
+    with app.app_context():
+        drained = reminders.drain_outbox(EMAIL)
+        if drained.done:
+            log.info("email drained: %s", drained)
+
+
+def daily_housekeeping(app: Flask) -> None:
+    with app.app_context():
+        log.info("housekeeping %s", housekeeping.run())
 
 
 def catch_up(app: Flask) -> None:

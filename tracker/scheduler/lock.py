@@ -2,12 +2,14 @@
 database, a session-level advisory lock on PostgreSQL. The operating system (or PostgreSQL)
 releases it when the holding process dies, so a standby can take over."""
 
+import contextlib
 import logging
 from pathlib import Path
 
 from filelock import FileLock, Timeout
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -58,10 +60,29 @@ class SchedulerLock:
         self._file = lock
         return True
 
+    def still_held(self) -> bool:
+        """Whether this process still holds the lock. A PostgreSQL restart (or a killed backend)
+        drops the session and its advisory lock while this process runs on: it must stand down,
+        or two schedulers would run. Asked before every job."""
+        if self._connection is not None:
+            try:
+                held = self._connection.execute(text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND pid = pg_backend_pid())"
+                )).scalar()
+                self._connection.commit()
+                return bool(held)
+            except SQLAlchemyError:
+                log.warning("the scheduler lock's connection is gone")
+                return False
+        return self._file is not None and self._file.is_locked
+
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # ends the session, and with it the advisory lock
-            self._connection.engine.dispose()
+            engine = self._connection.engine
+            with contextlib.suppress(SQLAlchemyError):  # already gone with the server
+                self._connection.close()  # ends the session, and with it the advisory lock
+            engine.dispose()
             self._connection = None
         if self._file is not None:
             self._file.release()

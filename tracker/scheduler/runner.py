@@ -7,9 +7,11 @@ pass missed while nothing was running is caught up once (and that pass itself ow
 missed days owed, see ``tracker.reminders.services.pass_window``)."""
 
 import atexit
+import functools
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 import click
@@ -38,13 +40,26 @@ def _daily_trigger(remind_at: str, zone) -> CronTrigger:
     return CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
 
 
-def configure(app: Flask, scheduler: BaseScheduler) -> None:
-    """Register the jobs (stable ids, see ``tracker.scheduler.jobs``)."""
+def configure(app: Flask, scheduler: BaseScheduler, *, still_ours: Callable[[], bool] | None = None) -> None:
+    """Register the jobs (stable ids, see ``tracker.scheduler.jobs``). ``still_ours`` is asked
+    before every run: once it says False (the lock is lost), no job runs in this scheduler."""
     with app.app_context():
         zone = clock.local_zone()
         remind_at = rules.current_rule(app.config).remind_at
         now = datetime.now(zone)
     state = {"remind_at": remind_at}
+
+    def guarded(job):
+        if still_ours is None:
+            return job
+
+        @functools.wraps(job)
+        def run(*args, **kwargs):
+            if still_ours():
+                return job(*args, **kwargs)
+            return None
+
+        return run
 
     def drain_and_follow_settings() -> None:
         jobs.drain_outbox(app)
@@ -55,17 +70,21 @@ def configure(app: Flask, scheduler: BaseScheduler) -> None:
             state["remind_at"] = wanted
             log.info("daily reminder pass moved to %s", wanted)
 
-    scheduler.add_job(jobs.daily_pass, _daily_trigger(remind_at, zone), args=[app], id=jobs.DAILY_PASS,
+    scheduler.add_job(guarded(jobs.daily_pass), _daily_trigger(remind_at, zone), args=[app], id=jobs.DAILY_PASS,
                       name="每日提醒", replace_existing=True)
-    scheduler.add_job(drain_and_follow_settings, IntervalTrigger(minutes=1, timezone=zone), id=jobs.DRAIN,
-                      name="发送待发消息", replace_existing=True)
-    scheduler.add_job(jobs.year_end, CronTrigger(month=1, day=1, hour=2, minute=0, timezone=zone), args=[app],
+    scheduler.add_job(guarded(drain_and_follow_settings), IntervalTrigger(minutes=1, timezone=zone), id=jobs.DRAIN,
+                      name="发送站内通知和群消息", replace_existing=True)
+    scheduler.add_job(guarded(jobs.drain_email), IntervalTrigger(minutes=1, timezone=zone), args=[app],
+                      id=jobs.DRAIN_EMAIL, name="发送邮件", replace_existing=True)
+    scheduler.add_job(guarded(jobs.daily_housekeeping), CronTrigger(hour=3, minute=30, timezone=zone), args=[app],
+                      id=jobs.HOUSEKEEPING, name="清理过期记录", replace_existing=True)
+    scheduler.add_job(guarded(jobs.year_end), CronTrigger(month=1, day=1, hour=2, minute=0, timezone=zone), args=[app],
                       id=jobs.YEAR_END, name="年度结转", replace_existing=True)
-    scheduler.add_job(jobs.year_end_catch_up, args=[app], id=jobs.YEAR_END_CATCH_UP, name="补做年度结转",
+    scheduler.add_job(guarded(jobs.year_end_catch_up), args=[app], id=jobs.YEAR_END_CATCH_UP, name="补做年度结转",
                       next_run_time=now)
     hour, minute = (int(p) for p in remind_at.split(":"))
     if (now.hour, now.minute) >= (hour, minute):
-        scheduler.add_job(jobs.catch_up, args=[app], id=jobs.CATCH_UP, name="补发当日提醒", next_run_time=now)
+        scheduler.add_job(guarded(jobs.catch_up), args=[app], id=jobs.CATCH_UP, name="补发当日提醒", next_run_time=now)
 
 
 class InProcessScheduler:
@@ -77,6 +96,9 @@ class InProcessScheduler:
         self.lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
         self.scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
+        self._guard = threading.Lock()
+        self.stood_down = threading.Event()  # set when a lost lock made this scheduler stop
+        self.retry_seconds = STANDBY_RETRY_SECONDS
 
     def start(self) -> None:
         if not self._try_start():
@@ -88,13 +110,29 @@ class InProcessScheduler:
         if not self.lock.acquire():
             return False
         self.scheduler = BackgroundScheduler(timezone=clock_zone(self.app), job_defaults=JOB_DEFAULTS)
-        configure(self.app, self.scheduler)
+        configure(self.app, self.scheduler, still_ours=self._still_ours)
         self.scheduler.start()
         log.info("scheduler started in process %s (%s)", os.getpid(), self.lock.description)
         return True
 
+    def _still_ours(self) -> bool:
+        """Before each job: the lock must still be held. Lost (a database restart), this scheduler
+        stops and this process stands by again, as at start."""
+        with self._guard:
+            if self.scheduler is None:
+                return False
+            if self.lock.still_held():
+                return True
+            log.warning("the scheduler lost its lock (%s): standing down", self.lock.description)
+            scheduler, self.scheduler = self.scheduler, None
+            scheduler.shutdown(wait=False)
+            self.lock.release()
+            self.stood_down.set()
+        threading.Thread(target=self._standby, name="tracker-scheduler-standby", daemon=True).start()
+        return False
+
     def _standby(self) -> None:
-        while not self._stop.wait(STANDBY_RETRY_SECONDS):
+        while not self._stop.wait(self.retry_seconds):
             if self._try_start():
                 return
 
@@ -133,19 +171,33 @@ def run_in_process(app: Flask) -> InProcessScheduler | None:
 
 
 def run_alone(app: Flask) -> None:
-    """``flask --app wsgi tracker scheduler``: wait for the lock, then run in the foreground."""
+    """``flask --app wsgi tracker scheduler``: wait for the lock, then run in the foreground; if the
+    lock is lost (a database restart), stop the jobs and wait for the lock again."""
     lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     stop = threading.Event()
-    while not lock.acquire():
-        log.info("another scheduler holds %s; retrying in %s s", lock.description, STANDBY_RETRY_SECONDS)
-        if stop.wait(STANDBY_RETRY_SECONDS):
+    while True:
+        while not lock.acquire():
+            log.info("another scheduler holds %s; retrying in %s s", lock.description, STANDBY_RETRY_SECONDS)
+            if stop.wait(STANDBY_RETRY_SECONDS):
+                return
+        scheduler = BlockingScheduler(timezone=clock_zone(app), job_defaults=JOB_DEFAULTS)
+        lost = threading.Event()
+
+        def still_ours(scheduler=scheduler, lost=lost) -> bool:
+            if lock.still_held():
+                return True
+            log.warning("the scheduler lost its lock (%s): standing down", lock.description)
+            lost.set()
+            scheduler.shutdown(wait=False)
+            return False
+
+        configure(app, scheduler, still_ours=still_ours)
+        log.info("scheduler running in the foreground (process %s, %s); Ctrl-C stops it", os.getpid(), lock.description)
+        try:
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
             return
-    scheduler = BlockingScheduler(timezone=clock_zone(app), job_defaults=JOB_DEFAULTS)
-    configure(app, scheduler)
-    log.info("scheduler running in the foreground (process %s, %s); Ctrl-C stops it", os.getpid(), lock.description)
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        lock.release()
+        finally:
+            lock.release()
+        if not lost.is_set():
+            return

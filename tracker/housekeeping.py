@@ -1,0 +1,20 @@
+"""Daily housekeeping: what is kept only for a while, and what a crash can leave behind."""
+
+from datetime import timedelta
+
+from flask import current_app
+
+from tracker import clock
+from tracker.auth import signin
+from tracker.extensions import db
+from tracker.items import evidence
+
+
+def run() -> dict:
+    """Forget old sign-in log lines and ended sessions; remove upload files that no evidence row
+    names (a worker killed between writing a file and committing its row). Commits."""
+    now = clock.utcnow()
+    done = signin.prune(now, keep_days=int(current_app.config.get("SIGN_IN_LOG_DAYS", 365)))
+    db.session.commit()
+    done["orphan_files"] = evidence.remove_orphan_files(now=now, older_than=timedelta(hours=1))
+    return done

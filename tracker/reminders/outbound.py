@@ -1,0 +1,188 @@
+"""Where the sender may connect: chat robots and webhooks at public addresses, and at the hosts
+the operator lists in ``TRACKER_ROBOT_ALLOWED_HOSTS`` (names, addresses or networks such as
+``10.20.0.0/16``: intranet robots are usually on private addresses).
+
+Anything else (loopback, link-local such as 169.254.169.254, private, reserved, in any spelling:
+``0x7f000001``, ``2130706433``, ``[::1]``, ``::ffff:127.0.0.1``) is refused twice: when an admin
+saves the address (after resolving its name) and when a message is sent, on the address the
+socket actually connected to, so a name that resolves differently later (DNS rebinding) gains
+nothing. Redirects are never followed, and what reaches the send log of an error is a short
+sentence of ours, never the other side's text.
+"""
+
+import concurrent.futures
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from tracker.errors import Invalid
+
+RESOLVE_TIMEOUT = 5  # seconds to resolve a robot's host name when it is saved
+MAX_ANSWER_BYTES = 64 * 1024  # a robot answers a few dozen bytes of JSON
+INTERNAL = ("机器人地址指向本机或内网（回环、链路本地、私有或保留地址），为防止被用来探测内网，默认不允许；"
+            "如机器人确实部署在内网，请运维人员把该主机加入 TRACKER_ROBOT_ALLOWED_HOSTS。")
+
+
+@dataclass(frozen=True)
+class AllowList:
+    hostnames: frozenset[str] = frozenset()
+    networks: tuple = ()
+
+    @classmethod
+    def parse(cls, text: str | None) -> "AllowList":
+        names, networks = set(), []
+        for entry in (text or "").replace(";", ",").split(","):
+            entry = entry.strip().lower().strip("[]")
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                names.add(entry.rstrip("."))
+        return cls(frozenset(names), tuple(networks))
+
+    @classmethod
+    def from_config(cls, config) -> "AllowList":
+        return cls.parse(config.get("ROBOT_ALLOWED_HOSTS"))
+
+    def allows_name(self, host: str) -> bool:
+        return (host or "").strip("[]").lower().rstrip(".") in self.hostnames
+
+    def allows_address(self, address: str) -> bool:
+        """A public address, or one inside a listed network."""
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            return False
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if any(ip in network for network in self.networks if network.version == ip.version):
+            return True
+        return ip.is_global and not ip.is_multicast
+
+
+class RefusedAddress(Exception):
+    """The socket reached an address the allow-list does not admit."""
+
+
+def check_url(url: str, allow: AllowList) -> str:
+    """A robot's webhook address as an admin saves it: http(s), and a host that is allowed or
+    resolves to public addresses only. Raises Invalid with a plain sentence."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 1000:
+        raise Invalid("请填写机器人的完整 Webhook 地址（以 http:// 或 https:// 开头）。", "url")
+    if parts.username or parts.password:
+        raise Invalid("Webhook 地址中不能包含用户名或密码。", "url")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Invalid("Webhook 地址的端口无效。", "url") from None
+    if allow.allows_name(parts.hostname):
+        return url
+    addresses = resolve(parts.hostname, port)
+    if not addresses:
+        raise Invalid(f"无法解析主机名“{parts.hostname}”，请检查 Webhook 地址。", "url")
+    if not all(allow.allows_address(address) for address in addresses):
+        raise Invalid(INTERNAL, "url")
+    return url
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (numeric spellings included), or [] within RESOLVE_TIMEOUT."""
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        infos = pool.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM).result(RESOLVE_TIMEOUT)
+    except (OSError, UnicodeError, concurrent.futures.TimeoutError):
+        return []
+    finally:
+        pool.shutdown(wait=False)
+    return sorted({info[4][0] for info in infos})
+
+
+def _guarded(base: type, allow: AllowList) -> type:
+    """A urllib3 connection class that checks the address it connected to before sending a byte."""
+
+    def _new_conn(self):
+        sock = base._new_conn(self)
+        peer = sock.getpeername()[0]
+        if not allow.allows_name(self.host) and not allow.allows_address(peer):
+            sock.close()
+            raise RefusedAddress(peer)
+        return sock
+
+    return type(f"Guarded{base.__name__}", (base,), {"_new_conn": _new_conn})
+
+
+class GuardedAdapter(HTTPAdapter):
+    def __init__(self, allow: AllowList):
+        self.allow = allow
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        http = type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": _guarded(HTTPConnection, self.allow)})
+        https = type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,),
+                     {"ConnectionCls": _guarded(HTTPSConnection, self.allow)})
+        self.poolmanager.pool_classes_by_scheme = {"http": http, "https": https}
+
+
+def session(allow: AllowList) -> requests.Session:
+    """A requests session that connects only where ``allow`` admits, ignores the environment's
+    proxies (a proxy would stand between the check and the robot), and follows no redirects."""
+    s = requests.Session()
+    s.trust_env = False
+    s.max_redirects = 0
+    adapter = GuardedAdapter(allow)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    return s
+
+
+def post(s: requests.Session, url: str, body: dict, *, timeout: float) -> requests.Response:
+    """POST ``body`` as JSON, without following redirects, reading at most MAX_ANSWER_BYTES."""
+    response = s.post(url, json=body, timeout=timeout, allow_redirects=False, stream=True)
+    try:
+        response._content = response.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
+    finally:
+        response.close()
+    return response
+
+
+def reason(error: BaseException) -> str:
+    """A short sentence of ours for a failed connection: never the other side's text, which
+    could tell a supervisor reading the send log what runs where."""
+    chain = []
+    while error is not None and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__ or getattr(error, "reason", None)
+        if not isinstance(error, BaseException):
+            break
+    names = " ".join(type(e).__name__ for e in chain)
+    if any(isinstance(e, RefusedAddress) for e in chain):
+        return INTERNAL
+    if "NameResolution" in names or any(isinstance(e, socket.gaierror) for e in chain):
+        return "无法解析主机名"
+    if any(isinstance(e, requests.ConnectTimeout) for e in chain):
+        return "连接超时"
+    if any(isinstance(e, requests.ReadTimeout | TimeoutError | socket.timeout) for e in chain):
+        return "等待应答超时"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "连接被拒绝"
+    if any(isinstance(e, requests.exceptions.SSLError) for e in chain) or "SSL" in names:
+        return "TLS 证书或握手失败"
+    if any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain):
+        return "连接被对方中断"
+    return "连接失败"
+
+
+def printable(text, limit: int = 60) -> str:
+    """Another side's words, when we keep any: printable characters only, and few of them."""
+    text = "".join(ch for ch in str(text or "") if ch.isprintable())
+    return text if len(text) <= limit else text[:limit] + "…"
