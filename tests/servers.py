@@ -62,6 +62,7 @@ class RobotServer:
         self.answer = {"errcode": 0, "errmsg": "ok"}
         self.status = 200
         self.hold_at: int | None = None
+        self.delay = 0.0  # seconds to wait before each answer
         self.holding = threading.Event()
         self.release = threading.Event()
         robot = self
@@ -76,6 +77,8 @@ class RobotServer:
                     robot.holding.set()
                     robot.release.wait(30)
                     return  # the client was killed meanwhile: nothing answered, nothing acknowledged
+                if robot.delay:
+                    robot.release.wait(robot.delay)
                 data = json.dumps(robot.answer).encode()
                 self.send_response(robot.status)
                 self.send_header("Content-Type", "application/json")

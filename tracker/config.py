@@ -23,6 +23,12 @@ MAIL_USE_SSL = False
 MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_SENDER = None
+# No mail server can hold the sender: seconds for any one read or write, for opening a session
+# (connect, greeting, TLS, login), for sending one message; and for a whole drain of the outbox.
+MAIL_TIMEOUT_SECONDS = 10
+MAIL_SESSION_SECONDS = 30
+MAIL_MESSAGE_SECONDS = 60
+DRAIN_SECONDS = 50
 
 # A report is read in a child process that is stopped after this many seconds or this much memory.
 IMPORT_TIMEOUT_SECONDS = 20

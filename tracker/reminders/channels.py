@@ -43,9 +43,6 @@ from tracker.reminders.models import Channel, ChatRobot, DeliveryAttempt, Notifi
 log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = (5, 10)  # seconds to connect, and to wait for each read
-SMTP_TIMEOUT = 10  # seconds any one read or write of an SMTP session may wait
-SMTP_SESSION_SECONDS = 30  # connecting, greeting, TLS and login together
-SMTP_MESSAGE_SECONDS = 60  # sending one message, body and final answer included
 RETRY_SOON = timedelta(minutes=1)
 # Messages a robot takes per minute: WeCom and DingTalk group robots allow 20; Feishu 100.
 ROBOT_PER_MINUTE = {Channel.wecom: 20, Channel.dingtalk: 20, Channel.feishu: 100, Channel.webhook: 60}
@@ -134,12 +131,16 @@ class Deliverer:
         self.recent: dict[int, deque[datetime]] = {}
         self.now = now
         self.http = outbound.session(outbound.AllowList.from_config(config))
+        # Seconds: any one SMTP read or write; connecting, greeting, TLS and login together; one message.
+        self.smtp_timeout = float(config.get("MAIL_TIMEOUT_SECONDS", 10))
+        self.smtp_session_seconds = float(config.get("MAIL_SESSION_SECONDS", 30))
+        self.smtp_message_seconds = float(config.get("MAIL_MESSAGE_SECONDS", 60))
         self.unreachable_robots: set[int] = set()  # failed to connect earlier in this drain
         self.smtp_unreachable = False
 
     def close(self) -> None:
         if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError), self.smtp.deadline(SMTP_TIMEOUT):
+            with contextlib.suppress(smtplib.SMTPException, OSError), self.smtp.deadline(self.smtp_timeout):
                 self.smtp.quit()
             self.smtp = None
         self.http.close()
@@ -194,11 +195,11 @@ class Deliverer:
             self.smtp_unreachable = True
             if isinstance(error, smtplib.SMTPResponseException):
                 return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
-            why = f"{SMTP_SESSION_SECONDS}秒内未完成连接和问候" if expired else outbound.reason(error)
+            why = f"{self.smtp_session_seconds:g}秒内未完成连接和问候" if expired else outbound.reason(error)
             return Outcome("retry", f"无法连接邮件服务器 {server}：{why}")
         smtp.body_sent = False
         try:
-            with smtp.deadline(SMTP_MESSAGE_SECONDS):
+            with smtp.deadline(self.smtp_message_seconds):
                 refused = smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
@@ -211,7 +212,7 @@ class Deliverer:
                                           f"为免重复，{UNKNOWN_WAIT_HOURS}小时后才以同一 Message-ID 重发")
             if isinstance(error, smtplib.SMTPResponseException):
                 return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
-            why = f"{SMTP_MESSAGE_SECONDS}秒内未发完" if expired else outbound.reason(error)
+            why = f"{self.smtp_message_seconds:g}秒内未发完" if expired else outbound.reason(error)
             return Outcome("retry", f"发送到邮件服务器 {server} 时中断：{why}")
         if refused:
             return Outcome("failed", f"收件地址被拒绝：{outbound.printable(', '.join(refused), 100)}")
@@ -239,14 +240,15 @@ class Deliverer:
         return email
 
     def _connect(self) -> DeadlineSMTP:
-        """The drain's SMTP session, opened (connect, greeting, TLS, login) within SMTP_SESSION_SECONDS."""
+        """The drain's SMTP session, opened (connect, greeting, TLS, login) within its deadline."""
         if self.smtp is not None:
             return self.smtp
         config = self.config
         host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
-        smtp = DeadlineSMTP_SSL(timeout=SMTP_TIMEOUT) if _flag(config.get("MAIL_USE_SSL")) else DeadlineSMTP(timeout=SMTP_TIMEOUT)
+        kind = DeadlineSMTP_SSL if _flag(config.get("MAIL_USE_SSL")) else DeadlineSMTP
+        smtp = kind(timeout=self.smtp_timeout)
         try:
-            with smtp.deadline(SMTP_SESSION_SECONDS):
+            with smtp.deadline(self.smtp_session_seconds):
                 smtp.connect(host, port)
                 if _flag(config.get("MAIL_USE_TLS")) and not _flag(config.get("MAIL_USE_SSL")):
                     smtp.starttls()

@@ -138,7 +138,6 @@ def session(allow: AllowList) -> requests.Session:
     proxies (a proxy would stand between the check and the robot), and follows no redirects."""
     s = requests.Session()
     s.trust_env = False
-    s.max_redirects = 0
     adapter = GuardedAdapter(allow)
     s.mount("http://", adapter)
     s.mount("https://", adapter)
