@@ -248,6 +248,8 @@ def register_web(app: Flask) -> None:
         log.exception("database error on %s %s", request.method, request.path)
         with contextlib.suppress(SQLAlchemyError):
             db.session.rollback()
+        if "database is locked" in str(error):  # SQLite: another writer held on past the busy timeout
+            return error_page(409, "其他人正在保存数据，请稍后重试。", bare=True)
         unreachable = isinstance(error, OperationalError | InterfaceError) or getattr(error, "connection_invalidated", False)
         return error_page(503 if unreachable else 500, bare=True)
 

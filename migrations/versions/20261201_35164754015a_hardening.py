@@ -1,4 +1,5 @@
-"""hardening: sign-in throttling, the sign-in log and server-side sessions; temporary passwords
+"""hardening: sign-in throttling, the sign-in log and server-side sessions; temporary passwords;
+one import per file unless a second was confirmed (reports.duplicate_of_id)
 
 Revision ID: 35164754015a
 Revises: e4ad95ffee0b
@@ -71,9 +72,30 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), server_default=sa.false(), nullable=False))
 
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('duplicate_of_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_reports_duplicate_of_id'), ['duplicate_of_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_reports_duplicate_of_id_reports'), 'reports', ['duplicate_of_id'], ['id'])
+    # Files imported more than once so far (each time confirmed): the later imports name the first.
+    op.execute(
+        "UPDATE reports SET duplicate_of_id = (SELECT MIN(first.id) FROM reports first WHERE first.sha256 = reports.sha256)"
+        " WHERE sha256 IS NOT NULL AND id > (SELECT MIN(first.id) FROM reports first WHERE first.sha256 = reports.sha256)"
+    )
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.create_index('ux_reports_sha256_first', ['sha256'], unique=True,
+                              sqlite_where=sa.text('sha256 IS NOT NULL AND duplicate_of_id IS NULL'),
+                              postgresql_where=sa.text('sha256 IS NOT NULL AND duplicate_of_id IS NULL'))
+
 
 
 def downgrade():
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('ux_reports_sha256_first', sqlite_where=sa.text('sha256 IS NOT NULL AND duplicate_of_id IS NULL'),
+                            postgresql_where=sa.text('sha256 IS NOT NULL AND duplicate_of_id IS NULL'))
+        batch_op.drop_constraint(batch_op.f('fk_reports_duplicate_of_id_reports'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_reports_duplicate_of_id'))
+        batch_op.drop_column('duplicate_of_id')
+
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('must_change_password')
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
@@ -171,20 +172,24 @@ def import_report(
         raise Invalid("请填写报告标题（不超过300字）。", field="title")
     if not drafts:
         raise Invalid("没有要导入的问题：请至少保留一个问题。", field="rows")
-    if sha256 and not allow_duplicate:
-        earlier = find_duplicate(sha256)
-        if earlier is not None:
-            raise Conflict(
-                f"这份文件已于{earlier.created_at:%Y-%m-%d}导入为《{earlier.title}》（{earlier.year}年度），"
-                "如确需再次导入，请确认后重试。",
-                field="allow_duplicate",
-            )
+    earlier = find_duplicate(sha256) if sha256 else None
+    if earlier is not None and not allow_duplicate:
+        raise Conflict(
+            f"这份文件已于{earlier.created_at:%Y-%m-%d}导入为《{earlier.title}》（{earlier.year}年度），"
+            "如确需再次导入，请确认后重试。",
+            field="allow_duplicate",
+        )
     report = _draft_report(unit, year)
     if report is None:
         report = Report(unit=unit, year=year, created_at=now)
         db.session.add(report)
     report.title, report.source_filename, report.sha256 = title, filename, sha256
+    report.duplicate_of_id = earlier.id if earlier is not None else None
     report.created_by_id, report.created_at, report.is_draft = (actor.id if actor else None), now, False
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same file was imported a moment ago, by another request (the door rolls back)
+        raise Conflict("这份文件刚刚已由他人导入，请在报告列表中查看，不要重复导入。", field="allow_duplicate") from None
     created = []
     for number, draft in enumerate(drafts, start=1):
         try:

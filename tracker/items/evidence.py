@@ -27,7 +27,7 @@ from tracker.auth.models import User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.items.history import record
-from tracker.items.models import Evidence, Item
+from tracker.items.models import Evidence, Item, lock_item
 
 DESCRIPTION_MAX = 500
 FILENAME_MAX = 200
@@ -217,8 +217,12 @@ def add_evidence(
 
 
 def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
-    """Withdraw a file from the item; the row and the file are kept for the record."""
+    """Withdraw a file from the item; the row and the file are kept for the record. The item's row
+    is locked first, so that a close-out submitted at the same moment sees either the file or
+    its withdrawal, never an item under review with nothing to review."""
     item = evidence.item
+    lock_item(item)
+    db.session.refresh(evidence, with_for_update=True)
     if evidence.removed_at is not None:
         raise Conflict("该佐证材料已经撤回。")
     if not permissions.can_remove_evidence(actor, evidence, item):

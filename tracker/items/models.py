@@ -107,6 +107,11 @@ class Report(db.Model):
         # At most one draft per unit and year, so two rollovers at once create one draft.
         Index("ux_reports_draft_unit_id_year", "unit_id", "year", unique=True,
               sqlite_where=text("is_draft"), postgresql_where=text("is_draft")),
+        # One import per file, unless the user confirmed a second one (which names the first): two
+        # identical imports sent at once cannot both pass a check made before either was stored.
+        Index("ux_reports_sha256_first", "sha256", unique=True,
+              sqlite_where=text("sha256 IS NOT NULL AND duplicate_of_id IS NULL"),
+              postgresql_where=text("sha256 IS NOT NULL AND duplicate_of_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +120,8 @@ class Report(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     source_filename: Mapped[str | None] = mapped_column(String(255))
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A deliberate second import of the same file (the user confirmed it) names the first.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Created by the rollover to receive last year's open items, until the year's own report is
@@ -220,6 +227,18 @@ class Item(db.Model):
 
     def __repr__(self) -> str:
         return f"<Item {self.id} {self.status.value}>"
+
+
+def lock_item(item: "Item") -> "Item":
+    """Read ``item`` again under a lock held to the end of the transaction, so that two changes
+    that each check something of the item (its status, its evidence) run one after the other,
+    the second seeing what the first did. PostgreSQL locks the row (SELECT … FOR UPDATE); SQLite
+    has no row locks and reads outside any transaction, so a write that changes nothing takes
+    its database-wide write lock first."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE items SET id = id WHERE id = :id"), {"id": item.id})
+    db.session.refresh(item, with_for_update=True)
+    return item
 
 
 class Evidence(db.Model):

@@ -21,6 +21,7 @@ from tracker.items.models import (
     Item,
     ItemEvent,
     Status,
+    lock_item,
 )
 
 
@@ -146,6 +147,7 @@ def perform(
     rule = TRANSITIONS[action]
     comment = (comment or "").strip()
     summary = (summary or "").strip()
+    lock_item(item)  # the status, version and evidence checked below stay as read until commit
 
     if not _actor_allowed(actor, item, rule.who):
         if rule.who is Who.owner:
