@@ -24,6 +24,7 @@ from tracker.items import services, workflow
 from tracker.items.categories import DEFAULT_CATEGORIES
 from tracker.items.models import Category, Report
 from tracker.items.workflow import Action
+from tracker.reminders.models import CalendarDay, ChatRobot, DayKind
 
 PASSWORD = "secret-pass-1"
 TEST_DB_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
@@ -186,6 +187,34 @@ def org(make):
     o.off_team = make.user("off_team", "official", team_a)
     o.off_b = make.user("off_b", "official", county_b)
     return o
+
+
+@pytest.fixture
+def world(app, org, make):
+    """Something behind every kind of id a page takes."""
+    report = make.report(org.county_a, 2023)
+    item = make.item(org.county_a, org.off_a, status="in_progress", report=report)
+    make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    evidence = make.evidence(item, org.off_a)
+    robot = ChatRobot(unit_id=org.city.id, kind="wecom", name="群", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
+    day = CalendarDay(day=make.today, kind=DayKind.holiday, name="节日")
+    db.session.add_all([robot, day])
+    db.session.commit()
+    return {"item_id": item.id, "evidence_id": evidence.id, "unit_id": org.county_a.id, "user_id": org.off_a.id,
+            "category_id": 1, "rule_id": 1, "day_id": day.id, "robot_id": robot.id, "token_id": 1, "report_id": report.id,
+            "year": 2023}
+
+
+def page_paths(app, ids: dict) -> list[str]:
+    """Every page (GET, outside the API and static files) with its ids filled in."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in ("static", "bootstrap.static") or rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+        paths.append(path)
+    return sorted(set(paths))
 
 
 class StatementCounter:

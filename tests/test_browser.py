@@ -200,3 +200,32 @@ def test_supervisor_rolls_the_year_over_and_hands_in_the_ledger(browser, server)
     assert ledger.ok
     rows = list(openpyxl.load_workbook(io.BytesIO(ledger.body()))["整改台账"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == unfinished and {row[13] for row in rows} == {1}
+
+
+def test_pages_run_their_scripts_under_the_content_security_policy(browser, server):
+    """No inline script is allowed: the confirmations, the select-all box and the size check come
+    from tracker.js, and the browser reports no blocked script or style."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    asked = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    _sign_in(page, server, "suixian_sup")
+    page.goto(f"{server}/review")
+    waiting = db.session.scalar(select(Item).where(Item.status == Status.pending_review, Item.unit.has(name="睢县交通运输局")))
+    page.locator(f"#review-list [data-item-id='{waiting.id}'] button", has_text="审核通过并销号").click()
+    assert asked == ["确认佐证材料已核实，审核通过并销号？"]  # asked first, and "no" stops the form
+    db.session.expire_all()
+    assert db.session.get(Item, waiting.id).status is Status.pending_review
+    page.goto(f"{server}/items")
+    page.check("#select-all")
+    boxes = page.locator(".item-check")
+    assert boxes.count() >= 2 and all(boxes.nth(n).is_checked() for n in range(boxes.count()))
+    page.goto(f"{server}/profile")
+    assert page.locator("#sessions").is_visible()
+    assert refused == []

@@ -6,14 +6,10 @@ of 5,462 such requests answer 500).
 The pages come from ``app.url_map``; the forms and their fields from the pages themselves, as a
 browser sees them."""
 
-import re
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
-import pytest
-
-from tracker.extensions import db
-from tracker.reminders.models import CalendarDay, ChatRobot, DayKind
+from tests.conftest import page_paths
 
 # What each value stands for, sent raw in forms and percent-encoded in query strings.
 NASTY = {
@@ -86,34 +82,6 @@ def page_forms(html: str, path: str) -> list[dict]:
     return parser.forms
 
 
-@pytest.fixture
-def world(app, org, make):
-    """Something behind every kind of id a page takes."""
-    report = make.report(org.county_a, 2023)
-    item = make.item(org.county_a, org.off_a, status="in_progress", report=report)
-    make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
-    make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
-    evidence = make.evidence(item, org.off_a)
-    robot = ChatRobot(unit_id=org.city.id, kind="wecom", name="群", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
-    day = CalendarDay(day=make.today, kind=DayKind.holiday, name="节日")
-    db.session.add_all([robot, day])
-    db.session.commit()
-    return {"item_id": item.id, "evidence_id": evidence.id, "unit_id": org.county_a.id, "user_id": org.off_a.id,
-            "category_id": 1, "rule_id": 1, "day_id": day.id, "robot_id": robot.id, "token_id": 1, "report_id": report.id,
-            "year": 2023}
-
-
-def _pages(app, ids: dict) -> list[str]:
-    """Every page (GET, outside the API and static files) with its ids filled in."""
-    paths = []
-    for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint in ("static", "bootstrap.static") or rule.rule.startswith("/api/"):
-            continue
-        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", lambda m: str(ids[m.group(1)]), rule.rule)
-        paths.append(path)
-    return sorted(set(paths))
-
-
 def _fuzz(client, paths: list[str]) -> list[str]:
     failures = []
 
@@ -145,12 +113,12 @@ def _fuzz(client, paths: list[str]) -> list[str]:
 
 
 def test_no_page_or_form_answers_500_to_hostile_input_as_admin(app, org, world, login):
-    failures = _fuzz(login(org.admin), _pages(app, world))
+    failures = _fuzz(login(org.admin), page_paths(app, world))
     assert failures == []
 
 
 def test_no_page_or_form_answers_500_to_hostile_input_as_an_official(app, org, world, login):
-    failures = _fuzz(login(org.off_a), _pages(app, world))
+    failures = _fuzz(login(org.off_a), page_paths(app, world))
     assert failures == []
 
 

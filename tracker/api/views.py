@@ -286,8 +286,10 @@ def get_evidence(evidence_id: int):
     evidence = queries.load_evidence(evidence_id, _user())
     path = evidence_files.stored_file(evidence)
     # The whole file every time (no 304/206): scripts fetch evidence to archive it.
-    return send_file(path, mimetype=evidence.content_type, as_attachment=True, download_name=evidence.filename,
-                     conditional=False, max_age=0)
+    response = send_file(path, mimetype=evidence.content_type, as_attachment=True, download_name=evidence.filename,
+                         conditional=False, max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @bp.post("/items/<int(max=2147483647):item_id>/transition")

@@ -3,7 +3,12 @@
 Accepted types are what a government office produces as proof of rectification: PDF and OFD
 (the national electronic-document format that official e-documents arrive in), Word and WPS
 documents, Excel and WPS spreadsheets, and JPEG/PNG photos and scans. Archives and executables
-are refused: an archive hides what it holds from the reviewer.
+are refused: an archive hides what it holds from the reviewer. So are documents that are
+archives in disguise: a .docx or .ofd (zip packages) carrying a program, a script, another
+archive or macros (vbaProject.bin), and legacy Office files carrying a VBA project.
+
+Files are served with ``Content-Security-Policy: sandbox`` (a preview cannot run script with the
+site's rights), and a PDF that names JavaScript or launch actions only as an attachment.
 """
 
 import hashlib
@@ -86,12 +91,54 @@ def extension(filename: str) -> str:
     return filename.rpartition(".")[2].lower() if "." in filename else ""
 
 
+class Refused(DomainError):
+    """The file is of an accepted type but carries what must not be stored (a program, macros)."""
+
+    status_code = 415
+
+
+# What an Office or OFD package may never carry: programs, scripts, nested archives, macros.
+FORBIDDEN_MEMBERS = re.compile(
+    r"(?:\.(?:exe|dll|com|scr|bat|cmd|ps1|vbs|vbe|js|jse|wsf|hta|msi|jar|sh|lnk|zip|rar|7z|cab|iso)$"
+    r"|vbaproject\.bin$|vbadata\.xml$|/activex/)", re.IGNORECASE,
+)
+MAX_PACKAGE_MEMBERS = 10_000
+MAX_PACKAGE_UNPACKED = 2 * 1024 * 1024 * 1024
+VBA_STREAM = "_VBA_PROJECT".encode("utf-16-le")  # the directory entry of a VBA project in an OLE2 file
+PDF_SCRIPT = re.compile(rb"/(?:JavaScript|JS|Launch)\b")
+
+
 def _zip_names(path: Path) -> set[str]:
+    """The members of a zip package; Refused if it carries something it must not, or unpacks to
+    more than any document could."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         return set()
+    if len(members) > MAX_PACKAGE_MEMBERS or sum(m.file_size for m in members) > MAX_PACKAGE_UNPACKED:
+        raise Refused("文件解压后过大或部件过多，不像是正常的文档，请检查文件是否完整。", field="file")
+    hidden = [m.filename for m in members if FORBIDDEN_MEMBERS.search(m.filename)]
+    if hidden:
+        raise Refused(f"文件中夹带了程序、压缩包或宏（{hidden[0].rsplit('/', 1)[-1][:40]}），为安全起见不能上传；"
+                      "请另存为不含宏的文档或 PDF 后再上传。", field="file")
+    return {m.filename for m in members}
+
+
+def _scan(path: Path, pattern: re.Pattern, chunk: int = 1024 * 1024, overlap: int = 64) -> bool:
+    """Whether ``pattern`` occurs in the file's bytes, read a megabyte at a time."""
+    tail = b""
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            if pattern.search(tail + block):
+                return True
+            tail = block[-overlap:]
+    return False
+
+
+def carries_script(evidence: Evidence) -> bool:
+    """A PDF that names JavaScript or a launch action: offered only as a download, never shown."""
+    return evidence.content_type == "application/pdf" and _scan(stored_file(evidence), PDF_SCRIPT)
 
 
 def content_matches(ext: str, path: Path) -> bool:
@@ -105,7 +152,11 @@ def content_matches(ext: str, path: Path) -> bool:
     if ext == "png":
         return head.startswith(b"\x89PNG\r\n\x1a\n")
     if ext in ("doc", "xls", "wps", "et"):
-        return head.startswith(OLE2)
+        if not head.startswith(OLE2):
+            return False
+        if _scan(path, re.compile(re.escape(VBA_STREAM))):
+            raise Refused("文件中含有宏（VBA 工程），为安全起见不能上传；请另存为不含宏的文档或 PDF 后再上传。", field="file")
+        return True
     if ext in ("docx", "xlsx", "ofd"):
         if not head.startswith(b"PK\x03\x04"):
             return False

@@ -333,8 +333,11 @@ def upload(item_id: int):
 def download(evidence_id: int):
     evidence = queries.load_evidence(evidence_id, current_user)
     path = evidence_files.stored_file(evidence)
-    inline = request.args.get("inline") == "1" and evidence.content_type in evidence_files.PREVIEWABLE
+    inline = (request.args.get("inline") == "1" and evidence.content_type in evidence_files.PREVIEWABLE
+              and not evidence_files.carries_script(evidence))
     response = send_file(path, mimetype=evidence.content_type, etag=evidence.sha256, max_age=0)
+    # Shown or saved, the file runs with no rights of this site: no script, no same origin.
+    response.headers["Content-Security-Policy"] = "sandbox"
     # RFC 6266: the original (Chinese) name in filename*, a readable ASCII name for old clients.
     ascii_name = f"evidence-{evidence.id}.{evidence_files.extension(evidence.filename) or 'bin'}"
     response.headers.set(
