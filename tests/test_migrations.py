@@ -2,6 +2,7 @@
 
 import os
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -41,6 +42,30 @@ def test_upgrade_on_an_empty_database_matches_the_models(tmp_path):
         db.session.remove()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        db.engine.dispose()
+    if url.startswith("postgresql"):
+        pg.drop_database(url)
+
+
+def test_files_imported_twice_before_the_unique_key_keep_both_reports(tmp_path):
+    """Upgrading a database where one file was imported twice (allowed then, when confirmed): the
+    later report names the first, and the unique key holds from then on."""
+    url = _fresh_url(tmp_path)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="e4ad95ffee0b")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO units (id, name, path, created_at) VALUES (1, '市局', '/1/', CURRENT_TIMESTAMP)"))
+            for report_id in (1, 2, 3):
+                conn.execute(sa.text(
+                    "INSERT INTO reports (id, unit_id, year, title, sha256, created_at, is_draft) "
+                    "VALUES (:id, 1, 2023, '报告', :sha, CURRENT_TIMESTAMP, :draft)"),
+                    {"id": report_id, "sha": "ab" * 32 if report_id < 3 else None, "draft": False})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, duplicate_of_id FROM reports ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, None), (2, 1), (3, None)]
+        db.session.remove()
         db.engine.dispose()
     if url.startswith("postgresql"):
         pg.drop_database(url)

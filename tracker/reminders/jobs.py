@@ -26,13 +26,15 @@ class ReminderRun:
             "sent": self.drained.sent,
             "skipped": self.drained.skipped,
             "failed": self.drained.failed,
+            "unknown": self.drained.unknown,  # taken by the mail server, never confirmed: resent hours later
             "pending": services.pending_count(),
             "window": None if self.passed.window is None else [d.isoformat() for d in self.passed.window],
         }
 
 
 def remind(day: date | None = None) -> ReminderRun:
-    """One reminder pass for ``day`` (default today), then send what the outbox holds."""
+    """One reminder pass for ``day`` (default today), then send what the outbox holds: the bell and
+    the robots first, then email."""
     config = current_app.config
     day = day or clock.local_today()
     rule = rules.current_rule(config)
