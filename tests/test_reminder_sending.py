@@ -82,7 +82,7 @@ def test_a_digest_of_several_items_is_one_email_whose_chinese_decodes(app, make,
     owners_with_items(make, org, 1, "email,inapp", items_each=3)
     run = jobs.remind(D)
     assert run.to_json() | {"pending": 0} == {
-        "date": "2027-03-10", "recipients": 1, "messages": 2, "sent": 2, "skipped": 0, "failed": 0, "pending": 0,
+        "date": "2027-03-10", "recipients": 1, "messages": 2, "sent": 2, "skipped": 0, "failed": 0, "unknown": 0, "pending": 0,
         "window": ["2027-03-10", "2027-03-10"],
     }
     assert len(smtp.messages) == 1

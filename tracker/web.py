@@ -209,8 +209,7 @@ def register_web(app: Flask) -> None:
         if request.endpoint in PASSWORD_FIRST_EXEMPT or request.path.startswith("/api/"):
             return None
         if current_user.is_authenticated and current_user.must_change_password:
-            flash("管理员为您设置了临时密码，请先修改密码。", "warning")
-            return redirect(url_for("auth.profile"))
+            return redirect(url_for("auth.profile"))  # which says why, above the form
         return None
 
     @app.before_request

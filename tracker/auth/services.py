@@ -195,7 +195,7 @@ def reset_password(user: User, password: str, *, actor: User | None, now: dateti
     user.must_change_password = True
     signin.end_sessions(user, reason=SessionEnd.password_reset, now=now)
     signin.record(SignInOutcome.password_reset, user=user, actor=actor, now=now,
-                  detail=f"由{actor.display_name if actor else '命令行'}设置临时密码")
+                  detail="设置临时密码" if actor else "在命令行设置临时密码")
     db.session.flush()
 
 

@@ -47,8 +47,7 @@ def login():
             db.session.commit()
             login_user(user)
             if user.must_change_password:
-                flash("管理员为您设置了临时密码，请先修改密码。", "warning")
-                return redirect(url_for("auth.profile"))
+                return redirect(url_for("auth.profile"))  # which says why, above the form
             return redirect(safe_next(request.args.get("next"), url_for("items.home")))
     elif form.is_submitted():
         status = 422
