@@ -52,7 +52,24 @@ class SMTPServer:
         self.controller.stop()
 
 
-class RobotServer:
+class LocalHTTP:
+    """An HTTP server on a free local port, serving ``handler`` in threads while in a ``with``."""
+
+    def _serve(self, handler: type, path: str = "") -> None:
+        handler.log_message = lambda *args: None
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}{path}"
+
+    def __enter__(self):
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.http.shutdown()
+        self.http.server_close()
+
+
+class RobotServer(LocalHTTP):
     """Answers POSTs with ``answer`` (a JSON-able dict) and ``status``; records every request.
     ``hold`` (a threading.Event) makes the n-th request wait, answering nothing, until set."""
 
@@ -88,20 +105,11 @@ class RobotServer:
                 if robot.status == 200 and robot.answer.get("errcode", robot.answer.get("code", 0)) == 0:
                     robot.acknowledged.append(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
-
-    def __enter__(self):
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        return self
+        self._serve(Handler)
 
     def __exit__(self, *exc):
         self.release.set()
-        self.http.shutdown()
-        self.http.server_close()
+        super().__exit__(*exc)
 
 
 class HostileSMTP:
@@ -185,7 +193,7 @@ class HostileSMTP:
                 conn.sendall(b"250 OK\r\n")
 
 
-class RedirectingRobot:
+class RedirectingRobot(LocalHTTP):
     """A robot address that answers every POST with a redirect to ``target`` (an internal service)."""
 
     def __init__(self, target: str, status: int = 307):
@@ -201,22 +209,10 @@ class RedirectingRobot:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args):
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}/cgi-bin/webhook/send?key=k"
-
-    def __enter__(self):
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.http.shutdown()
-        self.http.server_close()
+        self._serve(Handler, "/cgi-bin/webhook/send?key=k")
 
 
-class InternalService:
+class InternalService(LocalHTTP):
     """Stands for a service on the intranet that no robot should reach: it records each request
     and answers with a banner and error text that must not reach the send log."""
 
@@ -238,16 +234,4 @@ class InternalService:
 
             do_GET = do_POST = _answer
 
-            def log_message(self, *args):
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}/admin"
-
-    def __enter__(self):
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.http.shutdown()
-        self.http.server_close()
+        self._serve(Handler, "/admin")
