@@ -73,10 +73,11 @@ class Tracker:
             done = self.flask(*args)
             if done.returncode:
                 raise SystemExit(f"{' '.join(args)} failed: {done.stderr}")
+        log = open(self.tmp / "server.log", "w")  # noqa: SIM115 - open while the server runs
         self.process = subprocess.Popen(
             [str(VENV / "gunicorn"), "--workers", "2", "--timeout", str(TIMEOUT), "--bind", f"127.0.0.1:{self.port}",
              "--log-level", "warning", "wsgi:app"],
-            cwd=self.dir, env=self.env, start_new_session=True,
+            cwd=self.dir, env=self.env, start_new_session=True, stdout=log, stderr=log,
         )
         for _ in range(200):
             with contextlib.suppress(requests.ConnectionError):
@@ -513,7 +514,7 @@ def main() -> None:
     url = fresh_database(args.database_url, "attacks")
     tracker = Tracker(args.server_dir.resolve(), url)
     tracker.start()
-    print(f"tracker at {tracker.base}, {url.split('@')[-1]}, served from {tracker.dir}")
+    print(f"tracker at {tracker.base}, {url.split('@')[-1]}, served from {tracker.dir}; its log: {tracker.tmp}/server.log")
     try:
         for attack in chosen:
             result = attack(tracker)

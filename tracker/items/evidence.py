@@ -273,7 +273,7 @@ def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
     its withdrawal, never an item under review with nothing to review."""
     item = evidence.item
     lock_item(item)
-    db.session.refresh(evidence, with_for_update=True)
+    db.session.refresh(evidence)  # as it is now, under the item's lock
     if evidence.removed_at is not None:
         raise Conflict("该佐证材料已经撤回。")
     if not permissions.can_remove_evidence(actor, evidence, item):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -237,7 +238,9 @@ def lock_item(item: "Item") -> "Item":
     its database-wide write lock first."""
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(text("UPDATE items SET id = id WHERE id = :id"), {"id": item.id})
-    db.session.refresh(item, with_for_update=True)
+    else:  # the row alone: the item may have been loaded with outer joins, which FOR UPDATE refuses
+        db.session.execute(select(Item.id).where(Item.id == item.id).with_for_update())
+    db.session.refresh(item)
     return item
 
 
