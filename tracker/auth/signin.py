@@ -100,7 +100,8 @@ def token_key(address: str) -> str:
 
 def sign_in(username: str, password: str, *, client: Client, now: datetime, policy: Policy, zone) -> User:
     """The active user with these credentials. Raises TooManyAttempts (429) when the account or
-    the address must wait or is locked, Invalid (422) for wrong credentials. Commits."""
+    the address must wait or is locked, Invalid (422) for wrong credentials. Commits the refusal,
+    the reservation and the failure; a success is flushed, for the door to commit with its session."""
     client = client.clean()
     name = (username or "").strip()[:64]
     db.session.commit()  # end what the request read: the reservation must be the transaction's first write
@@ -123,7 +124,7 @@ def sign_in(username: str, password: str, *, client: Client, now: datetime, poli
         db.session.delete(account)
         address.failures = max(0, address.failures - 1)
         record(SignInOutcome.success, username=name, user=user, client=client, now=now)
-        db.session.commit()
+        db.session.flush()  # the door commits, with the session it starts
         return user
 
     account, address = rows
