@@ -275,8 +275,10 @@ def session_after_password_change(t):
             "answer": "still signed in" if other.status_code == 200 else "sent to sign in"}
 
 
-SSRF_URLS = ["http://127.0.0.1:6379/", "http://[::1]/", "http://169.254.169.254/latest/meta-data/",
-             "http://0x7f000001/", "http://2130706433/", "http://10.0.0.5/hook", "http://localhost:5432/"]
+# Not 127.0.0.1 itself: the bench allows it (its own robot servers listen there), as an operator
+# allows an intranet robot's host.
+SSRF_URLS = ["http://127.0.0.2:6379/", "http://[::1]/", "http://169.254.169.254/latest/meta-data/",
+             "http://0x7f000002/", "http://2130706434/", "http://10.0.0.5/hook", "http://192.168.1.1:5432/"]
 
 
 def ssrf_save(t):
@@ -500,8 +502,8 @@ def database_down(t):
 
 ATTACKS = [docx_bomb, docx_paragraphs, pdf_pages, paste_spaces, paste_60k, nul_fuzz, ssrf_save, ssrf_redirect,
            smtp_endless_greeting, smtp_silent, smtp_stall_after_data, import_race, submit_withdraw_race, evidence_archives,
-           headers, session_after_password_change, session_after_logout, token_flood, sign_in_timing, sign_in_flood,
-           database_down]
+           headers, database_down, session_after_password_change, session_after_logout, token_flood, sign_in_timing,
+           sign_in_flood]
 
 
 def main() -> None:
