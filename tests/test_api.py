@@ -304,3 +304,10 @@ def test_submit_as_contract_md_writes_it(org, make, api):
     done = owner.post(f"/items/{item.id}/transition", json={"action": "submit", "comment": "已补充执法人员3名"})
     assert done.status_code == 200 and done.json["status"] == "pending_review"
     assert done.json["summary"] == "已补充执法人员3名"
+
+
+@pytest.mark.parametrize("unit", ["/", " / / ", "//"])
+def test_a_unit_filter_of_slashes_only_is_422(org, api, unit):
+    """Found by schemathesis: a unit path with no names in it was a 500."""
+    answer = api(org.city_sup).get("/items", query_string={"unit": unit})
+    assert answer.status_code == 422 and answer.get_json()["field"] == "unit"

@@ -21,9 +21,9 @@ PASSWORD_MIN = 8
 def find_unit(name: str) -> Unit:
     """A unit by its name, or by its path of names ("市局/某县局/法制科") when the name repeats."""
     name = (name or "").strip()
-    if not name:
-        raise Invalid("请填写单位名称。", field="unit")
     parts = [p.strip() for p in name.split("/") if p.strip()]
+    if not parts:  # nothing, or only slashes
+        raise Invalid("请填写单位名称。", field="unit")
     candidates = list(db.session.scalars(select(Unit).where(Unit.name == parts[-1])))
     if len(parts) > 1:
         candidates = [u for u in candidates if unit_names(u)[-len(parts):] == parts]
