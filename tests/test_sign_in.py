@@ -314,3 +314,57 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, org, database_
     assert db.session.scalar(select(SignInEvent.address)) == "172.16.5.9"
     with proxied.app_context():
         db.engine.dispose()
+
+
+def test_an_admin_reset_revokes_the_users_api_tokens(app, org, api):
+    caller = api(org.off_a)
+    assert caller.get("/items").status_code == 200
+    services.reset_password(org.off_a, "given-by-admin-7", actor=org.admin, now=datetime.now(UTC))
+    db.session.commit()
+    assert caller.get("/items").status_code == 401  # the account may be in someone else's hands
+
+
+def test_a_stolen_session_cannot_guess_the_current_password(app, org, login):
+    """Before: the 当前密码 box on 个人设置 could be tried without limit by whoever held a session."""
+    thief = login(org.off_a)
+    answers = [thief.post("/profile", data={"current": f"guess-{n}-x", "new": "taken-over-2027", "confirm": "taken-over-2027"})
+               for n in range(12)]
+    codes = [a.status_code for a in answers]
+    assert codes[:5] == [422] * 5 and set(codes[5:]) == {429}
+    assert "秒后再试" in answers[5].get_data(as_text=True)
+    assert db.session.get(User, org.off_a.id).check_password(PASSWORD)  # nothing was changed
+
+
+def test_the_guess_that_locks_the_account_ends_its_sessions(app, org, login):
+    thief, owner = login(org.off_a), login(org.off_a)
+    at = datetime.now(UTC) - timedelta(minutes=10)
+    for n in range(9):  # spaced as the waits ask
+        with pytest.raises(Invalid):
+            signin.confirm_password(org.off_a, "wrong-guess", client=signin.Client("10.0.0.9"), now=at + timedelta(seconds=2 ** n),
+                                    policy=POLICY, zone=ZONE)
+    locking = thief.post("/profile", data={"current": "wrong-again", "new": "taken-over-2027", "confirm": "taken-over-2027"})
+    assert locking.status_code == 422 and "已锁定" in locking.get_data(as_text=True)
+    assert thief.get("/my").status_code == 302 and owner.get("/my").status_code == 302
+    assert set(db.session.scalars(select(UserSession.end_reason))) == {SessionEnd.locked}
+
+
+def test_a_parallel_burst_from_one_address_cannot_pass_its_limit(app, org):
+    global POLICY
+    saved, POLICY = POLICY, signin.Policy(address_lock_after=5)
+    try:
+        names = iter(f"spray{n}" for n in range(30))
+        results, errors = at_once(app, 30, lambda: attempt(next(names), "Summer2027!", datetime.now(UTC)))
+    finally:
+        POLICY = saved
+    assert errors == []
+    assert codes(results).count(422) <= 6  # each attempt counted before it is checked, not after
+
+
+@pytest.mark.parametrize("one,other,same", [
+    ("2001:db8:1:2::5", "2001:db8:1:2:ffff::9", True),  # one /64: one client
+    ("2001:db8:1:2::5", "2001:db8:1:3::5", False),
+    ("::ffff:10.1.2.3", "10.1.2.3", True),
+    ("10.1.2.3", "10.1.2.4", False),
+])
+def test_addresses_are_counted_per_client(one, other, same):
+    assert (signin.address_key(one) == signin.address_key(other)) is same

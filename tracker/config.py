@@ -29,6 +29,8 @@ MAIL_TIMEOUT_SECONDS = 10
 MAIL_SESSION_SECONDS = 30
 MAIL_MESSAGE_SECONDS = 60
 DRAIN_SECONDS = 50
+# One chat-robot or webhook request, connecting to the end of its answer.
+ROBOT_REQUEST_SECONDS = 20
 
 # A report is read in a child process that is stopped after this many seconds or this much memory.
 IMPORT_TIMEOUT_SECONDS = 20

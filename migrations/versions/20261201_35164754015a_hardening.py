@@ -59,7 +59,7 @@ def upgrade():
     sa.Column('created_at', tracker.types.UTCDateTime(), nullable=False),
     sa.Column('last_seen_at', tracker.types.UTCDateTime(), nullable=False),
     sa.Column('ended_at', tracker.types.UTCDateTime(), nullable=True),
-    sa.Column('end_reason', sa.Enum('signed_out', 'signed_out_all', 'password_changed', 'password_reset', 'deactivated', 'idle', 'lifetime', name='sessionend', native_enum=False, length=20), nullable=True),
+    sa.Column('end_reason', sa.Enum('signed_out', 'signed_out_all', 'password_changed', 'password_reset', 'deactivated', 'locked', 'idle', 'lifetime', name='sessionend', native_enum=False, length=20), nullable=True),
     sa.Column('address', sa.String(length=45), nullable=False),
     sa.Column('user_agent', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_sessions_user_id_users'), ondelete='CASCADE'),

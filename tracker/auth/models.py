@@ -199,6 +199,7 @@ class SessionEnd(enum.Enum):
     password_changed = "password_changed"
     password_reset = "password_reset"
     deactivated = "deactivated"
+    locked = "locked"  # the account was locked by wrong passwords (a stolen session guessing)
     idle = "idle"
     lifetime = "lifetime"
 
@@ -206,7 +207,7 @@ class SessionEnd(enum.Enum):
     def title(self) -> str:
         return {
             "signed_out": "已退出", "signed_out_all": "在所有设备退出", "password_changed": "密码已修改",
-            "password_reset": "管理员重置了密码", "deactivated": "账号已停用", "idle": "长时间未操作",
+            "password_reset": "管理员重置了密码", "deactivated": "账号已停用", "locked": "账号被锁定", "idle": "长时间未操作",
             "lifetime": "超过登录有效期",
         }[self.value]
 

@@ -5,8 +5,9 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from tracker.api.models import ApiToken
 from tracker.auth import signin
 from tracker.auth.models import Role, SessionEnd, SignInOutcome, Unit, User
 from tracker.errors import Conflict, Invalid, NotFound
@@ -190,21 +191,25 @@ def update_user(
 
 def reset_password(user: User, password: str, *, actor: User | None, now: datetime) -> None:
     """An admin (or the operator, ``actor`` None) sets a temporary password: the user must choose
-    a new one at the next sign-in, and every session of theirs ends now. Flushes."""
+    a new one at the next sign-in, and every session and API token of theirs ends now (the reset
+    is for an account that may be in someone else's hands). Flushes."""
     user.set_password(check_password(password, user.username))
     user.must_change_password = True
     signin.end_sessions(user, reason=SessionEnd.password_reset, now=now)
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
     signin.record(SignInOutcome.password_reset, user=user, actor=actor, now=now,
                   detail="设置临时密码" if actor else "在命令行设置临时密码")
     db.session.flush()
 
 
 def change_password(user: User, current: str, new: str, *, now: datetime, keep_session: str | None,
-                    client: signin.Client | None = None) -> int:
-    """The user's own change: the current password, then the new one. Ends the user's other
-    sessions (not ``keep_session``); returns how many. Flushes."""
-    if not user.check_password(current or ""):
-        raise Invalid("当前密码不正确。", field="current")
+                    client: signin.Client, policy: signin.Policy, zone) -> int:
+    """The user's own change: the current password (checked under the sign-in throttle, which
+    commits its count), then the new one. Ends the user's other sessions (not ``keep_session``);
+    returns how many. Flushes the change."""
+    check_password(new, user.username)  # a new password that would be refused costs no guess
+    signin.confirm_password(user, current, client=client, now=now, policy=policy, zone=zone)
     if (new or "") == (current or ""):
         raise Invalid("新密码不能与当前密码相同。", field="new")
     user.set_password(check_password(new, user.username))

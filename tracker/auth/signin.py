@@ -21,6 +21,7 @@ password gives the reservation back. ``sign_in`` therefore commits itself, unlik
 """
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,12 +89,26 @@ def account_key(username: str) -> str:
     return "user:" + (username or "").strip().lower()[:64]
 
 
+def _client_block(address: str) -> str:
+    """What one client can be told apart by: its IPv4 address, or its IPv6 /64 (a host with a
+    /64 chooses any address in it)."""
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return (address or "")[:45]
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
 def address_key(address: str) -> str:
-    return "address:" + (address or "")[:45]
+    return "address:" + _client_block(address)
 
 
 def token_key(address: str) -> str:
-    return "token:" + (address or "")[:45]
+    return "token:" + _client_block(address)
 
 
 # Signing in ------------------------------------------------------------------------------------
@@ -104,6 +119,26 @@ def sign_in(username: str, password: str, *, client: Client, now: datetime, poli
     the reservation and the failure; a success is flushed, for the door to commit with its session."""
     client = client.clean()
     name = (username or "").strip()[:64]
+    user = _attempt(name, password, lambda: db.session.scalar(
+        select(User).where(User.username == name).options(joinedload(User.unit))
+    ), client=client, now=now, policy=policy, zone=zone, wrong=WRONG, field="password")
+    record(SignInOutcome.success, username=name, user=user, client=client, now=now)
+    db.session.flush()  # the door commits, with the session it starts
+    return user
+
+
+def confirm_password(user: User, password: str, *, client: Client, now: datetime, policy: Policy, zone) -> None:
+    """A signed-in user's current password, as asked before changing it: throttled and counted
+    against the account exactly as signing in is, so that a stolen session cannot guess it. The
+    guess that locks the account also ends every session of the user, the stolen one included."""
+    client = client.clean()
+    _attempt(user.username.lower(), password, lambda: user, client=client, now=now, policy=policy, zone=zone,
+             wrong="当前密码不正确。", field="current")
+
+
+def _attempt(name: str, password: str, find_user, *, client: Client, now: datetime, policy: Policy, zone,
+             wrong: str, field: str) -> User:
+    """Check ``password`` for the account ``name`` under the throttle; the user on success."""
     db.session.commit()  # end what the request read: the reservation must be the transaction's first write
     keys = [account_key(name), address_key(client.address)]
     rows = _load(keys, now, policy)
@@ -112,38 +147,41 @@ def sign_in(username: str, password: str, *, client: Client, now: datetime, poli
         for row in rows:
             row.refusals += 1
         db.session.commit()
-        raise TooManyAttempts(refusal)
+        raise TooManyAttempts(refusal, field=field)
     for row in rows:  # reserve this attempt's failure
         row.failures += 1
         row.last_failure_at = now
     db.session.commit()
 
-    user = db.session.scalar(select(User).where(User.username == name).options(joinedload(User.unit)))
+    account, address = rows
+    user = find_user()
     if _password_matches(user, password or ""):
-        account, address = rows
         db.session.delete(account)
-        address.failures = max(0, address.failures - 1)
-        record(SignInOutcome.success, username=name, user=user, client=client, now=now)
-        db.session.flush()  # the door commits, with the session it starts
+        # The address gives back this attempt's reservation, counted in SQL: other attempts from
+        # the same address may have reserved theirs since.
+        db.session.execute(update(SignInThrottle).where(SignInThrottle.key == address.key, SignInThrottle.failures > 0)
+                           .values(failures=SignInThrottle.failures - 1).execution_options(synchronize_session=False))
         return user
 
-    account, address = rows
     record(SignInOutcome.failure, username=name, user=user, client=client, now=now,
-           detail="密码错误" if user is not None and user.active else ("账号已停用" if user is not None else "用户名不存在"))
-    message = WRONG
+           detail=("当前密码错误" if field == "current" else "密码错误") if user is not None and user.active
+           else ("账号已停用" if user is not None else "用户名不存在"))
+    message = wrong
     if account.failures >= policy.lock_after and account.locked_until is None:
         account.locked_until = now + policy.lock
         record(SignInOutcome.locked, username=name, user=user, client=client, now=now,
-               detail=f"连续{account.failures}次登录失败，锁定至{_local(account.locked_until, zone)}")
-        message = (f"用户名或密码不正确。连续失败次数过多，该账号已锁定至 {_local(account.locked_until, zone)}，"
+               detail=f"连续{account.failures}次密码错误，锁定至{_local(account.locked_until, zone)}")
+        message = (f"{wrong.rstrip('。')}。连续失败次数过多，该账号已锁定至 {_local(account.locked_until, zone)}，"
                    "届时可再试，或联系管理员解锁。")
+        if user is not None:
+            end_sessions(user, reason=SessionEnd.locked, now=now)
     if address.failures >= policy.address_lock_after and address.locked_until is None:
         address.locked_until = now + policy.lock
         record(SignInOutcome.locked, username=name, client=client, now=now,
                detail=f"地址 {client.address} 在{_minutes(policy.window)}分钟内登录失败{address.failures}次，锁定至"
                       f"{_local(address.locked_until, zone)}")
     db.session.commit()
-    raise Invalid(message, field="password")
+    raise Invalid(message, field=field)
 
 
 def _load(keys: list[str], now: datetime, policy: Policy) -> list[SignInThrottle]:
@@ -155,20 +193,24 @@ def _load(keys: list[str], now: datetime, policy: Policy) -> list[SignInThrottle
         select(SignInThrottle).where(SignInThrottle.key.in_(keys)).with_for_update().execution_options(populate_existing=True)
     )}
     for row in rows.values():
-        locked = row.locked_until is not None and row.locked_until > now
-        if not locked and row.window_start <= now - policy.window or not locked and row.locked_until is not None:
+        if row.locked_until is not None and row.locked_until > now:
+            continue  # locked: nothing starts afresh until the lock runs out
+        if row.locked_until is not None or row.window_start <= now - policy.window:
             row.failures, row.refusals, row.window_start, row.locked_until = 0, 0, now, None
     return [rows[key] for key in keys]
 
 
 def _refusal(rows: list[SignInThrottle], now: datetime, policy: Policy, zone) -> str | None:
+    """Why this attempt may not be checked now, or None. The counts include the attempts under
+    way (reserved, not yet judged), so a burst in parallel cannot pass the limits before the
+    first of it sets the lock."""
     account, address = rows
-    if account.locked_until is not None and account.locked_until > now:
-        return (f"该账号因连续登录失败已被锁定，请于 {_local(account.locked_until, zone)} 后再试，"
-                "或联系管理员解锁。")
-    if address.locked_until is not None and address.locked_until > now:
-        return (f"您所在的地址登录失败次数过多，已暂停登录至 {_local(address.locked_until, zone)}，"
-                "请稍后再试或联系管理员。")
+    if account.locked_until is not None and account.locked_until > now or account.failures >= policy.lock_after:
+        until = account.locked_until or now + policy.lock
+        return f"该账号因连续登录失败已被锁定，请于 {_local(until, zone)} 后再试，或联系管理员解锁。"
+    if address.locked_until is not None and address.locked_until > now or address.failures >= policy.address_lock_after:
+        until = address.locked_until or now + policy.lock
+        return f"您所在的地址登录失败次数过多，已暂停登录至 {_local(until, zone)}，请稍后再试或联系管理员。"
     wait = policy.wait_after(account.failures)
     if wait and account.last_failure_at is not None and now < account.last_failure_at + wait:
         seconds = max(1, int((account.last_failure_at + wait - now).total_seconds() + 0.999))

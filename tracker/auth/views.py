@@ -142,7 +142,8 @@ def profile():
         done, status = submit(
             form,
             lambda: services.change_password(current_user, form.current.data, form.new.data, now=clock.utcnow(),
-                                             keep_session=session.get("sid"), client=client()),
+                                             keep_session=session.get("sid"), client=client(), policy=policy(),
+                                             zone=clock.local_zone()),
             done=lambda ended: "密码已修改。" + (f"其他{ended}处登录已退出。" if ended else ""),
             to=lambda _: url_for("auth.profile"),
             aliases={"password": "new"},

@@ -25,7 +25,7 @@ MAX_BYTES = 20 * MB  # a report is text; anything larger is not one
 MAX_TEXT_CHARS = 500_000  # the longest text a report may hold, the same as a paste
 MAX_MEMBERS = 1000  # parts of a .docx; Word writes about 15, more with pictures
 MAX_UNPACKED_BYTES = 100 * MB  # all parts uncompressed; pictures don't compress, so about the file
-MAX_XML_BYTES = 30 * MB  # one XML part uncompressed; a 100-page report's document.xml is about 2 MB
+MAX_XML_BYTES = 30 * MB  # any one part uncompressed; a 100-page report's document.xml is about 2 MB
 MAX_PARAGRAPHS = 50_000  # a 100-page report has about 3,000, table cells included
 MAX_PAGES = 300
 
@@ -147,13 +147,21 @@ def read_docx(data: bytes) -> str:
     return storable("\n".join(lines))
 
 
-# An element of WordprocessingML's paragraph, <w:p> or <w:p …> or <w:p/>, under any prefix.
-_PARAGRAPH = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s/>]")
+# An element of WordprocessingML's paragraph, <w:p> or <w:p …> or <w:p/>, under any short prefix.
+_PARAGRAPH = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?p[\s/>]")
+_OVERLAP = 64  # longer than any match of _PARAGRAPH: a tag cut between two pieces is counted once
+# The package's relationship to its main part (python-docx finds the document through it, whatever
+# the part is named).
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+_MAIN_TYPE = re.compile(rb"""Type\s*=\s*["'][^"']*/officeDocument["']""")
+_TARGET = re.compile(rb"""Target\s*=\s*["']([^"']+)["']""")
 
 
 def check_docx_package(data: bytes) -> None:
     """Refuse a .docx that unpacks to more than a report could, before any of it is unpacked:
-    the zip directory gives each member's size, and reading never goes past the size given."""
+    the zip directory gives each member's size, and reading never goes past the size given.
+    The main document (named by the package's relationships, not by convention) is counted for
+    paragraphs as a stream, before any tree is built."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -163,12 +171,12 @@ def check_docx_package(data: bytes) -> None:
             if unpacked > MAX_UNPACKED_BYTES:
                 raise TooComplex(f"报告文件解压后超过 {MAX_UNPACKED_BYTES // MB} MB，请检查文件是否完整，"
                                  "或另存为新的 .docx 后再导入。")
-            for member in members:
-                if member.filename.lower().endswith((".xml", ".rels")) and member.file_size > MAX_XML_BYTES:
-                    raise TooComplex(f"报告文件解压后超过 {MAX_XML_BYTES // MB} MB 的文字部分，请检查文件是否完整，"
-                                     "或另存为新的 .docx 后再导入。")
-            if "word/document.xml" in archive.namelist():
-                _count_paragraphs(archive)
+            if any(member.file_size > MAX_XML_BYTES for member in members):
+                raise TooComplex(f"报告文件中有部件解压后超过 {MAX_XML_BYTES // MB} MB，请检查文件是否完整，"
+                                 "或另存为新的 .docx 后再导入。")
+            main = _main_part(archive)
+            if main is not None:
+                _count_paragraphs(archive, main)
     except (ImportFailed, MemoryError):
         raise
     except Exception as error:  # zipfile and zlib raise many kinds on a corrupt archive
@@ -176,21 +184,35 @@ def check_docx_package(data: bytes) -> None:
         raise ImportFailed("文件不是有效的 .docx 文档，可能已损坏或只是改了扩展名。") from None
 
 
-def _count_paragraphs(archive: zipfile.ZipFile) -> None:
-    """Count the document's paragraphs in a stream of 1 MB pieces, without building the tree."""
-    count, tail = 0, b""
-    with archive.open("word/document.xml") as stream:
+def _main_part(archive: zipfile.ZipFile) -> str | None:
+    """The zip member holding the main document, as ``_rels/.rels`` names it."""
+    names = set(archive.namelist())
+    if "_rels/.rels" not in names:
+        return None
+    rels = archive.read("_rels/.rels")
+    for tag in _RELATIONSHIP.findall(rels):
+        target = _TARGET.search(tag)
+        if _MAIN_TYPE.search(tag) and target:
+            name = target.group(1).decode("utf-8", "replace").lstrip("/")
+            return name if name in names else None
+    return None
+
+
+def _count_paragraphs(archive: zipfile.ZipFile, part: str) -> None:
+    """Count the paragraphs of ``part`` in a stream of 1 MB pieces, without building the tree."""
+    count, carry = 0, b""
+    with archive.open(part) as stream:
         while chunk := stream.read(MB):
-            piece = tail + chunk
-            count += len(_PARAGRAPH.findall(piece))
-            # A tag cut at the end of this piece is counted with the next one.
-            cut = piece.rfind(b"<")
-            tail = piece[cut:] if cut >= len(piece) - 64 else b""
-            if tail:
-                count -= len(_PARAGRAPH.findall(tail))
+            piece = carry + chunk
+            complete = len(piece) - _OVERLAP  # matches starting before this lie wholly in the piece
+            count += sum(1 for match in _PARAGRAPH.finditer(piece) if match.start() < complete)
+            carry = piece[max(complete, 0):]
             if count > MAX_PARAGRAPHS:
-                raise TooComplex(f"报告超过 {MAX_PARAGRAPHS:,} 个段落，不像是一份报告，请检查文件是否完整，"
-                                 "或粘贴其中的问题部分。")
+                break
+    count += len(_PARAGRAPH.findall(carry)) if count <= MAX_PARAGRAPHS else 0
+    if count > MAX_PARAGRAPHS:
+        raise TooComplex(f"报告超过 {MAX_PARAGRAPHS:,} 个段落，不像是一份报告，请检查文件是否完整，"
+                         "或粘贴其中的问题部分。")
 
 
 def read_pdf(data: bytes) -> str:

@@ -70,6 +70,7 @@ def read_and_parse(*, data: bytes | None, filename: str, pasted: str | None, lim
         try:
             outcome = receiver.recv()
         except EOFError:  # the child died: killed for its CPU time, or crashed in a C library
+            child.join(5)
             log.warning("the reader of %r died (exit code %s)", filename, child.exitcode)
             raise ImportFailed(UNREADABLE) from None
     finally:
@@ -125,7 +126,7 @@ def _child(sender, data, filename, pasted, limits: Limits) -> None:
         outcome = ("error", repr(error)[:1000])
     # lxml reports a failed allocation as a syntax error ("unknown error"): what decides is
     # whether this process reached its cap.
-    if outcome[0] != "parsed" and _peak_address_space() >= cap * 0.95:
+    if outcome[0] != "parsed" and cap != resource.RLIM_INFINITY and _peak_address_space() >= cap * 0.95:
         outcome = ("memory",)
     try:
         sender.send(outcome)
@@ -136,13 +137,22 @@ def _child(sender, data, filename, pasted, limits: Limits) -> None:
 
 def _limit_self(limits: Limits) -> int:
     """Cap this process's address space at what it uses now plus the memory budget, and its CPU
-    time at the time budget (the kernel stops it past that, even if the parent could not).
-    Returns the cap in bytes."""
-    cap = _status_bytes("VmSize") + limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    cpu = int(limits.seconds) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    time at the time budget (the kernel stops it past that, even if the parent could not). A
+    process may only lower its limits: where the server already runs under a lower hard limit
+    (ulimit, systemd's LimitAS=, a container), that one stays. Returns the address-space cap."""
+    cap = _lower(resource.RLIMIT_AS, _status_bytes("VmSize") + limits.memory_mb * 1024 * 1024)
+    _lower(resource.RLIMIT_CPU, int(limits.seconds) + 2)
     return cap
+
+
+def _lower(which: int, wanted: int) -> int:
+    soft, hard = resource.getrlimit(which)
+    limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(which, (limit, hard))
+    except (ValueError, OSError):
+        return soft
+    return limit
 
 
 def _peak_address_space() -> int:

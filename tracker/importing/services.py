@@ -188,7 +188,10 @@ def import_report(
     report.created_by_id, report.created_at, report.is_draft = (actor.id if actor else None), now, False
     try:
         db.session.flush()
-    except IntegrityError:  # the same file was imported a moment ago, by another request (the door rolls back)
+    except IntegrityError as error:  # the door rolls back
+        if "ux_reports_sha256_first" not in str(error.orig) and "reports.sha256" not in str(error.orig):
+            raise
+        # The same file was imported a moment ago, by another request.
         raise Conflict("这份文件刚刚已由他人导入，请在报告列表中查看，不要重复导入。", field="allow_duplicate") from None
     created = []
     for number, draft in enumerate(drafts, start=1):

@@ -8,7 +8,7 @@ archives in disguise: a .docx or .ofd (zip packages) carrying a program, a scrip
 archive or macros (vbaProject.bin), and legacy Office files carrying a VBA project.
 
 Files are served with ``Content-Security-Policy: sandbox`` (a preview cannot run script with the
-site's rights), and a PDF that names JavaScript or launch actions only as an attachment.
+site's rights), and a PDF whose bytes name JavaScript or launch actions only as an attachment.
 """
 
 import hashlib
@@ -100,8 +100,14 @@ class Refused(DomainError):
 # What an Office or OFD package may never carry: programs, scripts, nested archives, macros.
 FORBIDDEN_MEMBERS = re.compile(
     r"(?:\.(?:exe|dll|com|scr|bat|cmd|ps1|vbs|vbe|js|jse|wsf|hta|msi|jar|sh|lnk|zip|rar|7z|cab|iso)$"
-    r"|vbaproject\.bin$|vbadata\.xml$|/activex/)", re.IGNORECASE,
+    r"|vbaproject\.bin$|vbadata\.xml$|/activex/|/macrosheets/"
+    # Embedded OLE objects (a "package" object carries any program) and embedded documents that
+    # may carry macros; embedded .xlsx charts and pictures stay allowed.
+    r"|oleobject\d*\.bin$|/embeddings/[^/]*\.(?:bin|doc|xls|ppt|docm|xlsm|pptm|dotm)$)", re.IGNORECASE,
 )
+# A template fetched from elsewhere when the document opens (remote template injection).
+EXTERNAL_TEMPLATE = re.compile(rb"attachedTemplate[^>]*TargetMode\s*=\s*[\"']External|TargetMode\s*=\s*[\"']External"
+                               rb"[^>]*attachedTemplate")
 MAX_PACKAGE_MEMBERS = 10_000
 MAX_PACKAGE_UNPACKED = 2 * 1024 * 1024 * 1024
 VBA_STREAM = "_VBA_PROJECT".encode("utf-16-le")  # the directory entry of a VBA project in an OLE2 file
@@ -120,25 +126,42 @@ def _zip_names(path: Path) -> set[str]:
         raise Refused("文件解压后过大或部件过多，不像是正常的文档，请检查文件是否完整。", field="file")
     hidden = [m.filename for m in members if FORBIDDEN_MEMBERS.search(m.filename)]
     if hidden:
-        raise Refused(f"文件中夹带了程序、压缩包或宏（{hidden[0].rsplit('/', 1)[-1][:40]}），为安全起见不能上传；"
-                      "请另存为不含宏的文档或 PDF 后再上传。", field="file")
+        raise Refused(f"文件中夹带了程序、压缩包、嵌入对象或宏（{hidden[0].rsplit('/', 1)[-1][:40]}），为安全起见不能上传；"
+                      "请另存为不含宏和嵌入对象的文档或 PDF 后再上传。", field="file")
+    settings = next((m for m in members if m.filename.lower() == "word/_rels/settings.xml.rels"), None)
+    if settings is not None and settings.file_size < 1024 * 1024:
+        with zipfile.ZipFile(path) as archive:
+            if EXTERNAL_TEMPLATE.search(archive.read(settings)):
+                raise Refused("文件打开时会从外部加载模板（可能夹带宏），为安全起见不能上传；请另存为普通文档或 PDF 后再上传。",
+                              field="file")
     return {m.filename for m in members}
 
 
-def _scan(path: Path, pattern: re.Pattern, chunk: int = 1024 * 1024, overlap: int = 64) -> bool:
-    """Whether ``pattern`` occurs in the file's bytes, read a megabyte at a time."""
+def _scan(path: Path, pattern: re.Pattern, chunk: int = 1024 * 1024, overlap: int = 64, decode=None) -> bool:
+    """Whether ``pattern`` occurs in the file's bytes (passed through ``decode``), read a megabyte
+    at a time."""
     tail = b""
     with open(path, "rb") as f:
         while block := f.read(chunk):
-            if pattern.search(tail + block):
+            piece = tail + block
+            if pattern.search(decode(piece) if decode else piece):
                 return True
-            tail = block[-overlap:]
+            tail = piece[-overlap:]
     return False
 
 
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def _pdf_names(data: bytes) -> bytes:
+    """PDF names as written without their #xx escapes (/J#61vaScript is /JavaScript)."""
+    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
 def carries_script(evidence: Evidence) -> bool:
-    """A PDF that names JavaScript or a launch action: offered only as a download, never shown."""
-    return evidence.content_type == "application/pdf" and _scan(stored_file(evidence), PDF_SCRIPT)
+    """A PDF whose bytes name JavaScript or a launch action: offered only as a download. (What a
+    compressed object stream hides is not seen here; every preview runs sandboxed in any case.)"""
+    return evidence.content_type == "application/pdf" and _scan(stored_file(evidence), PDF_SCRIPT, decode=_pdf_names)
 
 
 def content_matches(ext: str, path: Path) -> bool:

@@ -135,6 +135,7 @@ class Deliverer:
         self.smtp_timeout = float(config.get("MAIL_TIMEOUT_SECONDS", 10))
         self.smtp_session_seconds = float(config.get("MAIL_SESSION_SECONDS", 30))
         self.smtp_message_seconds = float(config.get("MAIL_MESSAGE_SECONDS", 60))
+        self.robot_seconds = float(config.get("ROBOT_REQUEST_SECONDS", 20))  # one robot message, whole
         self.unreachable_robots: set[int] = set()  # failed to connect earlier in this drain
         self.smtp_unreachable = False
 
@@ -284,7 +285,7 @@ class Deliverer:
                            robot.id, wait_until)
         url, body = self._robot_request(robot, message)
         try:
-            response = outbound.post(self.http, url, body, timeout=HTTP_TIMEOUT)
+            response = outbound.post(self.http, url, body, timeout=HTTP_TIMEOUT, seconds=self.robot_seconds)
         except outbound.RefusedAddress:
             return Outcome("failed", f"{title}机器人未发送：{outbound.INTERNAL}", robot.id)
         except requests.RequestException as error:

@@ -11,12 +11,15 @@ sentence of ours, never the other side's text.
 """
 
 import concurrent.futures
+import contextlib
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -55,16 +58,48 @@ class AllowList:
         return (host or "").strip("[]").lower().rstrip(".") in self.hostnames
 
     def allows_address(self, address: str) -> bool:
-        """A public address, or one inside a listed network."""
+        """A public address, or one inside a listed network. IPv6 addresses that carry an IPv4
+        one (mapped, 6to4, Teredo, NAT64, IPv4-compatible) are judged by the IPv4 address, or
+        refused where it cannot be told: a gateway could take them into the intranet."""
         try:
             ip = ipaddress.ip_address(address.split("%")[0])
         except ValueError:
             return False
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         if any(ip in network for network in self.networks if network.version == ip.version):
             return True
+        if ip.version == 6:
+            embedded = _embedded_ipv4(ip)
+            if embedded is False:
+                return False
+            if embedded is not None:
+                return self.allows_address(str(embedded))
         return ip.is_global and not ip.is_multicast
+
+
+# IPv6 ranges that stand for IPv4 addresses: True where the IPv4 address is the last 32 bits,
+# False where it cannot be told (the local-use NAT64 prefix puts it where the operator chose).
+_TRANSLATED = [
+    (ipaddress.ip_network("64:ff9b::/96"), True),  # NAT64, well-known prefix
+    (ipaddress.ip_network("64:ff9b:1::/48"), False),  # NAT64, local use
+    (ipaddress.ip_network("::/96"), True),  # IPv4-compatible (deprecated)
+    (ipaddress.ip_network("::ffff:0:0:0/96"), True),  # IPv4-translated (SIIT)
+]
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address):
+    """The IPv4 address inside an IPv6 one; None if there is none; False if it cannot be told."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address
+    for network, last_32_bits in _TRANSLATED:
+        if ip in network:
+            if not last_32_bits:
+                return False
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if int(ip) > 1 else None  # not :: or ::1
+    return None
 
 
 class RefusedAddress(Exception):
@@ -106,6 +141,9 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+_watched = threading.local()  # the sockets opened during the current ``post`` of this thread
+
+
 def _guarded(base: type, allow: AllowList) -> type:
     """A urllib3 connection class that checks the address it connected to before sending a byte."""
 
@@ -115,6 +153,8 @@ def _guarded(base: type, allow: AllowList) -> type:
         if not allow.allows_name(self.host) and not allow.allows_address(peer):
             sock.close()
             raise RefusedAddress(peer)
+        if getattr(_watched, "sockets", None) is not None:
+            _watched.sockets.append(sock)
         return sock
 
     return type(f"Guarded{base.__name__}", (base,), {"_new_conn": _new_conn})
@@ -144,13 +184,33 @@ def session(allow: AllowList) -> requests.Session:
     return s
 
 
-def post(s: requests.Session, url: str, body: dict, *, timeout: float) -> requests.Response:
-    """POST ``body`` as JSON, without following redirects, reading at most MAX_ANSWER_BYTES."""
-    response = s.post(url, json=body, timeout=timeout, allow_redirects=False, stream=True)
+def post(s: requests.Session, url: str, body: dict, *, timeout, seconds: float) -> requests.Response:
+    """POST ``body`` as JSON, without following redirects, reading at most MAX_ANSWER_BYTES, all
+    within ``seconds``: ``timeout`` bounds each wait, and past ``seconds`` a watchdog shuts the
+    socket, so a server that trickles a byte at a time cannot hold the sender. Each post has a
+    connection of its own (Connection: close), the one the watchdog watches."""
+    _watched.sockets = sockets = []
+
+    def expire():
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(seconds, expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        response._content = response.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
+        response = s.post(url, json=body, timeout=timeout, allow_redirects=False, stream=True,
+                          headers={"Connection": "close"})
+        try:
+            response._content = response.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise requests.ConnectionError(error) from error
+        finally:
+            response.close()
     finally:
-        response.close()
+        watchdog.cancel()
+        _watched.sockets = None
     return response
 
 

@@ -223,10 +223,12 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
     ``channels`` (default: all, the bell and the robots before email) and ``seconds`` (a deadline
     for the whole drain: what is left goes to the next one). Returns the counts of its outcomes."""
     if channels is None:
+        started = time.monotonic()
         result = drain(config, clock=clock, limit=limit, channels=NOT_EMAIL, seconds=seconds)
-        if limit is None or result.done < limit:
+        left = None if seconds is None else seconds - (time.monotonic() - started)
+        if (limit is None or result.done < limit) and (left is None or left > 0):
             result.add(drain(config, clock=clock, limit=None if limit is None else limit - result.done, channels=EMAIL,
-                             seconds=seconds))
+                             seconds=left))
         return result
     result = DrainResult()
     deliverer = Deliverer(config, clock())

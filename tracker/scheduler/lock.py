@@ -4,6 +4,7 @@ releases it when the holding process dies, so a standby can take over."""
 
 import contextlib
 import logging
+import threading
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -24,6 +25,7 @@ class SchedulerLock:
         self.instance_path = instance_path
         self._file: FileLock | None = None
         self._connection = None
+        self._asking = threading.Lock()  # jobs run in threads: one question at a time on the connection
 
     @property
     def description(self) -> str:
@@ -64,6 +66,10 @@ class SchedulerLock:
         """Whether this process still holds the lock. A PostgreSQL restart (or a killed backend)
         drops the session and its advisory lock while this process runs on: it must stand down,
         or two schedulers would run. Asked before every job."""
+        with self._asking:
+            return self._still_held()
+
+    def _still_held(self) -> bool:
         if self._connection is not None:
             try:
                 held = self._connection.execute(text(
@@ -78,6 +84,10 @@ class SchedulerLock:
         return self._file is not None and self._file.is_locked
 
     def release(self) -> None:
+        with self._asking:
+            self._release()
+
+    def _release(self) -> None:
         if self._connection is not None:
             engine = self._connection.engine
             with contextlib.suppress(SQLAlchemyError):  # already gone with the server
