@@ -209,9 +209,9 @@ def change_password(user: User, current: str, new: str, *, now: datetime, keep_s
     commits its count), then the new one. Ends the user's other sessions (not ``keep_session``);
     returns how many. Flushes the change."""
     check_password(new, user.username)  # a new password that would be refused costs no guess
-    signin.confirm_password(user, current, client=client, now=now, policy=policy, zone=zone)
     if (new or "") == (current or ""):
         raise Invalid("新密码不能与当前密码相同。", field="new")
+    signin.confirm_password(user, current, client=client, now=now, policy=policy, zone=zone)
     user.set_password(check_password(new, user.username))
     user.must_change_password = False
     ended = signin.end_sessions(user, reason=SessionEnd.password_changed, now=now, keep=keep_session)
