@@ -27,7 +27,7 @@ def _upload(c, item_id, data: bytes, filename: str, description: str = ""):
     # that it never closes.
     boundary, body = encode_multipart(
         {"file": FileStorage(io.BytesIO(data), filename=filename), "description": description,
-         "csrf_token": c.token}
+         "csrf_token": c.csrf}
     )
     return c.post(f"/items/{item_id}/evidence", data=body,
                   content_type=f"multipart/form-data; boundary={boundary}")
@@ -196,14 +196,14 @@ def test_several_files_at_once_all_or_none(app, org, make, login):
     c = login(org.off_a)
     files = [FileStorage(io.BytesIO(PDF), filename="一.pdf"), FileStorage(io.BytesIO(PDF), filename="二.pdf"),
              FileStorage(io.BytesIO(b"MZ" + b"\0" * 50), filename="三.pdf")]
-    boundary, body = encode_multipart(MultiDict([("csrf_token", c.token), *[("file", f) for f in files]]))
+    boundary, body = encode_multipart(MultiDict([("csrf_token", c.csrf), *[("file", f) for f in files]]))
     page = c.post(f"/items/{item.id}/evidence", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert page.status_code == 415
     assert "“三.pdf”：文件内容与扩展名 .pdf 不符" in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Evidence.id))) == 0 and _files(app) == []
 
     files = [FileStorage(io.BytesIO(PDF), filename="一.pdf"), FileStorage(io.BytesIO(PDF), filename="二.pdf")]
-    boundary, body = encode_multipart(MultiDict([("csrf_token", c.token), *[("file", f) for f in files]]))
+    boundary, body = encode_multipart(MultiDict([("csrf_token", c.csrf), *[("file", f) for f in files]]))
     page = c.post(f"/items/{item.id}/evidence", data=body, content_type=f"multipart/form-data; boundary={boundary}",
                   follow_redirects=True)
     assert "已上传2个文件：一.pdf、二.pdf" in page.get_data(as_text=True)

@@ -185,7 +185,7 @@ def test_page_api_and_command_line_answer_the_same_sentence(app, org, login, api
 
     c = login(org.city_sup)
     c._refresh_token()
-    page = c.post("/reports/import", **_multipart(csrf_token=c.token, file=(bomb, "报告.docx")))
+    page = c.post("/reports/import", **_multipart(csrf_token=c.csrf, file=(bomb, "报告.docx")))
     assert page.status_code == 413
     assert sentence in page.get_data(as_text=True)
 
@@ -207,7 +207,7 @@ def test_a_timed_out_read_answers_the_same_on_every_door(app, org, login, api, t
     sentence = sandbox.timed_out(1)
     c = login(org.city_sup)
     c._refresh_token()
-    assert sentence in c.post("/reports/import", **_multipart(csrf_token=c.token, file=(data, "r.pdf"))).get_data(as_text=True)
+    assert sentence in c.post("/reports/import", **_multipart(csrf_token=c.csrf, file=(data, "r.pdf"))).get_data(as_text=True)
     answer = api(org.city_sup).post("/reports/import", **_multipart(file=(data, "r.pdf")))
     assert (answer.status_code, answer.get_json()["error"]) == (413, sentence)
     path = tmp_path / "r.pdf"

@@ -88,7 +88,7 @@ def test_missing_file_is_a_usage_error(app):
 
 
 def _upload(c, data: bytes | None = None, filename: str = "report.txt", pasted: str = ""):
-    fields = {"csrf_token": c.token, "pasted": pasted}
+    fields = {"csrf_token": c.csrf, "pasted": pasted}
     if data is not None:
         fields["file"] = FileStorage(io.BytesIO(data), filename=filename)
     boundary, body = encode_multipart(fields)

@@ -21,7 +21,8 @@ def _fresh_url(tmp_path) -> str:
     base = os.environ.get("TRACKER_TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmp_path / 'empty.db'}"
-    url = base.rsplit("/", 1)[0] + "/" + base.rsplit("/", 1)[1] + "_migrations"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = base.rsplit("/", 1)[0] + "/" + base.rsplit("/", 1)[1] + "_migrations" + (f"_{worker}" if worker else "")
     pg.drop_database(url)
     pg.ensure_database(url)
     return url

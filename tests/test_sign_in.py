@@ -189,7 +189,7 @@ def _copy(app, c: Client) -> Client:
     """Another browser holding a copy of ``c``'s session cookie."""
     copy = Client(app)
     copy.c.set_cookie("session", c.c.get_cookie("session").value)
-    copy.token = c.token
+    copy.token, copy.signed_in = c.csrf, True
     return copy
 
 
