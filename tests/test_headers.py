@@ -116,7 +116,7 @@ def test_with_the_database_down_pages_answer_in_chinese(app, org, tmp_path):
 def test_an_error_page_that_cannot_render_still_answers_in_chinese(app, monkeypatch):
     # A template that fails to render is stood in for by a failing render_template: the one case
     # here that a real request cannot bring about.
-    import tracker.web as web
+    import tracker.web.pages as web
 
     def broken(*args, **kwargs):
         raise RuntimeError("template machinery broken")

@@ -393,3 +393,26 @@ def test_reminders_name_carried_items_as_such(app, make, org, login, today):
     assert "【上年度遗留】遗留的问题" in digest.text(message.payload, "主题", "http://tracker.local")
     page = login(org.off_a).get("/notifications").get_data(as_text=True)
     assert "遗留的问题" in page and "carried-badge" in page and "上年度遗留" in page
+
+
+def test_the_api_lists_a_report_with_the_items_it_carried_on_as_the_page_does(make, org, api):
+    # The bug this fixes: GET /api/v1/reports/<id> left out the items a report had carried on to
+    # the next year, while its page listed them.
+    report_2024 = make.report(org.county_a, 2024)
+    gone_on = make.item(org.county_a, org.off_a, report=report_2024, title="未完成的问题", status="in_progress")
+    closed = make.item(org.county_a, org.off_a, report=report_2024, title="已销号的问题", status="closed",
+                       supervisor=org.sup_a)
+    _roll(2024, make)
+    report_2025 = db.session.scalar(select(Report).where(Report.year == 2025))
+    found_2025 = make.item(org.county_a, org.off_a, report=report_2025, title="新发现的问题")
+    supervisor = api(org.sup_a)
+
+    one = supervisor.get(f"/reports/{report_2024.id}").json
+    assert [item["id"] for item in one["items"]] == [gone_on.id, closed.id]
+    assert one["items"][0]["report_id"] == report_2025.id and one["items"][0]["year"] == 2025
+    later = supervisor.get(f"/reports/{report_2025.id}").json
+    assert [item["id"] for item in later["items"]] == [gone_on.id, found_2025.id]
+    listing = {r["id"]: [item["id"] for item in r["items"]] for r in supervisor.get("/reports").json["reports"]}
+    assert listing == {report_2024.id: [gone_on.id, closed.id], report_2025.id: [gone_on.id, found_2025.id]}
+    # Another county's supervisor sees neither.
+    assert api(org.sup_b).get(f"/reports/{report_2024.id}").status_code == 404

@@ -42,8 +42,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.items.views import bp as items_bp
     from tracker.reminders.views import bp as reminders_bp
     from tracker.reports.views import bp as reports_bp
-    from tracker.web import register_web
+    from tracker.web.converters import register_converters
+    from tracker.web.pages import register_web
 
+    register_converters(app)  # before the blueprints whose routes use them
     app.register_blueprint(auth_bp)
     app.register_blueprint(items_bp)
     app.register_blueprint(admin_bp)

@@ -15,6 +15,8 @@ from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.storable import MESSAGE as UNSTORABLE
 from tracker.storable import is_storable
+from tracker.web import params
+from tracker.web.work import run
 
 
 class Command(click.Command):
@@ -48,9 +50,7 @@ def _fail(message: str) -> None:
 def create_unit(name: str, parent: str | None) -> None:
     """Create a unit, optionally under a parent unit."""
     try:
-        parent_unit = services.find_unit(parent) if parent else None
-        unit = services.create_unit(name, parent_unit)
-        db.session.commit()
+        unit = run(lambda: services.create_unit(name, services.find_unit(parent) if parent else None))
     except DomainError as error:
         _fail(error.message)
     _emit(services.unit_to_json(unit))
@@ -71,11 +71,10 @@ def create_user(username, role, unit_name, email, name, password_stdin) -> None:
     else:
         password = generated = secrets.token_urlsafe(12)
     try:
-        user = services.create_user(
+        user = run(lambda: services.create_user(
             username, role=services.parse_role(role), unit=services.find_unit(unit_name),
             password=password, name=name, email=email,
-        )
-        db.session.commit()
+        ))
     except DomainError as error:
         _fail(error.message)
     data = services.user_to_json(user)
@@ -97,8 +96,7 @@ def create_token(username: str, name: str) -> None:
     if user is None:
         _fail(f"找不到用户“{username}”。")
     try:
-        _, secret = new_token(user, name=name, now=clock.utcnow())
-        db.session.commit()
+        _, secret = run(lambda: new_token(user, name=name, now=clock.utcnow()))
     except DomainError as error:
         _fail(error.message)
     click.echo(secret)
@@ -111,8 +109,7 @@ def unlock(username: str) -> None:
     from tracker import clock
     from tracker.auth import signin
 
-    lifted = signin.unlock_account(username, actor=None, now=clock.utcnow())
-    db.session.commit()
+    lifted = run(lambda: signin.unlock_account(username, actor=None, now=clock.utcnow()))
     click.echo(f"已解除“{username}”的登录锁定。" if lifted else f"“{username}”没有被锁定。")
 
 
@@ -130,8 +127,7 @@ def reset_password(username: str, password_stdin: bool) -> None:
         _fail(f"找不到用户“{username}”。")
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
     try:
-        services.reset_password(user, password, actor=None, now=clock.utcnow())
-        db.session.commit()
+        run(lambda: services.reset_password(user, password, actor=None, now=clock.utcnow()))
     except DomainError as error:
         _fail(error.message)
     click.echo(f"已为“{user.username}”设置临时密码，下次登录时须修改。" + ("" if password_stdin else f"临时密码：{password}"))
@@ -150,8 +146,7 @@ def demo(if_empty: bool) -> None:
         click.echo("数据库中已有数据，未重新加载演示数据。")
     else:
         try:
-            summary = load_demo(today=clock.local_today(), now=clock.utcnow())
-            db.session.commit()
+            summary = run(lambda: load_demo(today=clock.local_today(), now=clock.utcnow()))
         except DomainError as error:
             _fail(error.message)
         click.echo(f"已加载演示数据：{summary['units']} 个单位，{summary['items']} 个整改事项。")
@@ -188,11 +183,10 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
         if dry_run:
             _emit(importing.preview_to_json(preview))
             return
-        report, items = importing.import_preview(
+        report, items = run(lambda: importing.import_preview(
             preview, actor=None, now=clock.utcnow(), filename=Path(file).name, allow_duplicate=allow_duplicate,
             deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"],
-        )
-        db.session.commit()
+        ))
     except DomainError as error:
         message = error.message
         if error.field == "unit" and unit_name is None:
@@ -208,13 +202,11 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
 @click.option("--dry-run", is_flag=True, help="只判断要提醒谁，打印而不写入、不发送")
 def remind(day: str | None, dry_run: bool) -> None:
     """One reminder pass as of a date: decides, writes the outbox, sends what it holds."""
-    from datetime import date
-
     from tracker.reminders import jobs
 
     try:
-        when = date.fromisoformat(day.strip()) if day else None
-    except ValueError:
+        when = params.day(day, "date") if day else None
+    except DomainError:
         _fail(f"日期“{day}”无效，请按 YYYY-MM-DD 填写一个真实存在的日期。")
     try:
         if dry_run:
@@ -243,8 +235,8 @@ def rollover(year: int) -> None:
     from tracker.rollover import services as rollover_services
 
     try:
-        result = rollover_services.carry_over_year(year, today=clock.local_today(), now=clock.utcnow(), source="cli")
-        db.session.commit()
+        result = run(lambda: rollover_services.carry_over_year(year, today=clock.local_today(), now=clock.utcnow(),
+                                                               source="cli"))
     except DomainError as error:
         _fail(error.message)
     _emit(result.to_json())

@@ -29,7 +29,9 @@ from tracker.reminders import outbound
 from tracker.reminders import robots as robot_service
 from tracker.reminders import rules as reminder_rules
 from tracker.reminders.models import CalendarDay, ChatRobot
-from tracker.web import guard, submit
+from tracker.web.pages import done, guard
+from tracker.web.params import Params
+from tracker.web.work import run, submitted
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -60,18 +62,16 @@ def units():
     form.parent.choices = _unit_choices(all_units, "（无，顶级单位）")
     status = 200
     if request.method == "POST":
-        done, status = submit(
-            form,
-            lambda: services.create_unit(form.name.data, _get(Unit, form.parent.data) if form.parent.data else None),
-            done=lambda unit: f"已创建单位“{unit.name}”。",
-            to=lambda _: url_for("admin.units"),
+        outcome = submitted(
+            form, lambda: services.create_unit(form.name.data, _get(Unit, form.parent.data) if form.parent.data else None)
         )
-        if done:
-            return done
+        if outcome.ok:
+            return done(f"已创建单位“{outcome.result.name}”。", url_for("admin.units"))
+        status = outcome.status
     return render_template("admin/units.html", units=all_units, form=form), status
 
 
-@bp.route("/units/<int(max=2147483647):unit_id>", methods=["GET", "POST"])
+@bp.route("/units/<id:unit_id>", methods=["GET", "POST"])
 def edit_unit(unit_id: int):
     unit = _get(Unit, unit_id)
     form = UnitForm(obj=unit if request.method == "GET" else None)
@@ -80,16 +80,12 @@ def edit_unit(unit_id: int):
         form.parent.data = unit.parent_id or 0
     status = 200
     if request.method == "POST":
-        done, status = submit(
-            form,
-            lambda: services.update_unit(
-                unit, name=form.name.data, parent=_get(Unit, form.parent.data) if form.parent.data else None
-            ),
-            done=lambda _: "已保存。",
-            to=lambda _: url_for("admin.units"),
-        )
-        if done:
-            return done
+        outcome = submitted(form, lambda: services.update_unit(
+            unit, name=form.name.data, parent=_get(Unit, form.parent.data) if form.parent.data else None
+        ))
+        if outcome.ok:
+            return done("已保存。", url_for("admin.units"))
+        status = outcome.status
     return render_template("admin/unit_edit.html", unit=unit, form=form), status
 
 
@@ -105,11 +101,9 @@ def users():
 @bp.get("/sign-ins")
 def sign_ins():
     """Accounts and addresses locked now (with 解锁), and the sign-in log, newest first."""
-    username = request.args.get("username", "").strip()[:64]
-    before = request.args.get("before", "")
-    events, next_before = signin.sign_in_log(
-        username=username, before=int(before) if before.isascii() and before.isdecimal() and len(before) < 10 else None,
-    )
+    args = Params(request.args, strict=False)
+    username = args.text("username", "", max_length=64)
+    events, next_before = signin.sign_in_log(username=username, before=args.record_id("before"))
     return render_template("admin/sign_ins.html", events=events, next_before=next_before, username=username,
                            locks=signin.current_locks(clock.utcnow()), unlock_form=ButtonForm())
 
@@ -118,8 +112,7 @@ def sign_ins():
 def unlock():
     if not ButtonForm().validate_on_submit():
         abort(400)
-    row = signin.unlock(request.form.get("key", "")[:120], actor=current_user, now=clock.utcnow())
-    db.session.commit()
+    row = run(lambda: signin.unlock(request.form.get("key", "")[:120], actor=current_user, now=clock.utcnow()))
     if row is None:
         flash("该锁定已不存在（可能已到期或已被解除）。", "info")
     else:
@@ -128,7 +121,7 @@ def unlock():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@bp.route("/users/<int(max=2147483647):user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int | None = None):
     user = _get(User, user_id) if user_id else None
     form = UserForm(obj=user if request.method == "GET" else None)
@@ -138,11 +131,6 @@ def edit_user(user_id: int | None = None):
         form.unit.data = user.unit_id
     status = 200
     if request.method == "POST":
-        if user is None and not form.password.data:
-            form.validate_on_submit()
-            form.password.errors = [*form.password.errors, "请为新用户设置密码。"]
-            return render_template("admin/user_edit.html", user=user, form=form), 422
-
         def save() -> User:
             unit = _get(Unit, form.unit.data or 0)
             role = services.parse_role(form.role.data)
@@ -156,18 +144,18 @@ def edit_user(user_id: int | None = None):
                 active=form.active.data, password=form.password.data or None, actor=current_user, now=clock.utcnow(),
             )
 
-        def saved_message(saved: User) -> str:
-            if form.password.data:
-                return f"已保存用户“{saved.username}”。临时密码已生效：其已有的登录均已退出，下次登录时须修改密码。"
-            return f"已保存用户“{saved.username}”。"
-
-        done, status = submit(form, save, done=saved_message, to=lambda _: url_for("admin.users"))
-        if done:
+        outcome = submitted(form, save)
+        if outcome.ok:
+            saved = outcome.result
             stranded = items_owned_outside_reach(user) if user is not None else 0
             if stranded:
                 flash(f"{user.display_name}仍是{stranded}个未销号事项的责任人，但已不在这些事项的单位，"
                       "请在事项清单中重新分派。", "warning")
-            return done
+            if form.password.data:
+                return done(f"已保存用户“{saved.username}”。临时密码已生效：其已有的登录均已退出，下次登录时须修改密码。",
+                            url_for("admin.users"))
+            return done(f"已保存用户“{saved.username}”。", url_for("admin.users"))
+        status = outcome.status
         user = _get(User, user_id) if user_id else None
     return render_template("admin/user_edit.html", user=user, form=form), status
 
@@ -177,32 +165,24 @@ def categories():
     form = CategoryForm()
     status = 200
     if request.method == "POST":
-        done, status = submit(
-            form,
-            lambda: category_service.create_category(form.code.data, form.name.data, form.position.data),
-            done=lambda category: f"已添加类别“{category.name}”。",
-            to=lambda _: url_for("admin.categories"),
-        )
-        if done:
-            return done
+        outcome = submitted(form, lambda: category_service.create_category(form.code.data, form.name.data, form.position.data))
+        if outcome.ok:
+            return done(f"已添加类别“{outcome.result.name}”。", url_for("admin.categories"))
+        status = outcome.status
     return render_template("admin/categories.html", categories=all_categories(), form=form), status
 
 
-@bp.route("/categories/<int(max=2147483647):category_id>", methods=["GET", "POST"])
+@bp.route("/categories/<id:category_id>", methods=["GET", "POST"])
 def edit_category(category_id: int):
     category = _get(Category, category_id)
     form = CategoryForm(obj=category if request.method == "GET" else None)
     status = 200
     if request.method == "POST":
         form.code.data = category.code  # the code is fixed once data refers to it
-        done, status = submit(
-            form,
-            lambda: category_service.update_category(category, form.name.data, form.position.data),
-            done=lambda _: "已保存。",
-            to=lambda _: url_for("admin.categories"),
-        )
-        if done:
-            return done
+        outcome = submitted(form, lambda: category_service.update_category(category, form.name.data, form.position.data))
+        if outcome.ok:
+            return done("已保存。", url_for("admin.categories"))
+        status = outcome.status
     return render_template("admin/category_edit.html", category=category, form=form), status
 
 
@@ -214,14 +194,13 @@ def rules():
     form.category.choices = [(c.id, c.name) for c in categories]
     status = 200
     if request.method == "POST":
-        done, status = submit(
-            form,
-            lambda: classify.add_rule(_get(Category, form.category.data or 0), form.keyword.data, form.weight.data),
-            done=lambda rule: f"已为“{rule.category.name}”添加关键词“{rule.keyword}”。",
-            to=lambda _: url_for("admin.rules"),
+        outcome = submitted(
+            form, lambda: classify.add_rule(_get(Category, form.category.data or 0), form.keyword.data, form.weight.data)
         )
-        if done:
-            return done
+        if outcome.ok:
+            rule = outcome.result
+            return done(f"已为“{rule.category.name}”添加关键词“{rule.keyword}”。", url_for("admin.rules"))
+        status = outcome.status
     by_category: dict[int, list[CategoryRule]] = {}
     for rule in db.session.scalars(select(CategoryRule).order_by(CategoryRule.weight.desc(), CategoryRule.keyword)):
         by_category.setdefault(rule.category_id, []).append(rule)
@@ -230,14 +209,13 @@ def rules():
     ), status
 
 
-@bp.post("/rules/<int(max=2147483647):rule_id>/remove")
+@bp.post("/rules/<id:rule_id>/remove")
 def remove_rule(rule_id: int):
     rule = _get(CategoryRule, rule_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     keyword = rule.keyword
-    classify.remove_rule(rule)
-    db.session.commit()
+    run(lambda: classify.remove_rule(rule))
     flash(f"已删除关键词“{keyword}”。", "success")
     return redirect(url_for("admin.rules"))
 
@@ -264,44 +242,40 @@ def reminders():
         form.remind_at.data = rule.remind_at
         form.working_days_only.data = rule.working_days_only
         return _reminder_page(form, CalendarDayForm(formdata=None))
-    done, status = submit(
-        form,
-        lambda: reminder_rules.update_settings(
-            current_user, days_before=form.days_before.data, overdue_repeat_days=form.overdue_repeat_days.data,
-            escalate_after_days=form.escalate_after_days.data, review_wait_days=form.review_wait_days.data,
-            remind_at=form.remind_at.data, working_days_only=form.working_days_only.data,
-        ),
-        done=lambda rule: f"提醒设置已保存，每日 {rule.remind_at} 提醒（调度程序一分钟内生效）。",
-        to=lambda _: url_for("admin.reminders"),
-    )
-    return done or _reminder_page(form, CalendarDayForm(formdata=None), status)
+    outcome = submitted(form, lambda: reminder_rules.update_settings(
+        current_user, days_before=form.days_before.data, overdue_repeat_days=form.overdue_repeat_days.data,
+        escalate_after_days=form.escalate_after_days.data, review_wait_days=form.review_wait_days.data,
+        remind_at=form.remind_at.data, working_days_only=form.working_days_only.data,
+    ))
+    if outcome.ok:
+        return done(f"提醒设置已保存，每日 {outcome.result.remind_at} 提醒（调度程序一分钟内生效）。", url_for("admin.reminders"))
+    return _reminder_page(form, CalendarDayForm(formdata=None), outcome.status)
 
 
 @bp.post("/reminders/calendar")
 def add_calendar_day():
     day_form = CalendarDayForm()
-    done, status = submit(
-        day_form,
-        lambda: reminder_rules.set_calendar_day(day_form.day.data, day_form.kind.data, day_form.name.data),
-        done=lambda row: f"已登记 {row.day.isoformat()} {row.kind.title}。",
-        to=lambda _: url_for("admin.reminders") + "#calendar",
+    outcome = submitted(
+        day_form, lambda: reminder_rules.set_calendar_day(day_form.day.data, day_form.kind.data, day_form.name.data)
     )
-    return done or _reminder_page(ReminderSettingsForm(formdata=None), day_form, status)
+    if outcome.ok:
+        row = outcome.result
+        return done(f"已登记 {row.day.isoformat()} {row.kind.title}。", url_for("admin.reminders") + "#calendar")
+    return _reminder_page(ReminderSettingsForm(formdata=None), day_form, outcome.status)
 
 
-@bp.post("/reminders/calendar/<int(max=2147483647):day_id>/remove")
+@bp.post("/reminders/calendar/<id:day_id>/remove")
 def remove_calendar_day(day_id: int):
     row = _get(CalendarDay, day_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    reminder_rules.remove_calendar_day(row)
-    db.session.commit()
+    run(lambda: reminder_rules.remove_calendar_day(row))
     flash(f"已删除 {row.day.isoformat()} 的登记。", "success")
     return redirect(url_for("admin.reminders") + "#calendar")
 
 
 @bp.route("/robots", methods=["GET", "POST"])
-@bp.route("/robots/<int(max=2147483647):robot_id>", methods=["GET", "POST"])
+@bp.route("/robots/<id:robot_id>", methods=["GET", "POST"])
 def robots(robot_id: int | None = None):
     """Work-chat group robots, per unit: a user who picks 企业微信 is reminded through the robot of
     their unit or of the nearest unit above it."""
@@ -313,30 +287,26 @@ def robots(robot_id: int | None = None):
         form.unit.data, form.kind.data = robot.unit_id, robot.kind.value
     status = 200
     if request.method == "POST":
-        done, status = submit(
-            form,
-            lambda: robot_service.save_robot(
-                robot, unit=db.session.get(Unit, form.unit.data or 0), kind=form.kind.data, name=form.name.data,
-                url=form.url.data, secret=form.secret.data, active=form.active.data,
-                allow=outbound.AllowList.from_config(current_app.config),
-            ),
-            done=lambda saved: f"已保存{saved.kind.title}机器人“{saved.name or saved.unit.name}”。",
-            to=lambda _: url_for("admin.robots"),
-        )
-        if done:
-            return done
+        outcome = submitted(form, lambda: robot_service.save_robot(
+            robot, unit=db.session.get(Unit, form.unit.data or 0), kind=form.kind.data, name=form.name.data,
+            url=form.url.data, secret=form.secret.data, active=form.active.data,
+            allow=outbound.AllowList.from_config(current_app.config),
+        ))
+        if outcome.ok:
+            saved = outcome.result
+            return done(f"已保存{saved.kind.title}机器人“{saved.name or saved.unit.name}”。", url_for("admin.robots"))
+        status = outcome.status
     listed = db.session.scalars(
         select(ChatRobot).join(ChatRobot.unit).options(joinedload(ChatRobot.unit)).order_by(Unit.path, ChatRobot.id)
     ).all()
     return render_template("admin/robots.html", robots=listed, form=form, robot=robot), status
 
 
-@bp.post("/robots/<int(max=2147483647):robot_id>/remove")
+@bp.post("/robots/<id:robot_id>/remove")
 def remove_robot(robot_id: int):
     robot = _get(ChatRobot, robot_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    robot_service.remove_robot(robot)
-    db.session.commit()
+    run(lambda: robot_service.remove_robot(robot))
     flash("机器人已删除。", "success")
     return redirect(url_for("admin.robots"))

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.api.models import ApiToken
+from tracker.auth import permissions
 from tracker.auth.models import User
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db
@@ -55,7 +56,7 @@ def user_tokens(user: User) -> list[ApiToken]:
 
 
 def revoke_token(token: ApiToken, actor: User, *, now: datetime) -> None:
-    if token.user_id != actor.id and actor.role.value != "admin":
+    if not permissions.can_revoke_token(actor, token):
         raise Forbidden("只能撤销自己的访问令牌。")
     if token.revoked_at is None:
         token.revoked_at = now

@@ -95,6 +95,11 @@ def can_roll_over(user: User, unit: Unit | None) -> bool:
     return is_admin(user) if unit is None else supervises_unit(user, unit)
 
 
+def can_revoke_token(user: User, token) -> bool:
+    """An API token (``api.models.ApiToken``) is revoked by its own user, or by an admin."""
+    return token.user_id == user.id or is_admin(user)
+
+
 def can_manage(user: User) -> bool:
     """Units, users, categories and settings."""
     return is_admin(user)

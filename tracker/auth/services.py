@@ -152,6 +152,8 @@ def create_user(
     name = (name or "").strip()
     if len(name) > 64:
         raise Invalid("姓名不能超过64字。", field="name")
+    if not password:
+        raise Invalid("请为新用户设置密码。", field="password")
     user = User(username=username, name=name, role=role, unit=unit, email=_check_email(email),
                 must_change_password=temporary)
     user.set_password(check_password(password, username))

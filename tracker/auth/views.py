@@ -14,7 +14,8 @@ from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.reminders import services as reminders
 from tracker.reminders.models import Channel
-from tracker.web import safe_next, submit
+from tracker.web.pages import done, safe_next
+from tracker.web.work import run, submitted, unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -43,8 +44,7 @@ def login():
             form.password.errors.append(error.message)
             status = error.status_code
         else:
-            session["sid"] = signin.start_session(user, client=client(), now=clock.utcnow())
-            db.session.commit()
+            session["sid"] = run(lambda: signin.start_session(user, client=client(), now=clock.utcnow()))
             login_user(user)
             if user.must_change_password:
                 return redirect(url_for("auth.profile"))  # which says why, above the form
@@ -59,9 +59,9 @@ def login():
 def logout():
     if ButtonForm().validate_on_submit():
         now = clock.utcnow()
-        signin.end_session(session.get("sid"), reason=SessionEnd.signed_out, now=now)
-        signin.record(SignInOutcome.signed_out, user=current_user, client=client(), now=now)
-        db.session.commit()
+        with unit_of_work():
+            signin.end_session(session.get("sid"), reason=SessionEnd.signed_out, now=now)
+            signin.record(SignInOutcome.signed_out, user=current_user, client=client(), now=now)
         logout_user()
         session.clear()
         flash("您已退出登录。", "info")
@@ -75,10 +75,10 @@ def logout_everywhere():
     if not ButtonForm().validate_on_submit():
         abort(400)
     now = clock.utcnow()
-    ended = signin.end_sessions(current_user, reason=SessionEnd.signed_out_all, now=now)
-    signin.record(SignInOutcome.signed_out_all, user=current_user, client=client(), now=now,
-                  detail=f"共{ended}处登录")
-    db.session.commit()
+    with unit_of_work():
+        ended = signin.end_sessions(current_user, reason=SessionEnd.signed_out_all, now=now)
+        signin.record(SignInOutcome.signed_out_all, user=current_user, client=client(), now=now,
+                      detail=f"共{ended}处登录")
     logout_user()
     session.clear()
     flash(f"已在所有设备退出登录（共{ended}处）。", "info")
@@ -98,8 +98,7 @@ def _profile_page(form: PasswordForm, status: int = 200, new_token: str | None =
 def save_channels():
     if not ButtonForm().validate_on_submit():
         abort(400)
-    reminders.set_user_channels(current_user, request.form.getlist("channel"))
-    db.session.commit()
+    run(lambda: reminders.set_user_channels(current_user, request.form.getlist("channel")))
     chosen = reminders.user_channels(current_user)
     if not chosen:
         flash("已保存：您不会收到任何提醒。", "warning")
@@ -114,21 +113,19 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _profile_page(PasswordForm(formdata=None), 422)
-    _, secret = tokens.create_token(current_user, name=form.name.data or "", now=clock.utcnow())
-    db.session.commit()
+    _, secret = run(lambda: tokens.create_token(current_user, name=form.name.data or "", now=clock.utcnow()))
     # Shown in this response only: never stored, never flashed into the session cookie.
     response, status = _profile_page(PasswordForm(formdata=None), 201, new_token=secret)
     return response, status, {"Cache-Control": "no-store"}
 
 
-@bp.post("/profile/tokens/<int(max=2147483647):token_id>/revoke")
+@bp.post("/profile/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id or not ButtonForm().validate_on_submit():
         abort(404)
-    tokens.revoke_token(token, current_user, now=clock.utcnow())
-    db.session.commit()
+    run(lambda: tokens.revoke_token(token, current_user, now=clock.utcnow()))
     flash("令牌已撤销，使用它的脚本将无法再访问。", "success")
     return redirect(url_for("auth.profile"))
 
@@ -139,15 +136,15 @@ def profile():
     form = PasswordForm()
     status = 200
     if request.method == "POST":
-        done, status = submit(
+        outcome = submitted(
             form,
             lambda: services.change_password(current_user, form.current.data, form.new.data, now=clock.utcnow(),
                                              keep_session=session.get("sid"), client=client(), policy=policy(),
                                              zone=clock.local_zone()),
-            done=lambda ended: "密码已修改。" + (f"其他{ended}处登录已退出。" if ended else ""),
-            to=lambda _: url_for("auth.profile"),
             aliases={"password": "new"},
         )
-        if done:
-            return done
+        if outcome.ok:
+            ended = outcome.result
+            return done("密码已修改。" + (f"其他{ended}处登录已退出。" if ended else ""), url_for("auth.profile"))
+        status = outcome.status
     return _profile_page(form, status)

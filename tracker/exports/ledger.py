@@ -25,7 +25,7 @@ from tracker import clock
 from tracker.auth.models import Unit, User
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.items.models import Category, Evidence, Item, ItemCategory, Report, Status
+from tracker.items.models import Category, Evidence, Item, ItemCategory, Report
 from tracker.items.queries import ItemFilter, overdue_clause
 from tracker.rollover.models import CarryOver
 
@@ -126,19 +126,16 @@ def _category_names(item_ids: list[int]) -> dict[int, list[str]]:
 def ledger_filter(*, year: int | None = None, unit_name: str | None = None, status: str | None = None,
                   category: str | None = None, overdue: bool = False) -> ItemFilter:
     """The ledger's filters as an operator names them, checked: one sentence for a bad value."""
-    from tracker.auth.services import find_unit
     from tracker.items.queries import all_categories
     from tracker.items.services import check_year
 
     if year is not None:
         check_year(year)
-    if status is not None and status not in Status._value2member_map_:
-        raise Invalid(f"没有“{status}”这种状态。", field="status")
     if category and category not in {c.code for c in all_categories()}:
         raise Invalid(f"没有代码为“{category}”的问题类别。", field="category")
-    unit = find_unit(unit_name) if unit_name else None
-    return ItemFilter(unit_id=unit.id if unit else None, year=year, category=category,
-                      status=Status(status) if status else None, overdue=overdue)
+    return ItemFilter.from_args(
+        {"year": year, "unit": unit_name, "status": status, "category": category, "overdue": overdue}, strict=True
+    )
 
 
 def save_ledger(path: str | os.PathLike, items: Select, *, today: date) -> Path:

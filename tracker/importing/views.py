@@ -12,7 +12,8 @@ from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
-from tracker.web import guard, submit
+from tracker.web.pages import done, guard
+from tracker.web.work import submitted
 
 bp = Blueprint("importing", __name__, url_prefix="/reports")
 
@@ -114,10 +115,9 @@ def confirm():
             deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data,
         )
 
-    done, status = submit(
-        form, store,
-        done=lambda stored: f"已导入《{stored[0].title}》：{len(stored[1])}个问题。请为它们分派责任人和整改时限。",
-        to=lambda stored: url_for("items.index", report=stored[0].id, sort="id"),
-        aliases={"rows": ""},
-    )
-    return done or _preview_page(form, None, [], duplicate, status)
+    outcome = submitted(form, store, aliases={"rows": ""})
+    if outcome.ok:
+        report, items = outcome.result
+        return done(f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。",
+                    url_for("items.index", report=report.id, sort="id"))
+    return _preview_page(form, None, [], duplicate, outcome.status)

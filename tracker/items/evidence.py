@@ -290,6 +290,30 @@ def add_evidence(
     return evidence
 
 
+def add_evidence_files(
+    item: Item,
+    actor: User,
+    files: list[tuple[BinaryIO, str]],
+    *,
+    now: datetime,
+    description: str = "",
+    max_bytes: int,
+) -> list[Evidence]:
+    """Several files at once (photos from a phone): each as ``add_evidence``, and all of them are
+    stored or none (the caller's rollback removes those written before a refusal). With more than
+    one file, a refusal names the file it is about."""
+    stored = []
+    for stream, filename in files:
+        try:
+            stored.append(add_evidence(item, actor, stream, filename, now=now, description=description,
+                                       max_bytes=max_bytes))
+        except DomainError as error:
+            if len(files) > 1:
+                error.message = f"“{clean_filename(filename)}”：{error.message}"
+            raise
+    return stored
+
+
 def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
     """Withdraw a file from the item; the row and the file are kept for the record. The item's row
     is locked first, so that a close-out submitted at the same moment sees either the file or

@@ -1,7 +1,7 @@
 """Read-only queries behind the item pages. Each list is a fixed number of SQL statements
 (one count, one page of rows, one for their categories), whatever the number of rows."""
 
-import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth import permissions
 from tracker.auth.models import Role, Unit, User
-from tracker.errors import NotFound
+from tracker.auth.services import find_unit
+from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.items.models import (
     Category,
@@ -22,26 +23,8 @@ from tracker.items.models import (
     ItemEvent,
     Status,
 )
-
-
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+from tracker.pagination import Page, paginate
+from tracker.web.params import Params
 
 
 @dataclass
@@ -55,6 +38,42 @@ class ItemFilter:
     open_only: bool = False
     report_id: int | None = None
     extra: list = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args: Mapping, *, strict: bool) -> "ItemFilter":
+        """The list filters as every door receives them: ``unit`` (an id, or a unit's name or
+        path), ``year``, ``category`` (a code), ``status``, ``owner``, ``overdue``, ``open``,
+        ``report``. ``strict`` (the API, the CLI): a bad value is an ``Invalid`` naming it; else
+        (the pages) a bad value is ignored, as if it were not in the address."""
+        params = Params(args, strict=strict)
+        return cls(
+            unit_id=_unit_id(params),
+            year=params.year("year"),
+            category=params.text("category", max_length=50),
+            status=params.member("status", Status),
+            owner=params.text("owner", max_length=64),
+            overdue=params.flag("overdue"),
+            open_only=params.flag("open"),
+            report_id=params.record_id("report"),
+        )
+
+
+def _unit_id(params: Params) -> int | None:
+    """A unit filter by id (the pages' links) or by name or path (scripts)."""
+    value = params.text("unit")
+    if value is None:
+        return None
+    if value.isascii() and value.isdigit():
+        unit_id = params.record_id("unit")
+        if params.strict and unit_id is not None and db.session.get(Unit, unit_id) is None:
+            raise Invalid(f"找不到单位“{value}”。", field="unit")
+        return unit_id
+    try:
+        return find_unit(value).id
+    except DomainError as error:
+        if params.strict:
+            raise Invalid(error.message, field="unit") from None
+        return None
 
 
 SORTS = {
@@ -78,8 +97,9 @@ SORT_TITLES = {
 }
 
 
-def load_item(item_id: int, user: User) -> Item:
-    """The item with its unit, owner, report and categories; NotFound when missing or not visible."""
+def load_item(item_id: int, user: User, need: Callable[[User, Item], bool] | None = None) -> Item:
+    """The item with its unit, owner, report and categories; NotFound when missing or not visible,
+    Forbidden when ``need(user, item)`` (a predicate of ``permissions``) says no."""
     item = db.session.scalar(
         select(Item)
         .where(Item.id == item_id)
@@ -92,6 +112,8 @@ def load_item(item_id: int, user: User) -> Item:
     )
     if item is None or not permissions.can_view_item(user, item):
         raise NotFound("事项不存在，或您无权查看。")
+    if need is not None and not need(user, item):
+        raise Forbidden("您没有执行此操作的权限。")
     return item
 
 
@@ -172,22 +194,9 @@ def overdue_clause(today: date):
 
 
 def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True) -> Page:
-    """One page of ``query``. Pages clamp a page past the end to the last one; the API does not
-    (``clamp=False``): there a page past the end is empty, so a client paging until empty stops."""
-    total = db.session.scalar(query.with_only_columns(func.count(Item.id)).order_by(None))
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages) if clamp else max(1, page)
-    rows = db.session.scalars(
-        query.options(
-            joinedload(Item.unit),
-            joinedload(Item.owner),
-            selectinload(Item.category_links),
-        )
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(rows), total, page, per_page)
+    return paginate(query, Item.id, order, page, per_page, clamp=clamp, options=(
+        joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links),
+    ))
 
 
 def list_items(

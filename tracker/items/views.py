@@ -1,6 +1,5 @@
 """Item pages: my items, lists, overdue, review queue, an item with its actions and evidence."""
 
-import re
 import tempfile
 from urllib.parse import quote
 
@@ -23,7 +22,7 @@ from tracker.auth.models import Unit, User
 from tracker.errors import DomainError
 from tracker.exports import ledger
 from tracker.extensions import db
-from tracker.forms import DB_ID_MAX, ButtonForm
+from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
 from tracker.items.forms import (
@@ -35,8 +34,10 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Item, Status
-from tracker.web import guard, safe_next, submit
+from tracker.items.models import Item
+from tracker.web.pages import done, guard, safe_next
+from tracker.web.params import Params
+from tracker.web.work import first_error, run, submitted
 
 bp = Blueprint("items", __name__)
 
@@ -44,36 +45,17 @@ bp = Blueprint("items", __name__)
 guard(bp)
 
 
-def _int_arg(name: str, default=None, low: int = 1, high: int = DB_ID_MAX):
-    """A whole-number query parameter within [low, high]; anything else means ``default``."""
-    value = request.args.get(name, "").strip()
-    if not re.fullmatch(r"[0-9]{1,10}", value) or not low <= int(value) <= high:
-        return default
-    return int(value)
-
-
 def _page_args() -> tuple[int, int]:
     config = current_app.config
-    per_page = _int_arg("per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"])
-    return _int_arg("page", 1, 1, 10**6), per_page
+    return Params(request.args, strict=False).page(per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"])
 
 
 def _filter_from_args() -> queries.ItemFilter:
-    status = request.args.get("status", "")
-    extra = []
-    if request.args.get("mine") == "1":  # the 我的整改事项 list
-        extra.append(Item.owner_id == current_user.id)
-    return queries.ItemFilter(
-        unit_id=_int_arg("unit", None),
-        year=_int_arg("year", None, 2000, 2100),
-        category=request.args.get("category", "").strip()[:50] or None,
-        status=Status(status) if status in Status._value2member_map_ else None,
-        owner=request.args.get("owner", "").strip()[:64] or None,
-        overdue=request.args.get("overdue") == "1",
-        report_id=_int_arg("report", None),
-        open_only=request.args.get("open") == "1",
-        extra=extra,
-    )
+    """The list's filters from the address; a bad one is ignored. ``mine=1``: 我的整改事项."""
+    flt = queries.ItemFilter.from_args(request.args, strict=False)
+    if Params(request.args, strict=False).flag("mine"):
+        flt.extra.append(Item.owner_id == current_user.id)
+    return flt
 
 
 @bp.get("/")
@@ -91,7 +73,7 @@ def home():
 @bp.get("/my")
 def mine():
     page, per_page = _page_args()
-    include_closed = request.args.get("closed") == "1"
+    include_closed = Params(request.args, strict=False).flag("closed")
     today = clock.local_today()
     result = queries.my_items(
         current_user, today=today, include_closed=include_closed, page=page, per_page=per_page
@@ -160,28 +142,14 @@ def export():
 def assign():
     form = AssignForm()
     back = safe_next(request.form.get("next"), url_for("items.index"))
-    if not form.validate_on_submit():
-        flash(_first_error(form) or "输入有误，请检查后重试。", "danger")
-        return redirect(back)
-    try:
-        changed = services.assign_items(
-            form.item_ids.data or [], current_user, owner_username=form.owner.data,
-            deadline=form.deadline.data, now=clock.utcnow(), today=clock.local_today(),
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(back)
-    db.session.commit()
-    flash(f"已分派 {changed} 个事项。", "success")
+    outcome = submitted(form, lambda: services.assign_items(
+        form.item_ids.data or [], current_user, owner_username=form.owner.data,
+        deadline=form.deadline.data, now=clock.utcnow(), today=clock.local_today(),
+    ))
+    if outcome.ok:
+        return done(f"已分派 {outcome.result} 个事项。", back)
+    flash(first_error(form) or "输入有误，请检查后重试。", "danger")
     return redirect(back)
-
-
-def _first_error(form) -> str | None:
-    for errors in form.errors.values():
-        if errors:
-            return errors[0] if isinstance(errors[0], str) else None
-    return None
 
 
 def _item_page(
@@ -223,30 +191,27 @@ def _item_page(
     )
 
 
-@bp.get("/items/<int(max=2147483647):item_id>")
+@bp.get("/items/<id:item_id>")
 def show(item_id: int):
     return _item_page(queries.load_item(item_id, current_user))
 
 
-@bp.get("/items/<int(max=2147483647):item_id>/transition")
-@bp.get("/items/<int(max=2147483647):item_id>/progress")
-@bp.get("/items/<int(max=2147483647):item_id>/evidence")
+@bp.get("/items/<id:item_id>/transition")
+@bp.get("/items/<id:item_id>/progress")
+@bp.get("/items/<id:item_id>/evidence")
 def back_to_item(item_id: int):
     """A failed form leaves its POST address in the address bar; reloading or reopening it
     comes back to the item page rather than to an error."""
     return redirect(url_for("items.show", item_id=item_id))
 
 
-@bp.post("/items/<int(max=2147483647):item_id>/transition")
+@bp.post("/items/<id:item_id>/transition")
 def transition(item_id: int):
     item = queries.load_item(item_id, current_user)
     form = TransitionForm()
     action_value = form.action.data or ""
-    if not form.validate_on_submit():
-        return _item_page(
-            item, status=422, forms={action_value: form}, error_action=action_value, page_error=_first_error(form)
-        )
-    try:
+
+    def act() -> workflow.Action:
         action = workflow.parse_action(action_value)
         workflow.perform(
             item, action, current_user,
@@ -254,82 +219,47 @@ def transition(item_id: int):
             comment=form.comment.data or "", summary=form.summary.data or "",
             deadline=form.deadline.data, expected_version=form.version.data,
         )
-    except DomainError as error:
-        db.session.rollback()
-        target = getattr(form, error.field, None) if error.field else None
-        if target is not None and error.field not in ("action", "version"):
-            target.errors = [*target.errors, error.message]
-        else:
-            form.form_errors.append(error.message)
-        item = queries.load_item(item_id, current_user)
-        return _item_page(
-            item, status=error.status_code, forms={action_value: form}, error_action=action_value,
-            page_error=error.message,
-        )
-    target = safe_next(request.form.get("next"), url_for("items.show", item_id=item.id))
-    db.session.commit()
-    flash(f"已{action.title}：{item.title}", "success")
-    return redirect(target)
+        return action
+
+    outcome = submitted(form, act)
+    if outcome.ok:
+        return done(f"已{outcome.result.title}：{item.title}",
+                    safe_next(request.form.get("next"), url_for("items.show", item_id=item.id)))
+    return _item_page(
+        queries.load_item(item_id, current_user), status=outcome.status, forms={action_value: form},
+        error_action=action_value, page_error=first_error(form),
+    )
 
 
-@bp.post("/items/<int(max=2147483647):item_id>/progress")
+@bp.post("/items/<id:item_id>/progress")
 def progress(item_id: int):
     item = queries.load_item(item_id, current_user)
     form = ProgressForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            services.add_progress(item, current_user, form.note.data, now=clock.utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            form.note.errors = [error.message]
-            status = error.status_code
-        else:
-            db.session.commit()
-            flash("进展情况已记录。", "success")
-            return redirect(url_for("items.show", item_id=item.id) + "#history")
-    elif not permissions.can_add_progress(current_user, item):
-        abort(403)
-    return _item_page(item, status=status, forms={"progress": form}, page_error=_first_error(form))
+    outcome = submitted(form, lambda: services.add_progress(item, current_user, form.note.data, now=clock.utcnow()),
+                        aliases={"": "note"})
+    if outcome.ok:
+        return done("进展情况已记录。", url_for("items.show", item_id=item.id) + "#history")
+    return _item_page(queries.load_item(item_id, current_user), status=outcome.status, forms={"progress": form},
+                      page_error=first_error(form))
 
 
-@bp.post("/items/<int(max=2147483647):item_id>/evidence")
+@bp.post("/items/<id:item_id>/evidence")
 def upload(item_id: int):
-    item = queries.load_item(item_id, current_user)
-    if not permissions.works_on(current_user, item):
-        abort(403)
+    item = queries.load_item(item_id, current_user, need=permissions.works_on)  # before the files are read
     form = EvidenceForm()
-    status = 422
-    if form.validate_on_submit():
-        names = []
-        try:
-            # Several files at once (photos from a phone): all of them are stored, or none.
-            for upload in form.file.data:
-                name = evidence_files.clean_filename(upload.filename or "")
-                try:
-                    evidence_files.add_evidence(
-                        item, current_user, upload.stream, upload.filename or "",
-                        now=clock.utcnow(), description=form.description.data or "",
-                        max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
-                    )
-                except DomainError as error:
-                    if len(form.file.data) > 1:
-                        error.message = f"“{name}”：{error.message}"
-                    raise
-                names.append(name)
-        except DomainError as error:
-            db.session.rollback()
-            form.file.errors = [error.message]
-            status = error.status_code
-        else:
-            db.session.commit()
-            flash(f"已上传{len(names)}个文件：{'、'.join(names)}。", "success")
-            return redirect(url_for("items.show", item_id=item.id) + "#evidence")
-    item = queries.load_item(item_id, current_user)
-    return _item_page(item, status=status, forms={"evidence": form}, page_error=_first_error(form))
+    outcome = submitted(form, lambda: evidence_files.add_evidence_files(
+        item, current_user, [(upload.stream, upload.filename or "") for upload in form.file.data],
+        now=clock.utcnow(), description=form.description.data or "",
+        max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+    ), aliases={"": "file"})
+    if outcome.ok:
+        names = [evidence.filename for evidence in outcome.result]
+        return done(f"已上传{len(names)}个文件：{'、'.join(names)}。", url_for("items.show", item_id=item.id) + "#evidence")
+    return _item_page(queries.load_item(item_id, current_user), status=outcome.status, forms={"evidence": form},
+                      page_error=first_error(form))
 
 
-@bp.get("/evidence/<int(max=2147483647):evidence_id>")
+@bp.get("/evidence/<id:evidence_id>")
 def download(evidence_id: int):
     evidence = queries.load_evidence(evidence_id, current_user)
     path = evidence_files.stored_file(evidence)
@@ -347,15 +277,13 @@ def download(evidence_id: int):
     return response
 
 
-@bp.post("/evidence/<int(max=2147483647):evidence_id>/remove")
+@bp.post("/evidence/<id:evidence_id>/remove")
 def remove_evidence(evidence_id: int):
     evidence = queries.load_evidence(evidence_id, current_user)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    evidence_files.remove_evidence(evidence, current_user, now=clock.utcnow())
-    db.session.commit()
-    flash(f"已撤回“{evidence.filename}”。", "success")
-    return redirect(url_for("items.show", item_id=evidence.item_id) + "#evidence")
+    run(lambda: evidence_files.remove_evidence(evidence, current_user, now=clock.utcnow()))
+    return done(f"已撤回“{evidence.filename}”。", url_for("items.show", item_id=evidence.item_id) + "#evidence")
 
 
 # The services name the list of categories; the form shows the primary one as its own field.
@@ -383,12 +311,11 @@ def _owner_from(form: ItemForm) -> User | None:
     return owner
 
 
-@bp.route("/items/<int(max=2147483647):item_id>/edit", methods=["GET", "POST"])
+@bp.route("/items/<id:item_id>/edit", methods=["GET", "POST"])
 def edit(item_id: int):
-    item = queries.load_item(item_id, current_user)
+    # an owner whose item is under review is told why when saving (409)
+    item = queries.load_item(item_id, current_user, need=permissions.works_on)
     supervising = permissions.can_edit_item(current_user, item)
-    if not permissions.works_on(current_user, item):
-        abort(403)  # an owner whose item is under review is told why when saving (409)
     form_class = ItemForm if supervising else MeasuresForm
     form = form_class(obj=None if request.method == "POST" else item)
     if supervising:
@@ -419,12 +346,10 @@ def edit(item_id: int):
                 expected_version=form.version.data,
             )
 
-        done, status = submit(
-            form, save, done=lambda diff: "已保存修改。" if diff else "内容没有变化，未作修改。",
-            to=lambda _: url_for("items.show", item_id=item.id), aliases=CATEGORY_FIELD,
-        )
-        if done:
-            return done
+        outcome = submitted(form, save, aliases=CATEGORY_FIELD)
+        if outcome.ok:
+            return done("已保存修改。" if outcome.result else "内容没有变化，未作修改。", url_for("items.show", item_id=item.id))
+        status = outcome.status
     return render_template("items/edit.html", form=form, item=item, supervising=supervising), status
 
 
@@ -456,10 +381,8 @@ def create():
                 owner=_owner_from(form), deadline=form.deadline.data,
             )
 
-        done, status = submit(
-            form, save, done=lambda _: "事项已创建。", to=lambda item: url_for("items.show", item_id=item.id),
-            aliases=CATEGORY_FIELD,
-        )
-        if done:
-            return done
+        outcome = submitted(form, save, aliases=CATEGORY_FIELD)
+        if outcome.ok:
+            return done("事项已创建。", url_for("items.show", item_id=outcome.result.id))
+        status = outcome.status
     return render_template("items/new.html", form=form), status

@@ -27,6 +27,7 @@ from tracker.reminders.models import (
     DeliveryAttempt,
     MessageKind,
     MessageStatus,
+    Notification,
     OutboxMessage,
     ReminderPass,
 )
@@ -87,6 +88,13 @@ def set_user_channels(user: User, channels: list[str]) -> None:
     user.notify_channels = ",".join(known)
     db.session.flush()
 
+
+
+def mark_all_read(user: User, now: datetime) -> int:
+    """Mark every unread notification of ``user`` read; how many were."""
+    return db.session.execute(
+        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=now)
+    ).rowcount
 
 
 def pass_window(day: date, rule: ReminderRule, now: datetime, *, record: bool = True) -> tuple[date, date] | None:

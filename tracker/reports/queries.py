@@ -11,6 +11,7 @@ from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items.models import Item, ItemEvent, Report, Status
+from tracker.pagination import Page, paginate
 from tracker.rollover.models import CarryOver, RolloverRun
 
 ROW_LIMIT = 2000  # a report lists tens of problems; this bounds a page whatever happens
@@ -54,11 +55,9 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     ))
     if not reports:
         raise NotFound(f"{unit.name}没有{year}年度的报告。")
-    ids = [report.id for report in reports]
-    moved_on = select(CarryOver.item_id).where(CarryOver.from_report_id.in_(ids))
     query = (
         select(Item)
-        .where(or_(Item.report_id.in_(ids), Item.id.in_(moved_on)))
+        .where(_in_reports([report.id for report in reports]))
         .options(joinedload(Item.owner), joinedload(Item.unit), selectinload(Item.category_links))
         .order_by(Item.id)
         .limit(ROW_LIMIT)
@@ -69,6 +68,53 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     for item in db.session.scalars(query):
         (result.carried_in if item.origin_year < year else result.found).append(item)
     return result
+
+
+def _in_reports(report_ids: list[int]):
+    """SQL condition on ``Item``: the items of these reports, those they hold and those they have
+    carried on to a later year (whose ``report_id`` is now the later report)."""
+    moved_on = select(CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))
+    return or_(Item.report_id.in_(report_ids), Item.id.in_(moved_on))
+
+
+def report_items(report_ids: list[int], user: User) -> dict[int, list[Item]]:
+    """Each report's items as its page lists them (held and carried on), visible to ``user``, by
+    id: three statements whatever the number of reports."""
+    items: dict[int, list[Item]] = {report_id: [] for report_id in report_ids}
+    if not report_ids:
+        return items
+    carried = db.session.execute(
+        select(CarryOver.from_report_id, CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))
+    ).all()
+    rows = db.session.scalars(
+        select(Item).where(_in_reports(report_ids), permissions.visible_items_clause(user))
+        .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links))
+        .order_by(Item.id)
+    ).all()
+    by_id = {item.id: item for item in rows}
+    for item in rows:
+        if item.report_id in items:
+            items[item.report_id].append(item)
+    for report_id, item_id in carried:
+        if item_id in by_id and by_id[item_id] not in items[report_id]:
+            items[report_id].append(by_id[item_id])
+    for listed in items.values():
+        listed.sort(key=lambda item: item.id)
+    return items
+
+
+def reports_page(user: User, *, page: int, per_page: int, clamp: bool = True) -> Page:
+    """A page of the reports ``user`` supervises, newest first (the reports list and the API)."""
+    return paginate(reports_query(user), Report.id, (Report.year.desc(), Report.id.desc()), page, per_page,
+                    clamp=clamp)
+
+
+def find_report(report_id: int, user: User) -> Report:
+    """A report of a unit ``user`` supervises; NotFound otherwise."""
+    report = db.session.scalar(reports_query(user).where(Report.id == report_id))
+    if report is None:
+        raise NotFound("报告不存在，或您无权查看。")
+    return report
 
 
 def latest_notes(item_ids: list[int]) -> dict[int, ItemEvent]:

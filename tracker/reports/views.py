@@ -17,16 +17,13 @@ from tracker.items import queries as item_queries
 from tracker.reports import queries
 from tracker.reports.forms import RolloverForm
 from tracker.rollover import services as rollover
-from tracker.web import guard, submit
+from tracker.web.pages import done, guard
+from tracker.web.work import submitted
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 guard(bp)
-
-ID = "int(max=2147483647)"
-YEAR = "int(min=2000,max=2100)"
-
 
 def _unit(unit_id: int) -> Unit:
     unit = db.session.get(Unit, unit_id)
@@ -73,24 +70,25 @@ def roll_over():
         return rollover.carry_over_year(form.year.data, today=clock.local_today(), now=clock.utcnow(),
                                         actor=current_user, unit=unit, source="web")
 
-    def done(result: rollover.RolloverResult) -> str:
-        if not result.carried:
-            return f"{result.year}年度没有需要结转的事项：未销号的事项均已结转。"
-        text = f"已将{result.year}年度未销号的{result.carried}个事项结转至{result.year + 1}年度（{result.reports}份报告"
-        return text + (f"，其中新建草稿{result.created_reports}份）。" if result.created_reports else "）。")
+    outcome = submitted(form, carry)
+    if not outcome.ok:
+        return index(form, outcome.status)
+    result = outcome.result
+    if not result.carried:
+        return done(f"{result.year}年度没有需要结转的事项：未销号的事项均已结转。", url_for("reports.index"))
+    message = f"已将{result.year}年度未销号的{result.carried}个事项结转至{result.year + 1}年度（{result.reports}份报告"
+    message += f"，其中新建草稿{result.created_reports}份）。" if result.created_reports else "）。"
+    return done(message, url_for("reports.index"))
 
-    response, status = submit(form, carry, done=done, to=lambda result: url_for("reports.index"))
-    return response or index(form, status)
 
-
-@bp.get(f"/<{ID}:unit_id>/<{YEAR}:year>")
+@bp.get("/<id:unit_id>/<year:year>")
 def show(unit_id: int, year: int):
     unit = _unit(unit_id)
     report = queries.report_year(unit, year, current_user)
     return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT)
 
 
-@bp.get(f"/<{ID}:unit_id>/<{YEAR}:year>/section.docx")
+@bp.get("/<id:unit_id>/<year:year>/section.docx")
 def section_docx(unit_id: int, year: int):
     """The section for ``year``'s report: what became of ``year - 1``'s problems, then ``year``'s."""
     unit = _unit(unit_id)

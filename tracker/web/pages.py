@@ -1,10 +1,9 @@
-"""What every page shares: sign-in loading, error pages, template filters."""
+"""What every page shares: sign-in loading, guards, error pages, security headers, template globals."""
 
 import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -28,7 +27,6 @@ from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
-from wtforms import Field
 
 from tracker import clock, storable
 from tracker.auth import permissions, signin
@@ -40,7 +38,6 @@ from tracker.items.models import Status
 from tracker.storable import is_storable
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 ERROR_TITLES = {
     400: "请求无效",
@@ -121,39 +118,10 @@ def guard(blueprint, allowed: Callable[[User], bool] | None = None) -> None:
             abort(403)
 
 
-def attach_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's message beside the field it names (``aliases`` maps service field names
-    to form field names), or above the form when no such field is on it."""
-    name = (aliases or {}).get(error.field or "", error.field or "")
-    target = getattr(form, name, None) if name and name not in ("version", "csrf_token", "token") else None
-    if isinstance(target, Field):
-        target.errors = [*target.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
-def submit(
-    form,
-    action: Callable[[], T],
-    *,
-    done: Callable[[T], str],
-    to: Callable[[T], str],
-    aliases: dict[str, str] | None = None,
-) -> tuple[Response | None, int]:
-    """A form POST as the pages do it: check the form's shape, call the service, and either
-    commit once, flash ``done(result)`` and redirect to ``to(result)``, or roll back and show the
-    service's message beside its field. Returns (the redirect or None, the status to re-render with)."""
-    if not form.validate_on_submit():
-        return None, 422
-    try:
-        result = action()
-    except DomainError as error:
-        db.session.rollback()
-        attach_error(form, error, aliases)
-        return None, error.status_code
-    db.session.commit()
-    flash(done(result), "success")
-    return redirect(to(result)), 200
+def done(message: str, to: str) -> Response:
+    """After a form POST has been saved: say so, and go where the user should look next."""
+    flash(message, "success")
+    return redirect(to)
 
 
 STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
