@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from tracker.extensions import bootstrap, csrf, db, login_manager, migrate
+from tracker.web.params import is_on
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -82,13 +83,9 @@ def _derive(app: Flask) -> None:
     # Room above the file limit for the other form fields; the file itself is checked exactly.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024 + 64 * 1024
     config["MAX_FORM_MEMORY_SIZE"] = 2 * 1024 * 1024
-    config["SESSION_COOKIE_SECURE"] = _flag(config.get("SESSION_COOKIE_SECURE"))
+    config["SESSION_COOKIE_SECURE"] = is_on(config.get("SESSION_COOKIE_SECURE"))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance)
-
-
-def _flag(value) -> bool:
-    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
 
 
 def _instance_secret(instance: Path) -> str:

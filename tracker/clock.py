@@ -7,6 +7,7 @@ from flask import current_app
 
 
 def utcnow() -> datetime:
+    """Now, in UTC: what the database stores (also the models' callable defaults)."""
     return datetime.now(UTC)
 
 
@@ -21,3 +22,9 @@ def local_today() -> date:
 
 def to_local(moment: datetime) -> datetime:
     return moment.astimezone(local_zone())
+
+
+def year_just_ended(today: date) -> int:
+    """The last full calendar year on ``today``: the one a year-end rollover carries over, and the
+    year of the report written in its first months."""
+    return today.year - 1

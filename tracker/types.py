@@ -1,9 +1,11 @@
 """Column types shared by the models."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
+
+from tracker.clock import utcnow  # noqa: F401  (the models' callable default)
 
 
 class UTCDateTime(TypeDecorator):
@@ -33,5 +35,3 @@ def enum_column(cls) -> Enum:
     return Enum(cls, native_enum=False, length=20, validate_strings=True)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)

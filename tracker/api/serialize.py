@@ -1,12 +1,9 @@
 """Items, evidence, history and reports as the JSON API gives them (CONTRACT.md)."""
 
-from datetime import date, datetime
+from datetime import date
 
+from tracker.formats import iso
 from tracker.items.models import Evidence, Item, ItemEvent, Report
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def item_json(item: Item, today: date) -> dict:
@@ -17,7 +14,7 @@ def item_json(item: Item, today: date) -> dict:
         "categories": [c.code for c in item.categories],
         "unit": item.unit.name,
         "owner": item.owner.username if item.owner else None,
-        "deadline": _iso(item.deadline),
+        "deadline": iso(item.deadline),
         "status": item.status.value,
         "overdue": item.is_overdue(today),
         "light": item.light(today),
@@ -28,8 +25,8 @@ def item_json(item: Item, today: date) -> dict:
         "carried_over_from_year": item.carried_over_from_year,
         "carry_count": item.carry_count,
         "version": item.version,
-        "created_at": _iso(item.created_at),
-        "updated_at": _iso(item.updated_at),
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
     }
 
 
@@ -41,7 +38,7 @@ def evidence_json(evidence: Evidence) -> dict:
         "sha256": evidence.sha256,
         "content_type": evidence.content_type,
         "description": evidence.description,
-        "uploaded_at": _iso(evidence.uploaded_at),
+        "uploaded_at": iso(evidence.uploaded_at),
         "uploaded_by": evidence.uploaded_by.username,
     }
 
@@ -51,7 +48,7 @@ def event_json(event: ItemEvent) -> dict:
     if event.comment:
         details["comment"] = event.comment
     return {
-        "at": _iso(event.at),
+        "at": iso(event.at),
         "actor": event.actor.username if event.actor else None,
         "action": event.action,
         "details": details,
@@ -66,6 +63,6 @@ def report_json(report: Report, items: list[Item], today: date) -> dict:
         "title": report.title,
         "source_filename": report.source_filename,
         "sha256": report.sha256,
-        "created_at": _iso(report.created_at),
+        "created_at": iso(report.created_at),
         "items": [item_json(item, today) for item in items],
     }

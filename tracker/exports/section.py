@@ -21,6 +21,7 @@ from tracker import clock
 from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
+from tracker.formats import chinese_date
 from tracker.items.models import Evidence, Item, Status
 from tracker.reports.queries import ReportYear, latest_notes, report_year
 
@@ -65,7 +66,7 @@ def report_section(unit: Unit, year: int, *, user: User | None, today: date) -> 
     document = Document()
     _page_setup(document)
     _paragraph(document, f"{unit.name}{year - 1}年度存在问题整改情况", TITLE_FONT, SIZE_2, center=True)
-    _paragraph(document, f"（{year}年度报告材料草稿，{_cn_date(today)}生成，请核对后使用）", SUBHEADING_FONT, SIZE_3,
+    _paragraph(document, f"（{year}年度报告材料草稿，{chinese_date(today)}生成，请核对后使用）", SUBHEADING_FONT, SIZE_3,
                center=True)
     _paragraph(document, f"一、{SECTION_HEADING}", HEADING_FONT, SIZE_3, indent=True)
     if previous is None:
@@ -106,7 +107,7 @@ def _overview(previous: ReportYear, today: date) -> str:
     text = f"{previous.year}年度报告查摆问题{total}个"
     if inherited:
         text += f"（含以前年度遗留问题{inherited}个）"
-    text += f"。截至{_cn_date(today)}，已整改销号{closed}个，尚未完成{total - closed}个"
+    text += f"。截至{chinese_date(today)}，已整改销号{closed}个，尚未完成{total - closed}个"
     if overdue:
         text += f"（其中逾期{overdue}个）"
     carried_on = sum(1 for item in previous.items if previous.carried_on(item) and item.status is not Status.closed)
@@ -124,15 +125,15 @@ def _item_lines(item: Item, previous: ReportYear, note, files: list[str], today:
         done = item.summary.strip() or (note.comment.strip() if note else "") or "（未填写）"
         lines.append(("整改情况：", done))
         closed = clock.to_local(item.closed_at).date() if item.closed_at else None
-        lines.append(("完成时间：", f"{_cn_date(closed)}审核销号。" if closed else "已审核销号。"))
+        lines.append(("完成时间：", f"{chinese_date(closed)}审核销号。" if closed else "已审核销号。"))
     else:
         state = item.status.title
         if item.is_overdue(today):
             state += f"，已逾期{(today - item.deadline).days}天"
         lines.append(("目前状态：", state + "。"))
-        reason = f"{note.comment.strip()}（{_cn_date(clock.to_local(note.at).date())}进展情况）" if note else "暂无进展说明。"
+        reason = f"{note.comment.strip()}（{chinese_date(clock.to_local(note.at).date())}进展情况）" if note else "暂无进展说明。"
         lines.append(("未完成原因：", reason))
-        lines.append(("整改时限：", _cn_date(item.deadline) + "。" if item.deadline else "未定。"))
+        lines.append(("整改时限：", chinese_date(item.deadline) + "。" if item.deadline else "未定。"))
         if item.carry_count >= 2:
             lines.append(("", f"该问题为以前年度遗留问题，已连续{item.carry_count}年未完成。"))
         if previous.carried_on(item):
@@ -151,10 +152,6 @@ def _evidence_names(item_ids: list[int]) -> dict[int, list[str]]:
         ):
             names.setdefault(item_id, []).append(filename)
     return names
-
-
-def _cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _page_setup(document) -> None:

@@ -10,10 +10,20 @@ CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _CJK_OR_MARK = re.compile(rf"[{CJK}，。、；：！？“”‘’（）《》【】]")
 SPACES = re.compile(r"[ \t\u3000]+")
 TERMINAL = "。！？；：…”’」』）)】]!?;:"
-MARKER = re.compile(
-    r"^(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、．.]|\d{1,2}[、．.](?!\d)"
-    r"|[①-⑳]|[一二三四五六七八九十]{1,3}是|第[一二三四五六七八九十]{1,3}[，,、])"
-)
+CN_DIGITS = "一二三四五六七八九十"
+# How Chinese documents number their points, each with the number as its group: （一） 一、 （1） 1、 ① 一是 第一，
+_NUMBERINGS = [
+    ("paren_cn", rf"[（(]([{CN_DIGITS}]{{1,3}})[）)]"),
+    ("cn", rf"([{CN_DIGITS}]{{1,3}})[、．.]"),
+    ("paren_ar", r"[（(](\d{1,3})[）)]"),
+    ("ar", r"(\d{1,2})[、．.](?!\d)"),
+    ("circled", r"([①-⑳])"),
+    ("shi", rf"([{CN_DIGITS}]{{1,3}})是"),
+    ("di", rf"第([{CN_DIGITS}]{{1,3}})[，,、]"),
+]
+NUMBERING_STYLES = [(name, re.compile("^" + pattern)) for name, pattern in _NUMBERINGS]
+# Any of them at the start of a line.
+MARKER = re.compile("^(?:" + "|".join(pattern for _, pattern in _NUMBERINGS) + ")")
 # Page numbers a PDF's footer leaves between the lines of a paragraph: "— 3 —", "-3-", "第3页 共9页".
 FOOTER = re.compile(r"^(?:[-—－–\s]*\d{1,3}[-—－–\s]*|第\s*\d+\s*页(?:\s*[，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)$")
 

@@ -10,19 +10,9 @@ and items by the numbering style that the section itself uses.
 import re
 from dataclasses import dataclass, field
 
-from tracker.importing.cleaning import MARKER, clean_lines
+from tracker.importing.cleaning import CN_DIGITS, MARKER, NUMBERING_STYLES, clean_lines
 from tracker.importing.readers import ImportFailed
 
-CN_DIGITS = "一二三四五六七八九十"
-_STYLES = [
-    ("paren_cn", re.compile(rf"^[（(]([{CN_DIGITS}]{{1,3}})[）)]")),
-    ("cn", re.compile(rf"^([{CN_DIGITS}]{{1,3}})[、．.]")),
-    ("paren_ar", re.compile(r"^[（(](\d{1,2})[）)]")),
-    ("ar", re.compile(r"^(\d{1,2})[、．.](?!\d)")),
-    ("circled", re.compile(r"^([①-⑳])")),
-    ("shi", re.compile(rf"^([{CN_DIGITS}]{{1,3}})是")),
-    ("di", re.compile(rf"^第([{CN_DIGITS}]{{1,3}})[，,、]")),
-]
 # "…：一是A；二是B，三是C。" inside one line: where the points begin
 INLINE_POINT = re.compile(rf"(?<=[。；;：:，,])\s*(?=[{CN_DIGITS}]{{1,2}}是)")
 # Lines of an unnumbered section that are not problems: its lead-in, its closing, a signature.
@@ -82,7 +72,7 @@ class ParsedReport:
 
 def style_of(line: str) -> tuple[str, int] | None:
     """The numbering style at the start of ``line`` and its number, or None."""
-    for name, pattern in _STYLES:
+    for name, pattern in NUMBERING_STYLES:
         match = pattern.match(line)
         if match:
             return name, _number(match.group(1))

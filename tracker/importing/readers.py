@@ -15,6 +15,7 @@ import logging
 import re
 import zipfile
 
+from tracker import filetypes
 from tracker.errors import DomainError
 from tracker.storable import storable
 
@@ -115,7 +116,7 @@ def read_docx(data: bytes) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    if not data.startswith(b"PK"):
+    if not filetypes.is_kind("zip", data):
         raise ImportFailed("文件不是有效的 .docx 文档，可能已损坏或只是改了扩展名。")
     check_docx_package(data)
     try:
@@ -219,7 +220,7 @@ def read_pdf(data: bytes) -> str:
     """The text layer of a PDF. A scan without one is refused with a hint to use OCR or .docx."""
     from pypdf import PdfReader
 
-    if not data.lstrip()[:5] == b"%PDF-":
+    if not filetypes.is_pdf(data):
         raise ImportFailed("文件不是有效的 PDF 文档，可能已损坏或只是改了扩展名。")
     try:
         reader = PdfReader(io.BytesIO(data))

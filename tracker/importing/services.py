@@ -11,6 +11,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from tracker import clock
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
@@ -137,7 +138,7 @@ def _split(text: str) -> list[str]:
 def report_year(parsed: ParsedReport, today: date) -> int:
     """The year a report covers: as detected, else last year (reports are written early in the
     year after the one they cover)."""
-    return parsed.year or today.year - 1
+    return parsed.year or clock.year_just_ended(today)
 
 
 def default_deadline(year: int, month_day: str) -> date:

@@ -27,6 +27,7 @@ from typing import BinaryIO
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from tracker import filetypes
 from tracker.auth import permissions
 from tracker.auth.models import User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
@@ -37,7 +38,6 @@ from tracker.items.models import Evidence, Item, lock_item
 DESCRIPTION_MAX = 500
 FILENAME_MAX = 200
 
-OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office and WPS compound documents
 
 
 class UnsupportedType(DomainError):
@@ -169,19 +169,19 @@ def content_matches(ext: str, path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(16)
     if ext == "pdf":
-        return head.startswith(b"%PDF-")
+        return filetypes.is_kind("pdf", head)
     if ext in ("jpg", "jpeg"):
-        return head.startswith(b"\xff\xd8\xff")
+        return filetypes.is_kind("jpeg", head)
     if ext == "png":
-        return head.startswith(b"\x89PNG\r\n\x1a\n")
+        return filetypes.is_kind("png", head)
     if ext in ("doc", "xls", "wps", "et"):
-        if not head.startswith(OLE2):
+        if not filetypes.is_kind("ole2", head):
             return False
         if _scan(path, re.compile(re.escape(VBA_STREAM))):
             raise Refused("文件中含有宏（VBA 工程），为安全起见不能上传；请另存为不含宏的文档或 PDF 后再上传。", field="file")
         return True
     if ext in ("docx", "xlsx", "ofd"):
-        if not head.startswith(b"PK\x03\x04"):
+        if not filetypes.is_kind("zip", head):
             return False
         names = _zip_names(path)
         required = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "ofd": "OFD.xml"}[ext]

@@ -1,10 +1,11 @@
 """Writing and describing history rows. Every change to an item goes through :func:`record`."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tracker.auth.models import User
 from tracker.extensions import db
+from tracker.formats import chinese_date
 from tracker.items.models import Item, ItemEvent
 
 ACTION_TITLES = {
@@ -93,8 +94,7 @@ def _date(value: str | None) -> str:
     """"2024-06-30" → "2024年6月30日"."""
     if not value:
         return "（未定）"
-    year, month, day = (int(part) for part in value.split("-"))
-    return f"{year}年{month}月{day}日"
+    return chinese_date(date.fromisoformat(value))
 
 
 def _show(value) -> str:

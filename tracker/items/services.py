@@ -12,6 +12,7 @@ from tracker.auth import permissions
 from tracker.auth.models import Unit, User
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
+from tracker.formats import iso
 from tracker.items.history import record
 from tracker.items.models import Category, Item, ItemCategory, Report, Status
 
@@ -133,7 +134,7 @@ def create_item(
     record(item, actor, "create", now=now, details={
         "title": item.title,
         "owner": owner.username if owner else None,
-        "deadline": _iso(deadline),
+        "deadline": iso(deadline),
         "categories": [c.code for c in categories],
     })
     db.session.flush()
@@ -186,7 +187,7 @@ def update_item(
             raise Invalid("请填写整改时限。", field="deadline")
         if deadline != item.deadline:
             check_deadline(deadline, today)
-            diff["deadline"] = {"old": _iso(item.deadline), "new": deadline.isoformat()}
+            diff["deadline"] = {"old": iso(item.deadline), "new": deadline.isoformat()}
             item.deadline = deadline
     if "owner" in changes:
         owner = changes["owner"]
@@ -270,5 +271,3 @@ def add_progress(item: Item, actor: User, note: str, *, now: datetime):
     return event
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None

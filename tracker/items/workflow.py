@@ -13,6 +13,7 @@ from tracker.auth import permissions
 from tracker.auth.models import User
 from tracker.errors import Conflict, Forbidden, Invalid
 from tracker.extensions import db
+from tracker.formats import iso
 from tracker.items.history import record
 from tracker.items.models import (
     Evidence,
@@ -187,7 +188,7 @@ def perform(
                 old_deadline=item.deadline, new_deadline=deadline, reason=comment,
             )
         )
-        details = {"old_deadline": _iso(item.deadline), "new_deadline": _iso(deadline)}
+        details = {"old_deadline": iso(item.deadline), "new_deadline": iso(deadline)}
     elif action in (Action.approve_extension, Action.reject_extension):
         if pending is None:
             raise Conflict("没有等待审批的延期申请。")
@@ -196,7 +197,7 @@ def perform(
         pending.decided_by_id = actor.id
         pending.decided_at = now
         pending.decision_comment = comment
-        details = {"old_deadline": _iso(item.deadline), "new_deadline": _iso(pending.new_deadline)}
+        details = {"old_deadline": iso(item.deadline), "new_deadline": iso(pending.new_deadline)}
         if approved:
             item.deadline = pending.new_deadline
     elif action is Action.submit:
@@ -209,7 +210,7 @@ def perform(
             pending.decided_by_id = actor.id
             pending.decided_at = now
             pending.decision_comment = "事项已销号，延期申请自动撤销。"
-            details = {"extension_withdrawn": _iso(pending.new_deadline)}
+            details = {"extension_withdrawn": iso(pending.new_deadline)}
     elif action is Action.reopen:
         item.closed_at = None
 
@@ -240,5 +241,3 @@ def _check_new_deadline(item: Item, deadline: date | None, today: date) -> None:
         raise Invalid("延期后的整改时限必须晚于当前整改时限。", field="deadline")
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None

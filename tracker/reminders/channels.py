@@ -39,6 +39,7 @@ from tracker.auth.models import User
 from tracker.extensions import db
 from tracker.reminders import digest, outbound
 from tracker.reminders.models import Channel, ChatRobot, DeliveryAttempt, Notification, OutboxMessage
+from tracker.web.params import is_on
 
 log = logging.getLogger(__name__)
 
@@ -246,12 +247,12 @@ class Deliverer:
             return self.smtp
         config = self.config
         host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
-        kind = DeadlineSMTP_SSL if _flag(config.get("MAIL_USE_SSL")) else DeadlineSMTP
+        kind = DeadlineSMTP_SSL if is_on(config.get("MAIL_USE_SSL")) else DeadlineSMTP
         smtp = kind(timeout=self.smtp_timeout)
         try:
             with smtp.deadline(self.smtp_session_seconds):
                 smtp.connect(host, port)
-                if _flag(config.get("MAIL_USE_TLS")) and not _flag(config.get("MAIL_USE_SSL")):
+                if is_on(config.get("MAIL_USE_TLS")) and not is_on(config.get("MAIL_USE_SSL")):
                     smtp.starttls()
                 if config.get("MAIL_USERNAME"):
                     smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
@@ -373,10 +374,6 @@ def _address(name: str, address: str) -> Address | str:
         return Address(display_name=name, username=user, domain=domain)
     except (ValueError, IndexError):
         return address
-
-
-def _flag(value) -> bool:
-    return str(value).lower() in ("1", "true", "on", "yes")
 
 
 UNKNOWN_WAIT_HOURS = 6

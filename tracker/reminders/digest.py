@@ -4,6 +4,8 @@ what the send log shows is exactly what was sent."""
 
 from flask import render_template
 
+from tracker.formats import NO_DEADLINE
+
 LIGHT_WORDS = {"red": "【逾期】", "yellow": "【临期】", "green": "【正常】", "none": ""}
 LIGHT_COLOURS = {"red": "#dc3545", "yellow": "#e0a800", "green": "#198754", "none": "#adb5bd"}
 # WeCom's markdown message takes at most 4096 bytes; DingTalk's is larger but reads badly long.
@@ -28,7 +30,7 @@ def _carried(item: dict) -> str:
 
 def _line(item: dict, base_url: str) -> str:
     owner = f"｜责任人：{item['owner'] or '未指定'}"
-    deadline = item["deadline"] or "未设期限"
+    deadline = item["deadline"] or NO_DEADLINE
     return (f"{LIGHT_WORDS[item['light']]}{_carried(item)}{item['title']}（{item['unit']}{owner}）"
             f"期限 {deadline}，{item['reason']}\n  {item_url(base_url, item['id'])}")
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from tracker.auth.models import Role, Unit, User, path_ids
 from tracker.extensions import db
+from tracker.formats import NO_DEADLINE
 from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent, Status, carried_label, traffic_light
 from tracker.reminders.rules import ReminderRule
 
@@ -97,7 +98,7 @@ def owner_due(deadline: date, start: date, end: date, rule: ReminderRule) -> boo
 def when(deadline: date | None, day: date) -> str:
     """The deadline as of ``day``, in words."""
     if deadline is None:
-        return "未设期限"
+        return NO_DEADLINE
     left = (deadline - day).days
     if left < 0:
         return f"逾期{-left}天"

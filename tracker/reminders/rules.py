@@ -12,6 +12,7 @@ from tracker.auth.models import User
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
 from tracker.reminders.models import CalendarDay, DayKind, ReminderSettings
+from tracker.web.params import is_on
 
 MAX_DAYS = 365
 # A pass catches up at most this many missed days; older reminders are stale news.
@@ -26,11 +27,6 @@ class ReminderRule:
     review_wait_days: int  # a close-out or extension request waiting this long: its reviewers are told
     remind_at: str  # "HH:MM", local time of the daily pass
     working_days_only: bool
-
-    @property
-    def hour_minute(self) -> tuple[int, int]:
-        hour, minute = self.remind_at.split(":")
-        return int(hour), int(minute)
 
 
 def parse_days_before(text: str) -> tuple[int, ...]:
@@ -66,7 +62,7 @@ def configured_rule(config: Mapping) -> ReminderRule:
         escalate_after_days=parse_days(config["ESCALATE_AFTER_DAYS"], "escalate_after_days", "逾期上报天数", 0),
         review_wait_days=parse_days(config["REVIEW_WAIT_DAYS"], "review_wait_days", "审核等待天数"),
         remind_at=parse_time(config["REMIND_AT"]),
-        working_days_only=str(config["REMIND_WORKING_DAYS_ONLY"]).lower() in ("1", "true", "on", "yes"),
+        working_days_only=is_on(config["REMIND_WORKING_DAYS_ONLY"]),
     )
 
 

@@ -33,7 +33,7 @@ def _unit(unit_id: int) -> Unit:
 
 
 def _rollover_form(form: RolloverForm | None = None) -> RolloverForm:
-    form = form or RolloverForm(year=clock.local_today().year - 1)
+    form = form or RolloverForm(year=clock.year_just_ended(clock.local_today()))
     units = item_queries.supervised_units(current_user)
     form.unit.choices = ([("", "全部单位")] if permissions.can_roll_over(current_user, None) else []) + [
         (str(u.id), u.indented_name) for u in units

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 def year_end(today: date | None = None) -> services.RolloverResult:
     """On 1 January: carry last year's open items into this year (running twice changes nothing)."""
     today = today or clock.local_today()
-    result = services.carry_over_year(today.year - 1, today=today, now=clock.utcnow(), source="scheduler")
+    result = services.carry_over_year(clock.year_just_ended(today), today=today, now=clock.utcnow(), source="scheduler")
     db.session.commit()
     return result
 

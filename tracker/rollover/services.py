@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import insert, select, update
 
+from tracker import clock
 from tracker.auth import permissions
 from tracker.auth.models import Unit, User
 from tracker.errors import Forbidden, Invalid
@@ -42,7 +43,7 @@ def check_rollover_year(year: int, today: date) -> int:
     if not EARLIEST_YEAR <= year < LATEST_YEAR:
         raise Invalid(f"结转年度应在{EARLIEST_YEAR}至{LATEST_YEAR - 1}之间。", field="year")
     if year >= today.year:
-        raise Invalid(f"{year}年度尚未结束，只能结转{today.year - 1}年度及以前的事项。", field="year")
+        raise Invalid(f"{year}年度尚未结束，只能结转{clock.year_just_ended(today)}年度及以前的事项。", field="year")
     return year
 
 
@@ -164,6 +165,7 @@ def year_end_due(today: date) -> int | None:
     """The year the scheduler should roll over on ``today``: last year, during January, if no
     rollover of it over all units has carried anything yet (the server may have been down on
     1 January). A run that finds nothing to carry leaves no record, so it may run again: harmless."""
-    if today.month != 1 or last_full_run(today.year - 1) is not None:
+    year = clock.year_just_ended(today)
+    if today.month != 1 or last_full_run(year) is not None:
         return None
-    return today.year - 1
+    return year

@@ -26,6 +26,7 @@ from tracker import clock
 from tracker.reminders import rules
 from tracker.scheduler import jobs
 from tracker.scheduler.lock import SchedulerLock
+from tracker.web.params import is_on
 
 log = logging.getLogger(__name__)
 # APScheduler logs every run of the every-minute drain at INFO; our jobs log what they did.
@@ -152,7 +153,7 @@ def clock_zone(app: Flask):
 def should_start_in_process(app: Flask) -> bool:
     """TRACKER_SCHEDULER=on, and this process serves requests: not a CLI command other than
     ``flask run``, and not the watching parent of Werkzeug's reloader (its child serves)."""
-    if str(app.config.get("SCHEDULER", "on")).lower() not in ("on", "1", "true", "yes"):
+    if not is_on(app.config.get("SCHEDULER", "on")):
         return False
     context = click.get_current_context(silent=True)
     if context is not None and context.info_name != "run":

@@ -33,6 +33,7 @@ from tracker.auth import permissions, signin
 from tracker.auth.models import User
 from tracker.errors import DomainError
 from tracker.extensions import db, login_manager
+from tracker.formats import NO_DEADLINE, chinese_date
 from tracker.items import history
 from tracker.items.models import Status
 from tracker.storable import is_storable
@@ -275,9 +276,7 @@ def register_web(app: Flask) -> None:
 
 def date_cn(value: date | None) -> str:
     """2024年3月31日"""
-    if value is None:
-        return "—"
-    return f"{value.year}年{value.month}月{value.day}日"
+    return chinese_date(value)
 
 
 def local_time(value: datetime | None) -> str:
@@ -288,7 +287,7 @@ def local_time(value: datetime | None) -> str:
 
 def days_label(days: int | None) -> str:
     if days is None:
-        return "未定时限"
+        return NO_DEADLINE
     if days < 0:
         return f"逾期{-days}天"
     if days == 0:
