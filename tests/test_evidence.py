@@ -69,7 +69,7 @@ def test_office_files_are_accepted_and_given_back_unchanged(app, org, make, logi
     assert download.data == data
     assert f"filename*=UTF-8''{quote(filename)}" in download.headers["Content-Disposition"]
     assert download.headers["X-Content-Type-Options"] == "nosniff"
-    assert db.session.scalar(select(ItemEvent.action).order_by(ItemEvent.id.desc())) == "evidence_added"
+    assert db.session.scalar(select(ItemEvent.action).order_by(ItemEvent.id.desc())).value == "evidence_added"
 
 
 @pytest.mark.parametrize("filename,data,message", [

@@ -105,7 +105,7 @@ def test_new_item_is_created_with_history(org, login):
     assert page.status_code == 302
     item = db.session.scalar(select(Item))
     assert (item.unit_id, item.owner_id, item.status.value) == (org.team_a.id, org.off_team.id, "open")
-    assert [e.action for e in item.events] == ["create"]
+    assert [e.action.value for e in item.events] == ["create"]
 
 
 def test_bulk_assign_with_unknown_owner_changes_nothing(org, make, login):

@@ -133,7 +133,7 @@ def test_smtp_down_is_retried_with_backoff_then_failed_with_the_reason(app, make
     assert message.status is MessageStatus.failed and message.attempts == 5
     assert "已尝试5次仍未成功" in message.last_error and "无法连接邮件服务器 127.0.0.1" in message.last_error
     log = db.session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)).all()
-    assert log == ["retry", "retry", "retry", "retry", "failed"]
+    assert [o.value for o in log] == ["retry", "retry", "retry", "retry", "failed"]
 
 
 def test_a_refused_address_fails_at_once_with_the_servers_words(app, make, org, smtp):

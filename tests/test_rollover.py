@@ -76,7 +76,7 @@ def test_three_years_carry_what_is_open_and_never_what_is_closed(make, org):
     assert stubborn.deadline == deadline_before and stubborn.is_overdue(make.today)
     assert (stubborn.owner_id, stubborn.status, stubborn.evidence[0].id) == (org.off_a.id, Status.in_progress, evidence_before)
     history = queries.item_history(stubborn)
-    assert len(history) == history_before + 1 and history[-1].action == "carry_over"
+    assert len(history) == history_before + 1 and history[-1].action.value == "carry_over"
     assert waiting.status is Status.pending_review
 
     before = _state()
@@ -145,7 +145,7 @@ def test_a_supervisor_rolls_over_only_their_units(make, org):
     db.session.expire_all()
     assert (in_a.year, in_b.year) == (2025, 2024)
     run = db.session.scalar(select(RolloverRun))
-    assert (run.unit_id, run.actor_id, run.source, run.carried) == (org.county_a.id, org.sup_a.id, "web", 1)
+    assert (run.unit_id, run.actor_id, run.source.value, run.carried) == (org.county_a.id, org.sup_a.id, "web", 1)
     # A partial run is not the year's rollover: the scheduler's catch-up still owes the rest.
     assert rollover.year_end_due(date(2025, 1, 3)) == 2024
 

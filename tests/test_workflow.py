@@ -108,7 +108,7 @@ def _check(status, action, role, answered: int, before: dict, after: dict, actor
         assert after["status"] == (target or status)
         assert after["events"] == before["events"] + 1
         last = db.session.scalar(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id.desc()))
-        assert (last.action, last.actor_id) == (action, actor_id)
+        assert (last.action.value, last.actor_id) == (action, actor_id)
         if action == "approve_extension":
             assert after["deadline"] == before["deadline"] + timedelta(days=60)
             assert after["extensions"] == [("approved", before["deadline"] + timedelta(days=60))]

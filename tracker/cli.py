@@ -233,10 +233,11 @@ def rollover(year: int) -> None:
     """Carry every item of a year that is not closed into the next year's report."""
     from tracker import clock
     from tracker.rollover import services as rollover_services
+    from tracker.rollover.models import RolloverSource
 
     try:
         result = run(lambda: rollover_services.carry_over_year(year, today=clock.local_today(), now=clock.utcnow(),
-                                                               source="cli"))
+                                                               source=RolloverSource.cli))
     except DomainError as error:
         _fail(error.message)
     _emit(result.to_json())

@@ -1,5 +1,6 @@
 """Column types shared by the models."""
 
+import enum
 from datetime import UTC
 
 from sqlalchemy import DateTime, Enum
@@ -30,8 +31,26 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def enum_column(cls) -> Enum:
-    """A status-like enum stored by its value in a VARCHAR(20), checked on both engines."""
-    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+class TitledEnum(enum.Enum):
+    """An enum whose members carry the words the interface shows (after Indico's RichEnum):
+    ``__titles__`` maps each value to its Chinese title, ``__css_classes__`` (optional) to the
+    Bootstrap colour it is shown in. Templates ask ``status.title`` and ``status.css``."""
+
+    __titles__: dict = {}
+    __css_classes__: dict = {}
+
+    @property
+    def title(self) -> str:
+        return self.__titles__[self.value]
+
+    @property
+    def css(self) -> str:
+        return self.__css_classes__.get(self.value, "secondary")
+
+
+def enum_column(cls, length: int = 20) -> Enum:
+    """A status-like enum stored by its value in a VARCHAR, checked on both engines."""
+    return Enum(cls, native_enum=False, length=length, validate_strings=True,
+                values_callable=lambda members: [member.value for member in members])
 
 

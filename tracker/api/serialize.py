@@ -17,7 +17,7 @@ def item_json(item: Item, today: date) -> dict:
         "deadline": iso(item.deadline),
         "status": item.status.value,
         "overdue": item.is_overdue(today),
-        "light": item.light(today),
+        "light": item.light(today).value,
         "measures": item.measures,
         "summary": item.summary,
         "report_id": item.report_id,
@@ -50,7 +50,7 @@ def event_json(event: ItemEvent) -> dict:
     return {
         "at": iso(event.at),
         "actor": event.actor.username if event.actor else None,
-        "action": event.action,
+        "action": event.action.value,
         "details": details,
     }
 

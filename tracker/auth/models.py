@@ -1,6 +1,5 @@
 """Units (a tree: 市局 → 县区局 → 科室/大队) and the users who work in them."""
 
-import enum
 from datetime import datetime
 
 from flask import current_app
@@ -10,17 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.extensions import db
-from tracker.types import UTCDateTime, enum_column, utcnow
+from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 
-class Role(enum.Enum):
+class Role(TitledEnum):
+    __titles__ = {"official": "责任人", "supervisor": "督办人", "admin": "管理员"}
     official = "official"
     supervisor = "supervisor"
     admin = "admin"
-
-    @property
-    def title(self) -> str:
-        return {"official": "责任人", "supervisor": "督办人", "admin": "管理员"}[self.value]
 
 
 def path_ids(path: str) -> list[int]:
@@ -111,8 +107,16 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} {self.role.value}>"
 
 
-class SignInOutcome(enum.Enum):
+class SignInOutcome(TitledEnum):
     """What the sign-in log records: every sign-in, failure, refusal, lock and session end."""
+
+    __titles__ = {
+        "success": "登录成功", "failure": "登录失败", "locked": "被锁定", "unlocked": "管理员解锁",
+        "signed_out": "退出登录", "signed_out_all": "退出所有设备", "expired": "登录超时",
+        "password_changed": "修改密码", "password_reset": "管理员重置密码", "token_refused": "令牌错误",
+    }
+    __css_classes__ = {"success": "success", "failure": "warning", "locked": "danger", "unlocked": "info",
+                       "token_refused": "warning"}
 
     success = "success"
     failure = "failure"  # a wrong password, or no such (active) user
@@ -124,27 +128,6 @@ class SignInOutcome(enum.Enum):
     password_changed = "password_changed"  # by the user; their other sessions end
     password_reset = "password_reset"  # by an admin; all the user's sessions end
     token_refused = "token_refused"  # an API call with a wrong token
-
-    @property
-    def title(self) -> str:
-        return _OUTCOME_TITLES[self]
-
-    @property
-    def css(self) -> str:
-        return _OUTCOME_CSS.get(self, "secondary")
-
-
-_OUTCOME_TITLES = {
-    SignInOutcome.success: "登录成功", SignInOutcome.failure: "登录失败", SignInOutcome.locked: "被锁定",
-    SignInOutcome.unlocked: "管理员解锁",
-    SignInOutcome.signed_out: "退出登录", SignInOutcome.signed_out_all: "退出所有设备",
-    SignInOutcome.expired: "登录超时", SignInOutcome.password_changed: "修改密码",
-    SignInOutcome.password_reset: "管理员重置密码", SignInOutcome.token_refused: "令牌错误",
-}
-_OUTCOME_CSS = {
-    SignInOutcome.success: "success", SignInOutcome.failure: "warning", SignInOutcome.locked: "danger", SignInOutcome.unlocked: "info",
-    SignInOutcome.token_refused: "warning",
-}
 
 
 class SignInEvent(db.Model):
@@ -193,7 +176,12 @@ class SignInThrottle(db.Model):
         return self.key.partition(":")[2]
 
 
-class SessionEnd(enum.Enum):
+class SessionEnd(TitledEnum):
+    __titles__ = {
+        "signed_out": "已退出", "signed_out_all": "在所有设备退出", "password_changed": "密码已修改",
+        "password_reset": "管理员重置了密码", "deactivated": "账号已停用", "locked": "账号被锁定", "idle": "长时间未操作",
+        "lifetime": "超过登录有效期",
+    }
     signed_out = "signed_out"
     signed_out_all = "signed_out_all"
     password_changed = "password_changed"
@@ -202,14 +190,6 @@ class SessionEnd(enum.Enum):
     locked = "locked"  # the account was locked by wrong passwords (a stolen session guessing)
     idle = "idle"
     lifetime = "lifetime"
-
-    @property
-    def title(self) -> str:
-        return {
-            "signed_out": "已退出", "signed_out_all": "在所有设备退出", "password_changed": "密码已修改",
-            "password_reset": "管理员重置了密码", "deactivated": "账号已停用", "locked": "账号被锁定", "idle": "长时间未操作",
-            "lifetime": "超过登录有效期",
-        }[self.value]
 
 
 class UserSession(db.Model):

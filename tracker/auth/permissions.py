@@ -10,7 +10,7 @@ Views, the API, the CLI and templates all ask these predicates; none repeats the
 from sqlalchemy import ColumnElement, false, select, true
 
 from tracker.auth.models import Role, Unit, User
-from tracker.items.models import Evidence, Item, Status
+from tracker.items.models import WORKING, Evidence, Item, Status
 
 
 def is_admin(user: User) -> bool:
@@ -61,7 +61,19 @@ def can_edit_item(user: User, item: Item) -> bool:
     return can_supervise_item(user, item)
 
 
-WORKING = (Status.open, Status.in_progress)
+def can_revise(user: User, item: Item) -> bool:
+    """Edit or assign the item now: a supervisor over it, until it is closed (then it must be
+    reopened first). The item page's 编辑 button, the list's assign checkbox, and the services."""
+    return can_edit_item(user, item) and item.status is not Status.closed
+
+
+OWNER_FIELDS = frozenset({"measures"})
+
+
+def can_change_fields(user: User, item: Item, fields) -> bool:
+    """Who may change these fields at all: a supervisor over the item any of them, its owner only
+    the measures (whether its status allows it now is asked separately, and answered with 409)."""
+    return can_edit_item(user, item) or (set(fields) <= OWNER_FIELDS and is_owner(user, item))
 
 
 def can_edit_measures(user: User, item: Item) -> bool:
@@ -84,7 +96,7 @@ def can_upload_evidence(user: User, item: Item) -> bool:
 def can_remove_evidence(user: User, evidence: Evidence, item: Item) -> bool:
     """The item's owner or a supervisor may withdraw a file while the item is being worked on,
     not once it is under review or closed."""
-    if evidence.removed_at is not None or item.status not in (Status.open, Status.in_progress):
+    if evidence.removed_at is not None or item.status not in WORKING:
         return False
     return is_owner(user, item) or can_supervise_item(user, item)
 

@@ -18,6 +18,7 @@ from tracker.items import evidence, services, workflow
 from tracker.items.models import Item
 from tracker.items.workflow import Action
 from tracker.rollover import services as rollover
+from tracker.rollover.models import RolloverSource
 
 REPORTS_DIR = Path(__file__).parent / "reports"
 PASSWORD = "demo1234"
@@ -136,7 +137,7 @@ def load_demo(*, today: date, now: datetime) -> dict:
     # scheduler would have on 1 January, so the demo shows 上年度遗留 items and a draft report.
     years = sorted(db.session.scalars(select(Item.year).distinct()))
     if len(years) > 1:
-        rollover.carry_over_year(years[0], today=today, now=now, source="demo")
+        rollover.carry_over_year(years[0], today=today, now=now, source=RolloverSource.demo)
     db.session.flush()
     return {"units": len(units), "items": count, "accounts": len(users)}
 

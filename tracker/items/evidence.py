@@ -33,7 +33,7 @@ from tracker.auth.models import User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.items.history import record
-from tracker.items.models import Evidence, Item, lock_item
+from tracker.items.models import EventAction, Evidence, Item, lock_item
 
 DESCRIPTION_MAX = 500
 FILENAME_MAX = 200
@@ -283,7 +283,7 @@ def add_evidence(
     db.session.add(evidence)
     # The item row is not touched, so two uploads at once (or an upload during an edit) both land.
     record(
-        item, actor, "evidence_added", now=now,
+        item, actor, EventAction.evidence_added, now=now,
         details={"filename": filename, "size": size, "sha256": evidence.sha256},
     )
     db.session.flush()
@@ -327,7 +327,7 @@ def remove_evidence(evidence: Evidence, actor: User, *, now: datetime) -> None:
         raise Forbidden("该佐证材料现在不能撤回。")
     evidence.removed_at = now
     evidence.removed_by_id = actor.id
-    record(item, actor, "evidence_removed", now=now, details={"filename": evidence.filename})
+    record(item, actor, EventAction.evidence_removed, now=now, details={"filename": evidence.filename})
     db.session.flush()
 
 

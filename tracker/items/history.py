@@ -6,24 +6,7 @@ from typing import Any
 from tracker.auth.models import User
 from tracker.extensions import db
 from tracker.formats import chinese_date
-from tracker.items.models import Item, ItemEvent
-
-ACTION_TITLES = {
-    "create": "创建事项",
-    "start": "开始整改",
-    "submit": "提交销号申请",
-    "approve": "审核通过并销号",
-    "return": "退回整改",
-    "reopen": "重新打开",
-    "request_extension": "申请延期",
-    "approve_extension": "批准延期",
-    "reject_extension": "不批准延期",
-    "edit": "修改事项",
-    "progress": "进展情况",
-    "evidence_added": "上传佐证材料",
-    "evidence_removed": "撤回佐证材料",
-    "carry_over": "年度结转",
-}
+from tracker.items.models import EventAction, Item, ItemEvent
 
 FIELD_TITLES = {
     "title": "标题",
@@ -38,7 +21,7 @@ FIELD_TITLES = {
 def record(
     item: Item,
     actor: User | None,
-    action: str,
+    action: EventAction,
     *,
     now: datetime,
     comment: str = "",
@@ -56,15 +39,15 @@ def record(
     return event
 
 
-def action_title(action: str) -> str:
-    return ACTION_TITLES.get(action, action)
+def action_title(action: EventAction) -> str:
+    return action.title
 
 
 def describe(event: ItemEvent) -> list[str]:
     """Readable lines for an event's details, e.g. "整改时限：2024-06-30 → 2024-09-30"."""
     details = event.details or {}
     lines = []
-    if event.action == "edit":
+    if event.action is EventAction.edit:
         for field, change in details.items():
             old, new = change.get("old_name", change.get("old")), change.get("new_name", change.get("new"))
             if field == "deadline":
@@ -73,19 +56,19 @@ def describe(event: ItemEvent) -> list[str]:
                 lines.append(f"{FIELD_TITLES.get(field, field)}：已修改")
             else:
                 lines.append(f"{FIELD_TITLES.get(field, field)}：{_show(old)} → {_show(new)}")
-    elif event.action == "request_extension":
+    elif event.action is EventAction.request_extension:
         lines.append(f"申请将整改时限由{_date(details.get('old_deadline'))}延至{_date(details.get('new_deadline'))}")
-    elif event.action == "approve_extension":
+    elif event.action is EventAction.approve_extension:
         lines.append(f"整改时限：{_date(details.get('old_deadline'))} → {_date(details.get('new_deadline'))}")
-    elif event.action == "reject_extension":
+    elif event.action is EventAction.reject_extension:
         lines.append(f"申请延至{_date(details.get('new_deadline'))}未获批准，整改时限仍为{_date(details.get('old_deadline'))}")
     if details.get("extension_withdrawn"):
         lines.append(f"待审批的延期申请（延至{details['extension_withdrawn']}）随销号自动撤销")
-    if event.action == "submit" and details.get("summary"):
+    if event.action is EventAction.submit and details.get("summary"):
         lines.append(f"整改完成情况：{details['summary']}")
-    if event.action == "carry_over":
+    if event.action is EventAction.carry_over:
         lines.append(f"未在{details.get('from_year')}年度完成，结转至{details.get('to_year')}年度继续整改（上年度遗留）")
-    if event.action.startswith("evidence") and details.get("filename"):
+    if event.action in (EventAction.evidence_added, EventAction.evidence_removed) and details.get("filename"):
         lines.append(f"文件：{details['filename']}")
     return lines
 

@@ -1,6 +1,5 @@
 """Reports, rectification items, their categories, evidence, extension requests and history."""
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -21,20 +20,57 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import Unit, User
 from tracker.extensions import db
-from tracker.types import UTCDateTime, enum_column, utcnow
+from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 # CONTRACT.md: yellow when due within 7 days.
 YELLOW_WITHIN_DAYS = 7
 
 
-def traffic_light(closed: bool, deadline: date | None, today: date) -> str:
+class Light(TitledEnum):
+    """An item's traffic light (CONTRACT.md), with every word and colour it is shown in: ``title``
+    on a page's dot, ``meaning`` in the legend, ``tag`` before a line of a digest, ``colour`` in
+    mail (which has no style sheet), ``css`` the dot's class in tracker.css."""
+
+    __titles__ = {"red": "红灯：已逾期", "yellow": "黄灯：7天内到期", "green": "绿灯", "none": "无"}
+    __meanings__ = {"red": "已逾期", "yellow": f"{YELLOW_WITHIN_DAYS}天内到期", "green": "正常", "none": "已销号或未设期限"}
+    __tags__ = {"red": "【逾期】", "yellow": "【临期】", "green": "【正常】", "none": ""}
+    __colours__ = {"red": "#dc3545", "yellow": "#e0a800", "green": "#198754", "none": "#adb5bd"}
+    __days_css__ = {"red": "text-danger fw-bold", "yellow": "text-warning-emphasis"}
+    red = "red"
+    yellow = "yellow"
+    green = "green"
+    none = "none"
+
+    @property
+    def css(self) -> str:
+        return f"light-{self.value}"
+
+    @property
+    def meaning(self) -> str:
+        return self.__meanings__[self.value]
+
+    @property
+    def tag(self) -> str:
+        return self.__tags__[self.value]
+
+    @property
+    def colour(self) -> str:
+        return self.__colours__[self.value]
+
+    @property
+    def days_css(self) -> str:
+        """How the days left are written beside it: red and bold when overdue, amber when near."""
+        return self.__days_css__.get(self.value, "")
+
+
+def traffic_light(closed: bool, deadline: date | None, today: date) -> Light:
     """Red overdue, yellow due within YELLOW_WITHIN_DAYS days, green, or none (closed, no deadline)."""
     if closed or deadline is None:
-        return "none"
+        return Light.none
     left = (deadline - today).days
     if left < 0:
-        return "red"
-    return "yellow" if left <= YELLOW_WITHIN_DAYS else "green"
+        return Light.red
+    return Light.yellow if left <= YELLOW_WITHIN_DAYS else Light.green
 
 
 def carried_label(carry_count: int, closed: bool) -> str:
@@ -45,46 +81,27 @@ def carried_label(carry_count: int, closed: bool) -> str:
     return "上年度遗留" if carry_count >= 1 else ""
 
 
-class Status(enum.Enum):
+class Status(TitledEnum):
     """An item's status (CONTRACT.md). Only ``tracker.items.workflow`` changes it."""
 
+    __titles__ = {"open": "待整改", "in_progress": "整改中", "pending_review": "待审核", "closed": "已销号"}
+    __css_classes__ = {"open": "secondary", "in_progress": "primary", "pending_review": "warning", "closed": "success"}
     open = "open"
     in_progress = "in_progress"
     pending_review = "pending_review"
     closed = "closed"
 
-    @property
-    def title(self) -> str:
-        return _STATUS_TITLES[self]
 
-    @property
-    def css(self) -> str:
-        return _STATUS_CSS[self]
+# Being worked on: the owner may still change measures and evidence, and reminders go out.
+WORKING = frozenset({Status.open, Status.in_progress})
 
 
-_STATUS_TITLES = {
-    Status.open: "待整改",
-    Status.in_progress: "整改中",
-    Status.pending_review: "待审核",
-    Status.closed: "已销号",
-}
-_STATUS_CSS = {
-    Status.open: "secondary",
-    Status.in_progress: "primary",
-    Status.pending_review: "warning",
-    Status.closed: "success",
-}
-
-
-class ExtensionStatus(enum.Enum):
+class ExtensionStatus(TitledEnum):
+    __titles__ = {"pending": "待审批", "approved": "已批准", "rejected": "未批准", "withdrawn": "已撤销"}
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
     withdrawn = "withdrawn"  # the item was closed while the request waited
-
-    @property
-    def title(self) -> str:
-        return {"pending": "待审批", "approved": "已批准", "rejected": "未批准", "withdrawn": "已撤销"}[self.value]
 
 
 class Category(db.Model):
@@ -222,7 +239,7 @@ class Item(db.Model):
         """Days until the deadline; negative once overdue. None when there is no deadline."""
         return None if self.deadline is None else (self.deadline - today).days
 
-    def light(self, today: date) -> str:
+    def light(self, today: date) -> Light:
         """Traffic light: red overdue, yellow due within YELLOW_WITHIN_DAYS days, green, or none."""
         return traffic_light(self.status is Status.closed, self.deadline, today)
 
@@ -291,6 +308,31 @@ class ExtensionRequest(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
+class EventAction(TitledEnum):
+    """What a history row records. The workflow's actions share their values (and titles)."""
+
+    __titles__ = {
+        "create": "创建事项", "start": "开始整改", "submit": "提交销号申请", "approve": "审核通过并销号",
+        "return": "退回整改", "reopen": "重新打开", "request_extension": "申请延期", "approve_extension": "批准延期",
+        "reject_extension": "不批准延期", "edit": "修改事项", "progress": "进展情况",
+        "evidence_added": "上传佐证材料", "evidence_removed": "撤回佐证材料", "carry_over": "年度结转",
+    }
+    create = "create"
+    start = "start"
+    submit = "submit"
+    approve = "approve"
+    return_ = "return"
+    reopen = "reopen"
+    request_extension = "request_extension"
+    approve_extension = "approve_extension"
+    reject_extension = "reject_extension"
+    edit = "edit"
+    progress = "progress"
+    evidence_added = "evidence_added"
+    evidence_removed = "evidence_removed"
+    carry_over = "carry_over"
+
+
 class ItemEvent(db.Model):
     """One row of an item's history: who did what, when, with what details."""
 
@@ -300,7 +342,7 @@ class ItemEvent(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    action: Mapped[str] = mapped_column(String(40))
+    action: Mapped[EventAction] = mapped_column(enum_column(EventAction, length=40))
     comment: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

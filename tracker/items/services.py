@@ -14,7 +14,7 @@ from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.formats import iso
 from tracker.items.history import record
-from tracker.items.models import Category, Item, ItemCategory, Report, Status
+from tracker.items.models import Category, EventAction, Item, ItemCategory, Report, Status
 
 TITLE_MAX = 200
 TEXT_MAX = 20000
@@ -22,7 +22,6 @@ NOTE_MAX = 2000
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 # The fields an owner may change on their own item; everything else needs a supervisor.
-OWNER_FIELDS = frozenset({"measures"})
 EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline"})
 
 
@@ -131,7 +130,7 @@ def create_item(
     )
     _set_categories(item, categories)
     db.session.add(item)
-    record(item, actor, "create", now=now, details={
+    record(item, actor, EventAction.create, now=now, details={
         "title": item.title,
         "owner": owner.username if owner else None,
         "deadline": iso(deadline),
@@ -163,7 +162,7 @@ def update_item(
     if expected_version is not None and expected_version != item.version:
         raise Conflict("该事项在您打开页面后已有变动，请刷新页面后重试。")
     supervising = permissions.can_edit_item(actor, item)
-    if not supervising and not (set(changes) <= OWNER_FIELDS and permissions.is_owner(actor, item)):
+    if not permissions.can_change_fields(actor, item, changes):
         raise Forbidden("您没有修改该事项的权限。")
     if not supervising and not permissions.can_edit_measures(actor, item):
         raise Conflict(f"事项当前状态为“{item.status.title}”，责任人暂不能修改整改措施。")
@@ -214,7 +213,7 @@ def update_item(
             _set_categories(item, categories)
     if diff:
         item.updated_at = now
-        record(item, actor, "edit", now=now, details=diff)
+        record(item, actor, EventAction.edit, now=now, details=diff)
         db.session.flush()
     return diff
 
@@ -249,10 +248,10 @@ def assign_items(
         changes["deadline"] = deadline
     changed = 0
     for item in items:
-        if not permissions.can_edit_item(actor, item):
+        if not permissions.can_revise(actor, item):
+            if permissions.can_edit_item(actor, item):
+                raise Conflict(f"事项“{item.title}”已销号，不能再分派。")
             raise Forbidden(f"您无权分派事项“{item.title}”。")
-        if item.status is Status.closed:
-            raise Conflict(f"事项“{item.title}”已销号，不能再分派。")
         if update_item(item, actor, changes, now=now, today=today):
             changed += 1
     return changed
@@ -266,7 +265,7 @@ def add_progress(item: Item, actor: User, note: str, *, now: datetime):
         raise Forbidden("只有责任人或督办人可以填写进展情况。")
     note = _check_text(note, "note", "进展情况", NOTE_MAX, required=True)
     # The item row itself is not touched: a note must not collide with a concurrent edit.
-    event = record(item, actor, "progress", now=now, comment=note)
+    event = record(item, actor, EventAction.progress, now=now, comment=note)
     db.session.flush()
     return event
 

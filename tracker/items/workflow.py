@@ -16,6 +16,7 @@ from tracker.extensions import db
 from tracker.formats import iso
 from tracker.items.history import record
 from tracker.items.models import (
+    EventAction,
     Evidence,
     ExtensionRequest,
     ExtensionStatus,
@@ -51,40 +52,53 @@ ALL_BUT_CLOSED = frozenset({Status.open, Status.in_progress, Status.pending_revi
 
 @dataclass(frozen=True)
 class Transition:
-    title: str
+    """One row of the state machine, with the words and looks of its form on the item page."""
+
+    title: str  # the button, and "已…" after it: the history's title of the action
     sources: frozenset[Status]
     target: Status | None  # None: the status does not change
     who: Who
     needs_comment: bool = False
-    needs_summary: bool = False
+    needs_summary: bool = False  # and at least one piece of evidence
     needs_deadline: bool = False
     needs_pending_extension: bool = False
+    button: str = "btn-outline-primary"  # Bootstrap classes of the button
+    comment_label: str | None = "意见（可选）"  # None: no comment box
+    comment_needed: str = ""  # the sentence when a needed comment is missing
+    confirm: str | None = None  # asked in the browser before the form is sent
+    folded: bool = False  # the form stays closed under its title until opened
 
+
+GO, STOP = "btn-success", "btn-outline-danger"
 
 TRANSITIONS: dict[Action, Transition] = {
-    Action.start: Transition("开始整改", frozenset({Status.open}), Status.in_progress, Who.owner),
+    Action.start: Transition(EventAction.start.title, frozenset({Status.open}), Status.in_progress, Who.owner, button=GO,
+                             comment_label=None),
     Action.submit: Transition(
-        "提交销号申请", frozenset({Status.in_progress}), Status.pending_review, Who.owner,
-        needs_summary=True,
+        EventAction.submit.title, frozenset({Status.in_progress}), Status.pending_review, Who.owner,
+        needs_summary=True, button=GO, comment_label=None,
     ),
     Action.approve: Transition(
-        "审核通过并销号", frozenset({Status.pending_review}), Status.closed, Who.reviewer
+        EventAction.approve.title, frozenset({Status.pending_review}), Status.closed, Who.reviewer, button=GO,
+        confirm="确认佐证材料已核实，审核通过并销号？",
     ),
     Action.return_: Transition(
-        "退回整改", frozenset({Status.pending_review}), Status.in_progress, Who.reviewer,
-        needs_comment=True,
+        EventAction.return_.title, frozenset({Status.pending_review}), Status.in_progress, Who.reviewer,
+        needs_comment=True, button=STOP, comment_label="退回意见（必填）", comment_needed="请填写退回意见。",
     ),
     Action.reopen: Transition(
-        "重新打开", frozenset({Status.closed}), Status.in_progress, Who.reviewer, needs_comment=True
+        EventAction.reopen.title, frozenset({Status.closed}), Status.in_progress, Who.reviewer, needs_comment=True,
+        comment_label="重新打开的理由（必填）", comment_needed="请填写重新打开的理由。",
     ),
     Action.request_extension: Transition(
-        "申请延期", ALL_BUT_CLOSED, None, Who.owner, needs_comment=True, needs_deadline=True
+        EventAction.request_extension.title, ALL_BUT_CLOSED, None, Who.owner, needs_comment=True, needs_deadline=True,
+        comment_label="延期理由（必填）", comment_needed="请填写延期理由。", folded=True,
     ),
     Action.approve_extension: Transition(
-        "批准延期", ALL_BUT_CLOSED, None, Who.reviewer, needs_pending_extension=True
+        EventAction.approve_extension.title, ALL_BUT_CLOSED, None, Who.reviewer, needs_pending_extension=True, button=GO,
     ),
     Action.reject_extension: Transition(
-        "不批准延期", ALL_BUT_CLOSED, None, Who.reviewer, needs_pending_extension=True
+        EventAction.reject_extension.title, ALL_BUT_CLOSED, None, Who.reviewer, needs_pending_extension=True, button=STOP,
     ),
 }
 
@@ -163,7 +177,7 @@ def perform(
     if len(comment) > COMMENT_MAX or len(summary) > COMMENT_MAX:
         raise Invalid(f"说明不能超过{COMMENT_MAX}字。", field="summary" if len(summary) > COMMENT_MAX else "comment")
     if rule.needs_comment and not comment:
-        raise Invalid(_COMMENT_NEEDED[action], field="comment")
+        raise Invalid(rule.comment_needed, field="comment")
     if rule.needs_summary:
         if not summary:
             raise Invalid("请填写整改完成情况。", field="summary")
@@ -218,16 +232,10 @@ def perform(
         details = {"from": item.status.value, "to": rule.target.value, **details}
         item.status = rule.target
     item.updated_at = now
-    event = record(item, actor, action.value, now=now, comment=comment, details=details)
+    event = record(item, actor, EventAction(action.value), now=now, comment=comment, details=details)
     db.session.flush()
     return event
 
-
-_COMMENT_NEEDED = {
-    Action.return_: "请填写退回意见。",
-    Action.reopen: "请填写重新打开的理由。",
-    Action.request_extension: "请填写延期理由。",
-}
 
 _EXTENSION_ACTIONS = frozenset({Action.request_extension, Action.approve_extension, Action.reject_extension})
 

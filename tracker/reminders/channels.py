@@ -38,7 +38,7 @@ from sqlalchemy import select
 from tracker.auth.models import User
 from tracker.extensions import db
 from tracker.reminders import digest, outbound
-from tracker.reminders.models import Channel, ChatRobot, DeliveryAttempt, Notification, OutboxMessage
+from tracker.reminders.models import AttemptOutcome, Channel, ChatRobot, DeliveryAttempt, Notification, OutboxMessage
 from tracker.web.params import is_on
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ ROBOT_BUSY_CODES = {
 
 @dataclass
 class Outcome:
-    status: str  # sent, retry, failed, skipped, deferred, unknown
+    status: AttemptOutcome
     detail: str = ""
     robot_id: int | None = None
     not_before: datetime | None = None
@@ -155,12 +155,12 @@ class Deliverer:
             return self._inapp(message)
         if message.channel is Channel.email:
             if not self.config.get("MAIL_SERVER"):
-                return Outcome("skipped", "未配置邮件服务器（TRACKER_MAIL_SERVER），邮件提醒未发送")
+                return Outcome(AttemptOutcome.skipped, "未配置邮件服务器（TRACKER_MAIL_SERVER），邮件提醒未发送")
             if not (message.recipient.email or "").strip():
-                return Outcome("skipped", "收件人没有登记邮箱")
+                return Outcome(AttemptOutcome.skipped, "收件人没有登记邮箱")
             return None
         if self.robot_for(message.recipient, message.channel) is None:
-            return Outcome("skipped", f"本单位及上级单位均未配置{message.channel.title}机器人")
+            return Outcome(AttemptOutcome.skipped, f"本单位及上级单位均未配置{message.channel.title}机器人")
         return None
 
     def deliver(self, message: OutboxMessage, now: datetime) -> Outcome:
@@ -179,7 +179,7 @@ class Deliverer:
             body=digest.text(message.payload, message.subject, self.base_url),
             payload=message.payload, created_at=self.now,
         ))
-        return Outcome("sent", "已写入站内通知")
+        return Outcome(AttemptOutcome.sent, "已写入站内通知")
 
     # Email ------------------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class Deliverer:
         config = self.config
         server = f"{config['MAIL_SERVER']}:{config.get('MAIL_PORT') or 25}"
         if self.smtp_unreachable:
-            return Outcome("deferred", f"邮件服务器 {server} 本轮无法连接，稍后再试", not_before=self.now + RETRY_SOON)
+            return Outcome(AttemptOutcome.deferred, f"邮件服务器 {server} 本轮无法连接，稍后再试", not_before=self.now + RETRY_SOON)
         address = message.recipient.email.strip()
         email = self._compose(message, address)
         try:
@@ -198,7 +198,7 @@ class Deliverer:
             if isinstance(error, smtplib.SMTPResponseException):
                 return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
             why = f"{self.smtp_session_seconds:g}秒内未完成连接和问候" if expired else outbound.reason(error)
-            return Outcome("retry", f"无法连接邮件服务器 {server}：{why}")
+            return Outcome(AttemptOutcome.retry, f"无法连接邮件服务器 {server}：{why}")
         smtp.body_sent = False
         try:
             with smtp.deadline(self.smtp_message_seconds):
@@ -210,21 +210,21 @@ class Deliverer:
             body_sent, expired = smtp.body_sent, smtp.expired
             self.close()
             if body_sent and not isinstance(error, smtplib.SMTPResponseException):
-                return Outcome("unknown", f"邮件正文已交给邮件服务器 {server}，但未收到确认（可能已送达）；"
+                return Outcome(AttemptOutcome.unknown, f"邮件正文已交给邮件服务器 {server}，但未收到确认（可能已送达）；"
                                           f"为免重复，{UNKNOWN_WAIT_HOURS}小时后才以同一 Message-ID 重发")
             if isinstance(error, smtplib.SMTPResponseException):
                 return self._smtp_reply(error.smtp_code, error.smtp_error, "邮件服务器拒绝")
             why = f"{self.smtp_message_seconds:g}秒内未发完" if expired else outbound.reason(error)
-            return Outcome("retry", f"发送到邮件服务器 {server} 时中断：{why}")
+            return Outcome(AttemptOutcome.retry, f"发送到邮件服务器 {server} 时中断：{why}")
         if refused:
-            return Outcome("failed", f"收件地址被拒绝：{outbound.printable(', '.join(refused), 100)}")
-        return Outcome("sent", f"邮件已投递至 {address}")
+            return Outcome(AttemptOutcome.failed, f"收件地址被拒绝：{outbound.printable(', '.join(refused), 100)}")
+        return Outcome(AttemptOutcome.sent, f"邮件已投递至 {address}")
 
     @staticmethod
     def _smtp_reply(code: int, reason, what: str) -> Outcome:
         text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
         # 4xx is a passing refusal (greylisting, a full queue); 5xx is final.
-        return Outcome("retry" if 400 <= code < 500 else "failed", f"{what}（{code} {outbound.printable(text, 100)}）")
+        return Outcome(AttemptOutcome.retry if 400 <= code < 500 else AttemptOutcome.failed, f"{what}（{code} {outbound.printable(text, 100)}）")
 
     def _compose(self, message: OutboxMessage, address: str) -> EmailMessage:
         config = self.config
@@ -279,27 +279,27 @@ class Deliverer:
         robot = self.robot_for(message.recipient, message.channel)
         title = message.channel.title
         if robot.id in self.unreachable_robots:
-            return Outcome("deferred", f"{title}机器人本轮无法连接，稍后再试", robot.id, self.now + RETRY_SOON)
+            return Outcome(AttemptOutcome.deferred, f"{title}机器人本轮无法连接，稍后再试", robot.id, self.now + RETRY_SOON)
         wait_until = self._take_slot(robot)
         if wait_until is not None:
-            return Outcome("deferred", f"{robot.name or title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",
+            return Outcome(AttemptOutcome.deferred, f"{robot.name or title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",
                            robot.id, wait_until)
         url, body = self._robot_request(robot, message)
         try:
             response = outbound.post(self.http, url, body, timeout=HTTP_TIMEOUT, seconds=self.robot_seconds)
         except outbound.RefusedAddress:
-            return Outcome("failed", f"{title}机器人未发送：{outbound.INTERNAL}", robot.id)
+            return Outcome(AttemptOutcome.failed, f"{title}机器人未发送：{outbound.INTERNAL}", robot.id)
         except requests.RequestException as error:
             self.unreachable_robots.add(robot.id)
-            return Outcome("retry", f"无法连接{title}机器人：{outbound.reason(error)}", robot.id)
+            return Outcome(AttemptOutcome.retry, f"无法连接{title}机器人：{outbound.reason(error)}", robot.id)
         status = response.status_code
         if 300 <= status < 400:
-            return Outcome("failed", f"{title}机器人地址返回了重定向（HTTP {status}），为安全起见不跟随，"
+            return Outcome(AttemptOutcome.failed, f"{title}机器人地址返回了重定向（HTTP {status}），为安全起见不跟随，"
                                      "请填写机器人的最终地址", robot.id)
         if status >= 500 or status == 429:
-            return Outcome("retry", f"{title}机器人暂时不可用（HTTP {status}）", robot.id)
+            return Outcome(AttemptOutcome.retry, f"{title}机器人暂时不可用（HTTP {status}）", robot.id)
         if status >= 400:
-            return Outcome("failed", f"{title}机器人拒绝了请求（HTTP {status}）", robot.id)
+            return Outcome(AttemptOutcome.failed, f"{title}机器人拒绝了请求（HTTP {status}）", robot.id)
         return self._robot_answer(robot, response)
 
     def _take_slot(self, robot: ChatRobot) -> datetime | None:
@@ -356,15 +356,15 @@ class Deliverer:
             answer = None
         if not isinstance(answer, dict):
             if robot.kind is Channel.webhook:
-                return Outcome("sent", f"HTTP {response.status_code}", robot.id)
-            return Outcome("failed", f"{title}机器人的应答不是 JSON（HTTP {response.status_code}）", robot.id)
+                return Outcome(AttemptOutcome.sent, f"HTTP {response.status_code}", robot.id)
+            return Outcome(AttemptOutcome.failed, f"{title}机器人的应答不是 JSON（HTTP {response.status_code}）", robot.id)
         code = answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
         why = outbound.printable(answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or "")
         if not isinstance(code, int | str) or isinstance(code, bool):
             code = outbound.printable(code, 20)
         if code in (0, None, "0"):
-            return Outcome("sent", f"{title}机器人已接收", robot.id)
-        status = "retry" if code in ROBOT_BUSY_CODES.get(robot.kind, ()) else "failed"
+            return Outcome(AttemptOutcome.sent, f"{title}机器人已接收", robot.id)
+        status = AttemptOutcome.retry if code in ROBOT_BUSY_CODES.get(robot.kind, ()) else AttemptOutcome.failed
         return Outcome(status, f"{title}机器人返回错误 {code}：{why}", robot.id)
 
 

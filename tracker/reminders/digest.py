@@ -5,9 +5,8 @@ what the send log shows is exactly what was sent."""
 from flask import render_template
 
 from tracker.formats import NO_DEADLINE
+from tracker.items.models import Light
 
-LIGHT_WORDS = {"red": "【逾期】", "yellow": "【临期】", "green": "【正常】", "none": ""}
-LIGHT_COLOURS = {"red": "#dc3545", "yellow": "#e0a800", "green": "#198754", "none": "#adb5bd"}
 # WeCom's markdown message takes at most 4096 bytes; DingTalk's is larger but reads badly long.
 MARKDOWN_MAX_BYTES = 3800
 
@@ -18,7 +17,7 @@ def item_url(base_url: str, item_id: int) -> str:
 
 def subject(recipient: str, day, sections: list[dict]) -> str:
     items = [i for s in sections for i in s["items"]]
-    red = sum(1 for i in items if i["light"] == "red")
+    red = sum(1 for i in items if i["light"] == Light.red.value)
     tail = f"，其中{red}项已逾期" if red else ""
     return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{len(items)}项整改事项需要关注{tail}"
 
@@ -31,7 +30,7 @@ def _carried(item: dict) -> str:
 def _line(item: dict, base_url: str) -> str:
     owner = f"｜责任人：{item['owner'] or '未指定'}"
     deadline = item["deadline"] or NO_DEADLINE
-    return (f"{LIGHT_WORDS[item['light']]}{_carried(item)}{item['title']}（{item['unit']}{owner}）"
+    return (f"{Light(item['light']).tag}{_carried(item)}{item['title']}（{item['unit']}{owner}）"
             f"期限 {deadline}，{item['reason']}\n  {item_url(base_url, item['id'])}")
 
 
@@ -48,7 +47,7 @@ def text(payload: dict, subject_line: str, base_url: str) -> str:
 def html(payload: dict, subject_line: str, base_url: str) -> str:
     return render_template(
         "reminders/digest_email.html", payload=payload, subject=subject_line, base_url=base_url,
-        item_url=item_url, colours=LIGHT_COLOURS, words=LIGHT_WORDS,
+        item_url=item_url, Light=Light,
     )
 
 
@@ -75,7 +74,7 @@ def markdown(payload: dict, subject_line: str, base_url: str) -> str:
         lines.append(f"\n**{escape_markdown(section['title'])}（{len(section['items'])}项）**")
         for item in section["items"]:
             owner = escape_markdown(item["owner"] or "未指定")
-            lines.append(f"- {LIGHT_WORDS[item['light']]}{escape_markdown(_carried(item))}"
+            lines.append(f"- {Light(item['light']).tag}{escape_markdown(_carried(item))}"
                          f"[{escape_markdown(item['title'])}]({item_url(base_url, item['id'])})"
                          f" {escape_markdown(item['unit'])}·{owner}，期限 {item['deadline'] or '未设'}，"
                          f"{escape_markdown(item['reason'])}")

@@ -10,25 +10,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import Unit, User
 from tracker.extensions import db
-from tracker.types import UTCDateTime, enum_column, utcnow
+from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 
-class Channel(enum.Enum):
+class Channel(TitledEnum):
     """Where a reminder goes. A user picks theirs on the profile page; robots are per unit."""
 
+    __titles__ = {
+        "inapp": "站内通知", "email": "电子邮件", "wecom": "企业微信", "dingtalk": "钉钉",
+        "feishu": "飞书", "webhook": "通用 Webhook",
+    }
     inapp = "inapp"
     email = "email"
     wecom = "wecom"
     dingtalk = "dingtalk"
     feishu = "feishu"
     webhook = "webhook"
-
-    @property
-    def title(self) -> str:
-        return {
-            "inapp": "站内通知", "email": "电子邮件", "wecom": "企业微信", "dingtalk": "钉钉",
-            "feishu": "飞书", "webhook": "通用 Webhook",
-        }[self.value]
 
     @property
     def is_robot(self) -> bool:
@@ -45,28 +42,33 @@ class MessageKind(enum.Enum):
     digest = "digest"
 
 
-class MessageStatus(enum.Enum):
+class MessageStatus(TitledEnum):
+    __titles__ = {"pending": "待发送", "sent": "已发送", "failed": "失败", "skipped": "未发送"}
+    __css_classes__ = {"pending": "secondary", "sent": "success", "failed": "danger", "skipped": "warning"}
     pending = "pending"
     sent = "sent"
     failed = "failed"
     skipped = "skipped"
 
-    @property
-    def title(self) -> str:
-        return {"pending": "待发送", "sent": "已发送", "failed": "失败", "skipped": "未发送"}[self.value]
 
-    @property
-    def css(self) -> str:
-        return {"pending": "secondary", "sent": "success", "failed": "danger", "skipped": "warning"}[self.value]
+class AttemptOutcome(TitledEnum):
+    """What one delivery came to. ``deferred`` (the server was unreachable this round, or a robot's
+    rate was reached) is not an attempt and is never stored; the others are, in the send log."""
+
+    __titles__ = {"sent": "成功", "retry": "稍后重试", "failed": "失败", "skipped": "未发送", "unknown": "结果未知",
+                  "deferred": "推迟"}
+    sent = "sent"
+    retry = "retry"  # not delivered; tried again after a backoff
+    failed = "failed"
+    skipped = "skipped"  # nothing to send with (no mail server, no address, no robot)
+    unknown = "unknown"  # the body reached the mail server, which never confirmed it
+    deferred = "deferred"
 
 
-class DayKind(enum.Enum):
+class DayKind(TitledEnum):
+    __titles__ = {"holiday": "放假", "workday": "调休上班"}
     holiday = "holiday"  # 放假: a weekday off
     workday = "workday"  # 调休上班: a weekend day worked
-
-    @property
-    def title(self) -> str:
-        return {"holiday": "放假", "workday": "调休上班"}[self.value]
 
 
 class ReminderSettings(db.Model):
@@ -176,7 +178,7 @@ class DeliveryAttempt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    outcome: Mapped[str] = mapped_column(String(20))  # sent, retry, failed, skipped
+    outcome: Mapped[AttemptOutcome] = mapped_column(enum_column(AttemptOutcome))
     detail: Mapped[str] = mapped_column(Text, default="")
     robot_id: Mapped[int | None] = mapped_column(ForeignKey("chat_robots.id", ondelete="SET NULL"))
 

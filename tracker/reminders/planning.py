@@ -20,10 +20,20 @@ from sqlalchemy import func, select
 from tracker.auth.models import Role, Unit, User, path_ids
 from tracker.extensions import db
 from tracker.formats import NO_DEADLINE
-from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent, Status, carried_label, traffic_light
+from tracker.items.models import (
+    WORKING,
+    EventAction,
+    ExtensionRequest,
+    ExtensionStatus,
+    Item,
+    ItemEvent,
+    Light,
+    Status,
+    carried_label,
+    traffic_light,
+)
 from tracker.reminders.rules import ReminderRule
 
-WORKING = (Status.open, Status.in_progress)
 BATCH = 2000
 
 SECTIONS = {
@@ -42,7 +52,7 @@ class Entry:
     unit: str
     owner: str | None
     deadline: date | None
-    light: str
+    light: Light
     days_left: int | None
     reason: str
     carried: str = ""  # 上年度遗留 / 连续N年未完成, as the item lists show it
@@ -50,7 +60,7 @@ class Entry:
     def to_json(self) -> dict:
         return {
             "id": self.item_id, "title": self.title, "unit": self.unit, "owner": self.owner,
-            "deadline": self.deadline.isoformat() if self.deadline else None, "light": self.light,
+            "deadline": self.deadline.isoformat() if self.deadline else None, "light": self.light.value,
             "days_left": self.days_left, "reason": self.reason, "carried": self.carried,
         }
 
@@ -190,7 +200,7 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     # Close-out requests waiting for review, since their latest submission.
     submitted = (
         select(ItemEvent.item_id, func.max(ItemEvent.at).label("at"))
-        .where(ItemEvent.action == "submit")
+        .where(ItemEvent.action == EventAction.submit)
         .group_by(ItemEvent.item_id)
         .subquery()
     )

@@ -23,6 +23,7 @@ from tracker.extensions import db, insert_ignore
 from tracker.reminders import digest, planning
 from tracker.reminders.channels import UNKNOWN_WAIT_HOURS, Deliverer, Outcome
 from tracker.reminders.models import (
+    AttemptOutcome,
     Channel,
     DeliveryAttempt,
     MessageKind,
@@ -199,30 +200,31 @@ def _still_mine(message: OutboxMessage, token: str, now: datetime) -> bool:
 
 def _record(message: OutboxMessage, outcome: Outcome, now: datetime) -> str:
     """Store one delivery's outcome on the message and in its attempt log. Returns the final
-    status word for counting."""
+    outcome's name, for counting."""
     message.claim, message.claimed_until = None, None
-    if outcome.status == "deferred":
+    if outcome.status is AttemptOutcome.deferred:
         message.next_attempt_at = outcome.not_before
-        return "deferred"
-    if outcome.status != "skipped":
+        return AttemptOutcome.deferred.value
+    if outcome.status is not AttemptOutcome.skipped:
         message.attempts += 1
     status = outcome.status
     detail = outcome.detail
-    if status in ("retry", "unknown"):
+    if status in (AttemptOutcome.retry, AttemptOutcome.unknown):
         if message.attempts >= MAX_ATTEMPTS:
-            status, detail = "failed", f"已尝试{message.attempts}次仍未成功：{detail}"
+            status, detail = AttemptOutcome.failed, f"已尝试{message.attempts}次仍未成功：{detail}"
         else:
-            message.next_attempt_at = now + (UNKNOWN_WAIT if status == "unknown" else BACKOFF[message.attempts - 1])
+            wait = UNKNOWN_WAIT if status is AttemptOutcome.unknown else BACKOFF[message.attempts - 1]
+            message.next_attempt_at = now + wait
     db.session.add(DeliveryAttempt(message=message, at=now, outcome=status, detail=detail, robot_id=outcome.robot_id))
-    if status == "sent":
+    if status is AttemptOutcome.sent:
         message.status, message.sent_at, message.last_error = MessageStatus.sent, now, ""
-    elif status == "failed":
+    elif status is AttemptOutcome.failed:
         message.status, message.last_error = MessageStatus.failed, detail
-    elif status == "skipped":
+    elif status is AttemptOutcome.skipped:
         message.status, message.last_error = MessageStatus.skipped, detail
     else:
         message.last_error = detail
-    return status
+    return status.value
 
 
 def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None = None,
@@ -274,7 +276,7 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
                 except Exception as error:  # a bug in a channel must not stop the others
                     log.exception("delivering outbox message %s", message.id)
                     db.session.rollback()
-                    outcome = Outcome("retry", f"发送时出错：{type(error).__name__}")
+                    outcome = Outcome(AttemptOutcome.retry, f"发送时出错：{type(error).__name__}")
                 status = _record(message, outcome, now)
                 db.session.commit()
                 setattr(result, status, getattr(result, status) + 1)

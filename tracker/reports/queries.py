@@ -10,7 +10,7 @@ from tracker.auth import permissions
 from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
-from tracker.items.models import Item, ItemEvent, Report, Status
+from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
 from tracker.pagination import Page, paginate
 from tracker.rollover.models import CarryOver, RolloverRun
 
@@ -123,7 +123,7 @@ def latest_notes(item_ids: list[int]) -> dict[int, ItemEvent]:
         return {}
     latest = (
         select(func.max(ItemEvent.id))
-        .where(ItemEvent.item_id.in_(item_ids), ItemEvent.action == "progress")
+        .where(ItemEvent.item_id.in_(item_ids), ItemEvent.action == EventAction.progress)
         .group_by(ItemEvent.item_id)
     )
     return {event.item_id: event for event in db.session.scalars(select(ItemEvent).where(ItemEvent.id.in_(latest)))}

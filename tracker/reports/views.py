@@ -17,6 +17,7 @@ from tracker.items import queries as item_queries
 from tracker.reports import queries
 from tracker.reports.forms import RolloverForm
 from tracker.rollover import services as rollover
+from tracker.rollover.models import RolloverSource
 from tracker.web.pages import done, guard
 from tracker.web.work import submitted
 
@@ -68,7 +69,7 @@ def roll_over():
             if unit is None:
                 raise Invalid("请选择督办范围内的单位。", field="unit")
         return rollover.carry_over_year(form.year.data, today=clock.local_today(), now=clock.utcnow(),
-                                        actor=current_user, unit=unit, source="web")
+                                        actor=current_user, unit=unit, source=RolloverSource.web)
 
     outcome = submitted(form, carry)
     if not outcome.ok:

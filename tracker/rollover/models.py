@@ -2,13 +2,13 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import Unit, User
 from tracker.extensions import db
 from tracker.items.models import Item, Report
-from tracker.types import UTCDateTime, utcnow
+from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 
 class CarryOver(db.Model):
@@ -34,6 +34,16 @@ class CarryOver(db.Model):
     to_report: Mapped[Report] = relationship(foreign_keys=[to_report_id])
 
 
+class RolloverSource(TitledEnum):
+    """Who started a rollover: the reports page names the person, these the rest."""
+
+    __titles__ = {"scheduler": "系统自动", "cli": "命令行", "web": "页面", "demo": "演示数据"}
+    scheduler = "scheduler"
+    cli = "cli"
+    web = "web"
+    demo = "demo"
+
+
 class RolloverRun(db.Model):
     """One rollover of a year: by the scheduler or the CLI (all units, ``unit`` None) or by a
     supervisor's button (the units under ``unit``)."""
@@ -44,7 +54,7 @@ class RolloverRun(db.Model):
     year: Mapped[int] = mapped_column(Integer, index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    source: Mapped[str] = mapped_column(String(20))  # scheduler, cli, web
+    source: Mapped[RolloverSource] = mapped_column(enum_column(RolloverSource))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     carried: Mapped[int] = mapped_column(Integer, default=0)
     reports: Mapped[int] = mapped_column(Integer, default=0)

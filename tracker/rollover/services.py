@@ -19,9 +19,9 @@ from tracker.auth import permissions
 from tracker.auth.models import Unit, User
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db, insert_ignore
-from tracker.items.models import Item, ItemEvent, Report, Status
+from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
 from tracker.items.services import EARLIEST_YEAR, LATEST_YEAR
-from tracker.rollover.models import CarryOver, RolloverRun
+from tracker.rollover.models import CarryOver, RolloverRun, RolloverSource
 
 BATCH = 500
 
@@ -53,7 +53,7 @@ def draft_title(unit: Unit, year: int) -> str:
 
 def carry_over_year(
     year: int, *, today: date, now: datetime, actor: User | None = None, unit: Unit | None = None,
-    source: str = "cli",
+    source: RolloverSource = RolloverSource.cli,
 ) -> RolloverResult:
     """Carry every item of ``year`` that is not closed into ``year + 1``.
 
@@ -97,7 +97,7 @@ def carry_over_year(
                  "to_report_id": target, "run_id": run.id, "carried_at": now} for item_id in moved
             ])
             db.session.execute(insert(ItemEvent), [
-                {"item_id": item_id, "actor_id": actor.id if actor else None, "action": "carry_over", "at": now,
+                {"item_id": item_id, "actor_id": actor.id if actor else None, "action": EventAction.carry_over, "at": now,
                  "comment": "", "details": {"from_year": batch[item_id][1], "to_year": year + 1, "report_id": target}}
                 for item_id in moved
             ])

@@ -35,7 +35,7 @@ from tracker.errors import DomainError
 from tracker.extensions import db, login_manager
 from tracker.formats import NO_DEADLINE, chinese_date
 from tracker.items import history
-from tracker.items.models import Status
+from tracker.items.models import Light, Status
 from tracker.storable import is_storable
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ def register_web(app: Flask) -> None:
 
         signed_in = has_request_context() and not g.get("bare") and current_user.is_authenticated
         return {
-            "perm": permissions, "Status": Status, "today": clock.local_today(),
+            "perm": permissions, "Status": Status, "Light": Light, "today": clock.local_today(),
             "unread_notifications": unread_count(current_user) if signed_in else 0,
         }
 
