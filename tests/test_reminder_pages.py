@@ -213,18 +213,20 @@ def test_one_scheduler_lock_per_database_across_processes(app, database_url):
 
 
 def test_two_web_processes_run_one_scheduler_which_catches_up_todays_pass(app, make, org, database_url, tmp_path):
-    """Real ``flask run`` processes with TRACKER_SCHEDULER=on and a daily time already past."""
+    """Real web processes with TRACKER_SCHEDULER=on and a daily time already past, started as
+    scripts/run starts one (``tracker serve``) and as production does (gunicorn, whose
+    gunicorn.conf.py starts the scheduler in each worker)."""
     env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_SECRET_KEY": "test",
            "TRACKER_SCHEDULER": "on", "TRACKER_REMIND_AT": "00:00", "TRACKER_UPLOAD_DIR": str(tmp_path)}
+    commands = [
+        [sys.executable, "-m", "flask", "--app", "wsgi", "tracker", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"],
+    ]
     logs = [tmp_path / f"web{n}.log" for n in range(2)]
     servers = []
-    for n in range(2):
-        port = free_port()
-        with open(logs[n], "w") as out:
-            servers.append(subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port", str(port), "--no-debug"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            ))
+    for command, log in zip(commands, logs, strict=True):
+        with open(log, "w") as out:
+            servers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

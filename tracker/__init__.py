@@ -25,8 +25,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         _strip_prefix(app)
     _derive(app)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
     db.init_app(app)
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True)
@@ -61,11 +59,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         proxies = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    if test_config is None:  # tests start their own schedulers
-        from tracker.scheduler.runner import run_in_process
+    from tracker.items.evidence import watch_new_files
 
-        app.extensions["tracker_scheduler"] = run_in_process(app)
+    watch_new_files()
+    _configure_logging()
     return app
+
+
+def _configure_logging() -> None:
+    """tracker's own records at INFO; libraries' routine chatter left out."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of the every-minute drain at INFO; our jobs log what they did.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    # pypdf warns for each oddity of a malformed PDF; the reader answers the user in one sentence.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def _strip_prefix(app: Flask) -> None:

@@ -265,6 +265,22 @@ def export(out, year, unit_name, status, category, overdue) -> None:
     click.echo(str(path))
 
 
+@tracker_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the pages with Werkzeug's threaded server and run the scheduler in the same process
+    (TRACKER_SCHEDULER=on): what scripts/run starts. For production, see gunicorn in the README."""
+    from flask import current_app
+    from werkzeug.serving import run_simple
+
+    from tracker.scheduler.runner import run_in_process
+
+    app = current_app._get_current_object()
+    run_in_process(app)
+    run_simple(host, port, app, threaded=True)
+
+
 @tracker_cli.command("scheduler")
 def scheduler() -> None:
     """Run the scheduler alone, in the foreground (set TRACKER_SCHEDULER=off in web workers)."""

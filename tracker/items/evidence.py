@@ -375,12 +375,17 @@ def _delete_on_rollback(path: Path) -> None:
     db.session().info.setdefault("new_files", []).append(path)
 
 
-@event.listens_for(Session, "after_commit")
 def _forget_new_files(session) -> None:
     session.info.pop("new_files", None)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _remove_new_files(session, previous_transaction) -> None:
     for path in session.info.pop("new_files", []):
         Path(path).unlink(missing_ok=True)
+
+
+def watch_new_files() -> None:
+    """Listen for commits and rollbacks of every session (``create_app`` calls this; once is enough)."""
+    if not event.contains(Session, "after_commit", _forget_new_files):
+        event.listen(Session, "after_commit", _forget_new_files)
+        event.listen(Session, "after_soft_rollback", _remove_new_files)

@@ -224,7 +224,8 @@ class Deliverer:
     def _smtp_reply(code: int, reason, what: str) -> Outcome:
         text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
         # 4xx is a passing refusal (greylisting, a full queue); 5xx is final.
-        return Outcome(AttemptOutcome.retry if 400 <= code < 500 else AttemptOutcome.failed, f"{what}（{code} {outbound.printable(text, 100)}）")
+        status = AttemptOutcome.retry if 400 <= code < 500 else AttemptOutcome.failed
+        return Outcome(status, f"{what}（{code} {outbound.printable(text, 100)}）")
 
     def _compose(self, message: OutboxMessage, address: str) -> EmailMessage:
         config = self.config

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -29,8 +28,6 @@ from tracker.scheduler.lock import SchedulerLock
 from tracker.web.params import is_on
 
 log = logging.getLogger(__name__)
-# APScheduler logs every run of the every-minute drain at INFO; our jobs log what they did.
-logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 STANDBY_RETRY_SECONDS = 60
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -151,12 +148,9 @@ def clock_zone(app: Flask):
 
 
 def should_start_in_process(app: Flask) -> bool:
-    """TRACKER_SCHEDULER=on, and this process serves requests: not a CLI command other than
-    ``flask run``, and not the watching parent of Werkzeug's reloader (its child serves)."""
+    """TRACKER_SCHEDULER=on, and this process serves requests: not the watching parent of
+    Werkzeug's reloader (its child serves)."""
     if not is_on(app.config.get("SCHEDULER", "on")):
-        return False
-    context = click.get_current_context(silent=True)
-    if context is not None and context.info_name != "run":
         return False
     # Under --debug, only the reloader's child serves; its parent watches files and must not
     # schedule (with --debug --no-reload, use --no-debug or the separate scheduler command).
@@ -164,10 +158,15 @@ def should_start_in_process(app: Flask) -> bool:
 
 
 def run_in_process(app: Flask) -> InProcessScheduler | None:
+    """Start the scheduler beside the web server of this process (it stands by while another
+    process holds the lock). Called by the entry points that serve: ``flask … tracker serve``
+    (what scripts/run starts) and gunicorn's ``post_worker_init`` hook in gunicorn.conf.py;
+    never by ``create_app``, so that commands, tests and scripts start none."""
     if not should_start_in_process(app):
         return None
     runner = InProcessScheduler(app)
     runner.start()
+    app.extensions["tracker_scheduler"] = runner
     return runner
 
 
