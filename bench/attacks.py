@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.seeding import OUT, fresh_database  # noqa: E402
+from bench.seeding import fresh_database  # noqa: E402
 from tests import hostile  # noqa: E402
 from tests.servers import HostileSMTP, InternalService, RedirectingRobot, RobotServer  # noqa: E402
 

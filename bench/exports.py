@@ -27,10 +27,10 @@ from sqlalchemy import event, insert, select, text
 
 from bench.seeding import OUT, Counter, fresh_database, unit_tree
 from tracker import create_app, models  # noqa: F401
-from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.items.models import Category, Evidence, Item, ItemCategory, Report, Status
 from tracker.items.queries import ItemFilter, filtered_items
+from tracker.org.models import Role, User
 
 TODAY = date(2026, 1, 1)
 PHRASES = ["普法宣传针对性不强", "以罚代管现象仍然存在", "执法案卷制作不规范", "执法人员数量不足", "法治培训覆盖面不广",

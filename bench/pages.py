@@ -21,9 +21,9 @@ from sqlalchemy import event, func, insert, select, text
 
 from bench.seeding import Counter, unit_tree
 from tracker import create_app
-from tracker.auth.models import Role, Unit, User
 from tracker.extensions import db
 from tracker.items.models import Category, Item, ItemCategory, ItemEvent, Status
+from tracker.org.models import Role, Unit, User
 
 PASSWORD = "bench-pass-1"
 

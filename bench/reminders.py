@@ -22,9 +22,9 @@ from sqlalchemy import event, func, insert, select, text
 
 from bench.seeding import OUT, Counter, fresh_database, unit_tree
 from tracker import create_app, models  # noqa: F401
-from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.items.models import Item, Status
+from tracker.org.models import Role, User
 from tracker.reminders import rules, services
 from tracker.reminders.models import OutboxMessage
 

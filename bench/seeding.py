@@ -4,8 +4,8 @@ and 450 teams (616 units)."""
 from pathlib import Path
 
 from tests import pg
-from tracker.auth.models import Unit
 from tracker.extensions import db
+from tracker.org.models import Unit
 
 OUT = Path(__file__).parent / "out"
 

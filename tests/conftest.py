@@ -13,10 +13,6 @@ from sqlalchemy import event, insert, select, text
 
 from tests import pg
 from tracker import create_app
-from tracker.api import tokens
-from tracker.auth import services as auth
-from tracker.auth import signin
-from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.importing.classify import DEFAULT_RULES
 from tracker.importing.models import CategoryRule
@@ -25,6 +21,9 @@ from tracker.items import services, workflow
 from tracker.items.categories import DEFAULT_CATEGORIES
 from tracker.items.models import Category, Report
 from tracker.items.workflow import Action
+from tracker.org import services as auth
+from tracker.org import signin, tokens
+from tracker.org.models import Role
 from tracker.reminders.models import CalendarDay, ChatRobot, DayKind
 
 PASSWORD = "secret-pass-1"

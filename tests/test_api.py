@@ -12,9 +12,9 @@ from werkzeug.test import encode_multipart
 from tests.conftest import PDF
 from tests.reports import sample_text
 from tracker.api.openapi import spec
-from tracker.api.tokens import revoke_token
 from tracker.extensions import db
 from tracker.items.models import Evidence, Item, ItemEvent, Report
+from tracker.org.tokens import revoke_token
 
 
 def test_no_bad_or_revoked_token_is_401(app, org, make, api):
@@ -24,7 +24,7 @@ def test_no_bad_or_revoked_token_is_401(app, org, make, api):
     assert client.get("/api/v1/items", headers={"Authorization": "Basic abc"}).status_code == 401
     caller = api(org.off_a)
     assert caller.get("/items").status_code == 200
-    token = db.session.scalar(select(__import__("tracker.api.models", fromlist=["ApiToken"]).ApiToken))
+    token = db.session.scalar(select(__import__("tracker.org.models", fromlist=["ApiToken"]).ApiToken))
     assert token.last_used_at is not None
     revoke_token(token, org.off_a, now=make.now)
     db.session.commit()

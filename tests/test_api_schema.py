@@ -12,8 +12,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import PDF
-from tracker.api.tokens import create_token
 from tracker.extensions import db
+from tracker.org.tokens import create_token
 
 # schemathesis's WSGI transport does not close streamed file responses (GET /evidence/…); the
 # resulting ResourceWarning is the tool's, not the application's.

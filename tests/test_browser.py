@@ -169,7 +169,7 @@ def test_supervisor_rolls_the_year_over_and_hands_in_the_ledger(browser, server)
 
     import openpyxl
 
-    from tracker.auth.models import Unit
+    from tracker.org.models import Unit
 
     suixian = db.session.scalar(select(Unit).where(Unit.name == "睢县交通运输局"))
     year = db.session.scalar(select(func.max(Item.year)).where(Item.unit_id == suixian.id))

@@ -4,9 +4,9 @@ import json
 
 from sqlalchemy import func, select
 
-from tracker.auth.models import Unit, User
 from tracker.extensions import db
 from tracker.items.models import Item, Status
+from tracker.org.models import Unit, User
 
 
 def _run(app, *args, input=None):

@@ -6,9 +6,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tracker.auth.models import Unit, User
 from tracker.extensions import db
 from tracker.items.models import Category, Item, ItemEvent
+from tracker.org.models import Unit, User
 
 
 def _events() -> int:

@@ -107,7 +107,7 @@ from tracker import create_app
 from tracker.extensions import db
 from tracker.items import evidence
 from tracker.items.models import Item
-from tracker.auth.models import User
+from tracker.org.models import User
 app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "test", "UPLOAD_DIR": sys.argv[2]})
 with app.app_context():
     item = db.session.get(Item, int(sys.argv[3]))
@@ -143,8 +143,8 @@ def test_a_worker_killed_mid_upload_leaves_no_file_behind(app, org, make, databa
 
 
 def test_housekeeping_forgets_old_sign_in_lines_and_ended_sessions(app, org, login):
-    from tracker.auth import signin
-    from tracker.auth.models import SignInEvent, SignInOutcome, UserSession
+    from tracker.org import signin
+    from tracker.org.models import SignInEvent, SignInOutcome, UserSession
 
     login(org.off_a)
     signin.record(SignInOutcome.failure, username="old", now=datetime.now(UTC) - timedelta(days=400))

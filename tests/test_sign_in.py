@@ -12,10 +12,10 @@ from sqlalchemy import func, select, update
 
 from tests.conftest import PASSWORD, Client, at_once
 from tracker import create_app
-from tracker.auth import services, signin
-from tracker.auth.models import SessionEnd, SignInEvent, SignInOutcome, SignInThrottle, User, UserSession
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.org import services, signin
+from tracker.org.models import SessionEnd, SignInEvent, SignInOutcome, SignInThrottle, User, UserSession
 
 ZONE = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2027, 3, 10, 1, 0, tzinfo=UTC)

@@ -35,10 +35,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker import models  # noqa: F401  (register every model with the metadata)
     from tracker.admin.views import bp as admin_bp
     from tracker.api.views import bp as api_bp
-    from tracker.auth.views import bp as auth_bp
     from tracker.cli import tracker_cli
     from tracker.importing.views import bp as importing_bp
     from tracker.items.views import bp as items_bp
+    from tracker.org.views import bp as auth_bp
     from tracker.reminders.views import bp as reminders_bp
     from tracker.reports.views import bp as reports_bp
     from tracker.web.converters import register_converters

@@ -10,9 +10,9 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from tracker.auth import services
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.org import services
 from tracker.storable import MESSAGE as UNSTORABLE
 from tracker.storable import is_storable
 from tracker.web import params
@@ -89,8 +89,8 @@ def create_user(username, role, unit_name, email, name, password_stdin) -> None:
 def create_token(username: str, name: str) -> None:
     """Create an API token for USERNAME and print it, alone on one line, this once."""
     from tracker import clock
-    from tracker.api.tokens import create_token as new_token
     from tracker.items.services import find_user
+    from tracker.org.tokens import create_token as new_token
 
     user = find_user(username)
     if user is None:
@@ -107,7 +107,7 @@ def create_token(username: str, name: str) -> None:
 def unlock(username: str) -> None:
     """Lift the sign-in lock of USERNAME (after too many wrong passwords)."""
     from tracker import clock
-    from tracker.auth import signin
+    from tracker.org import signin
 
     lifted = run(lambda: signin.unlock_account(username, actor=None, now=clock.utcnow()))
     click.echo(f"已解除“{username}”的登录锁定。" if lifted else f"“{username}”没有被锁定。")

@@ -47,7 +47,7 @@ MAX_PER_PAGE = 200
 # keeps existing passwords working.
 PASSWORD_HASH_METHOD = "scrypt"
 
-# Sign-in (tracker.auth.signin): from the 5th failure within the window each attempt waits longer,
+# Sign-in (tracker.org.signin): from the 5th failure within the window each attempt waits longer,
 # the 10th locks the account; an address is locked after 100 failures, or 20 wrong API tokens.
 LOGIN_DELAY_AFTER = 5
 LOGIN_LOCK_AFTER = 10

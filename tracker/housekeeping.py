@@ -5,9 +5,9 @@ from datetime import timedelta
 from flask import current_app
 
 from tracker import clock
-from tracker.auth import signin
 from tracker.extensions import db
 from tracker.items import evidence
+from tracker.org import signin
 
 
 def run() -> dict:

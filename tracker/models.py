@@ -1,7 +1,5 @@
 """Imports every model so that the metadata (and Alembic) see them all."""
 
-from tracker.api.models import ApiToken  # noqa: F401
-from tracker.auth.models import Role, Unit, User  # noqa: F401
 from tracker.importing.models import CategoryRule  # noqa: F401
 from tracker.items.models import (  # noqa: F401
     Category,
@@ -11,6 +9,12 @@ from tracker.items.models import (  # noqa: F401
     ItemCategory,
     ItemEvent,
     Report,
+)
+from tracker.org.models import (  # noqa: F401
+    ApiToken,  # noqa: F401
+    Role,
+    Unit,
+    User,
 )
 from tracker.reminders.models import (  # noqa: F401
     CalendarDay,

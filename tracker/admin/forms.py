@@ -1,8 +1,8 @@
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.auth.models import Role
 from tracker.forms import ChineseDateField, Form, db_id
+from tracker.org.models import Role
 
 
 class UnitForm(Form):

@@ -15,8 +15,6 @@ from tracker.admin.forms import (
     UnitForm,
     UserForm,
 )
-from tracker.auth import permissions, services, signin
-from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.forms import ButtonForm
@@ -25,6 +23,8 @@ from tracker.importing.models import CategoryRule
 from tracker.items import categories as category_service
 from tracker.items.models import Category
 from tracker.items.queries import all_categories, items_owned_outside_reach
+from tracker.org import permissions, services, signin
+from tracker.org.models import Unit, User
 from tracker.reminders import outbound
 from tracker.reminders import robots as robot_service
 from tracker.reminders import rules as reminder_rules

@@ -12,15 +12,15 @@ from werkzeug.exceptions import HTTPException
 
 from tracker import clock
 from tracker.api import openapi, serialize
-from tracker.api.tokens import user_for_token
-from tracker.auth import permissions, signin
-from tracker.auth.views import client
 from tracker.errors import DomainError, Forbidden, Invalid
 from tracker.extensions import csrf, db
 from tracker.importing import services as importing
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
 from tracker.items.models import Item
+from tracker.org import permissions, signin
+from tracker.org.tokens import user_for_token
+from tracker.org.views import client
 from tracker.reports import queries as report_queries
 from tracker.web import params
 from tracker.web.params import Params

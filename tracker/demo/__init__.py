@@ -10,13 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tracker.auth import services as auth
-from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.items import evidence, services, workflow
 from tracker.items.models import Item
 from tracker.items.workflow import Action
+from tracker.org import services as auth
+from tracker.org.models import Role, User
 from tracker.rollover import services as rollover
 from tracker.rollover.models import RolloverSource
 

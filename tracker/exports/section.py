@@ -18,11 +18,11 @@ from docx.shared import Mm, Pt
 from sqlalchemy import select
 
 from tracker import clock
-from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.formats import chinese_date
 from tracker.items.models import Evidence, Item, Status
+from tracker.org.models import Unit, User
 from tracker.reports.queries import ReportYear, latest_notes, report_year
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

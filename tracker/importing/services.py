@@ -12,8 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tracker import clock
-from tracker.auth import permissions
-from tracker.auth.models import Unit, User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.importing.classify import bigrams, classify, load_rules
@@ -22,6 +20,8 @@ from tracker.importing.readers import ImportFailed, check_length
 from tracker.importing.sandbox import Limits, read_and_parse
 from tracker.items import services as items
 from tracker.items.models import Item, Report
+from tracker.org import permissions
+from tracker.org.models import Unit, User
 
 SPLIT_MARK = "---"  # a line holding only this, inside a problem's text, splits it in two
 PLAN_MATCH_MIN = 0.12  # share of common two-character words for a plan to answer a problem
@@ -222,7 +222,7 @@ def import_preview(
 ) -> tuple[Report, list[Item]]:
     """Store a previewed report as parsed, with its proposed measures and the default deadline:
     what ``import-report`` and ``POST /reports/import`` do without a person editing the preview."""
-    from tracker.auth.services import find_unit
+    from tracker.org.services import find_unit
 
     parsed = preview.parsed
     if not parsed.unit:

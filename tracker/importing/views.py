@@ -5,13 +5,13 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from tracker import clock
-from tracker.auth import permissions
-from tracker.auth.models import Unit
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
+from tracker.org import permissions
+from tracker.org.models import Unit
 from tracker.web.pages import done, guard
 from tracker.web.work import submitted
 

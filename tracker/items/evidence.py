@@ -28,12 +28,12 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tracker import filetypes
-from tracker.auth import permissions
-from tracker.auth.models import User
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
+from tracker.items import permissions
 from tracker.items.history import record
 from tracker.items.models import EventAction, Evidence, Item, lock_item
+from tracker.org.models import User
 
 DESCRIPTION_MAX = 500
 FILENAME_MAX = 200

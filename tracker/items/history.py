@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from typing import Any
 
-from tracker.auth.models import User
 from tracker.extensions import db
 from tracker.formats import chinese_date
 from tracker.items.models import EventAction, Item, ItemEvent
+from tracker.org.models import User
 
 FIELD_TITLES = {
     "title": "标题",

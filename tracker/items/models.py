@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.auth.models import Unit, User
 from tracker.extensions import db
+from tracker.org.models import Unit, User
 from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 # CONTRACT.md: yellow when due within 7 days.

@@ -8,11 +8,9 @@ from datetime import date
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.auth import permissions
-from tracker.auth.models import Role, Unit, User
-from tracker.auth.services import find_unit
 from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
+from tracker.items import permissions
 from tracker.items.models import (
     Category,
     Evidence,
@@ -23,6 +21,9 @@ from tracker.items.models import (
     ItemEvent,
     Status,
 )
+from tracker.org import permissions as org_permissions
+from tracker.org.models import Role, Unit, User
+from tracker.org.services import find_unit
 from tracker.pagination import Page, paginate
 from tracker.web.params import Params
 
@@ -148,7 +149,7 @@ def filtered_items(user: User | None, flt: ItemFilter, today: date) -> Select:
 
 def units_below(unit: Unit) -> Select:
     """Ids of ``unit`` and every unit below it."""
-    return permissions.units_below(unit)
+    return org_permissions.units_below(unit)
 
 
 def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
@@ -276,7 +277,7 @@ def visible_units(user: User) -> list[Unit]:
     """Units the user may see items of, in tree order (by path)."""
     return list(
         db.session.scalars(
-            select(Unit).where(permissions.visible_units_clause(user)).order_by(Unit.path)
+            select(Unit).where(org_permissions.visible_units_clause(user)).order_by(Unit.path)
         )
     )
 
@@ -285,7 +286,7 @@ def supervised_units(user: User) -> list[Unit]:
     """Units ``user`` supervises, in tree order: the choices where a unit is picked for an action."""
     return list(
         db.session.scalars(
-            select(Unit).where(permissions.supervised_units_clause(user)).order_by(Unit.path)
+            select(Unit).where(org_permissions.supervised_units_clause(user)).order_by(Unit.path)
         )
     )
 
@@ -349,7 +350,7 @@ def items_owned_outside_reach(user: User, limit: int = 1000) -> int:
         .options(joinedload(Item.unit))
         .limit(limit)
     )
-    return sum(1 for item in owned if not permissions.eligible_owner(user, item.unit))
+    return sum(1 for item in owned if not org_permissions.eligible_owner(user, item.unit))
 
 
 def status_counts(user: User, today: date) -> dict:
@@ -374,7 +375,7 @@ def supervised_users(user: User, limit: int = 500) -> list[User]:
         db.session.scalars(
             select(User)
             .join(User.unit)
-            .where(User.active.is_(True), permissions.supervised_units_clause(user))
+            .where(User.active.is_(True), org_permissions.supervised_units_clause(user))
             .options(joinedload(User.unit))
             .order_by(Unit.path, User.username)
             .limit(limit)

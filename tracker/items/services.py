@@ -8,13 +8,14 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from tracker.auth import permissions
-from tracker.auth.models import Unit, User
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.formats import iso
+from tracker.items import permissions
 from tracker.items.history import record
 from tracker.items.models import Category, EventAction, Item, ItemCategory, Report, Status
+from tracker.org import permissions as org_permissions
+from tracker.org.models import Unit, User
 
 TITLE_MAX = 200
 TEXT_MAX = 20000
@@ -85,7 +86,7 @@ def find_person(name_or_username: str) -> User:
 
 
 def check_owner(owner: User | None, unit: Unit) -> User:
-    if owner is None or not permissions.eligible_owner(owner, unit):
+    if owner is None or not org_permissions.eligible_owner(owner, unit):
         raise Invalid("责任人不存在、已停用，或不属于该事项的单位。", field="owner")
     return owner
 
@@ -110,7 +111,7 @@ def create_item(
     ``actor`` must supervise ``unit`` (None: the system, e.g. the demo loader). With ``today``
     given, a deadline before it is refused; imports of past years' reports pass None.
     """
-    if actor is not None and not permissions.supervises_unit(actor, unit):
+    if actor is not None and not org_permissions.supervises_unit(actor, unit):
         raise Forbidden("您只能在督办范围内的单位新增事项。", field="unit")
     if owner is not None:
         check_owner(owner, unit)

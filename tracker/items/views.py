@@ -17,14 +17,12 @@ from flask import (
 from flask_login import current_user
 
 from tracker import clock
-from tracker.auth import permissions
-from tracker.auth.models import Unit, User
 from tracker.errors import DomainError
 from tracker.exports import ledger
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
-from tracker.items import queries, services, workflow
+from tracker.items import history, permissions, queries, services, workflow
 from tracker.items.forms import (
     AssignForm,
     EvidenceForm,
@@ -34,7 +32,9 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Item
+from tracker.items.models import Item, Light, Status
+from tracker.org import permissions as org_permissions
+from tracker.org.models import Unit, User
 from tracker.web.pages import done, guard, safe_next
 from tracker.web.params import Params
 from tracker.web.work import first_error, run, submitted
@@ -43,6 +43,22 @@ bp = Blueprint("items", __name__)
 
 
 guard(bp)
+
+
+class _Predicates:
+    """``perm`` in templates: every predicate of items.permissions and org.permissions."""
+
+    def __getattr__(self, name: str):
+        return getattr(permissions, name, None) or getattr(org_permissions, name)
+
+
+@bp.app_context_processor
+def item_words() -> dict:
+    return {"perm": _Predicates(), "Status": Status, "Light": Light}
+
+
+bp.add_app_template_global(history.action_title, "history_title")
+bp.add_app_template_global(history.describe, "history_lines")
 
 
 def _page_args() -> tuple[int, int]:
@@ -60,7 +76,7 @@ def _filter_from_args() -> queries.ItemFilter:
 
 @bp.get("/")
 def home():
-    if not permissions.is_supervisor(current_user):
+    if not org_permissions.is_supervisor(current_user):
         return redirect(url_for("items.mine"))
     today = clock.local_today()
     return render_template(
@@ -114,7 +130,7 @@ def overdue():
 
 @bp.get("/review")
 def review():
-    if not permissions.is_supervisor(current_user):
+    if not org_permissions.is_supervisor(current_user):
         abort(403)
     page, per_page = _page_args()
     return render_template(
@@ -355,7 +371,7 @@ def edit(item_id: int):
 
 @bp.route("/items/new", methods=["GET", "POST"])
 def create():
-    if not permissions.is_supervisor(current_user):
+    if not org_permissions.is_supervisor(current_user):
         abort(403)
     form = NewItemForm()
     units = queries.supervised_units(current_user)

@@ -9,11 +9,10 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from tracker.auth import permissions
-from tracker.auth.models import User
 from tracker.errors import Conflict, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.formats import iso
+from tracker.items import permissions
 from tracker.items.history import record
 from tracker.items.models import (
     EventAction,
@@ -25,6 +24,7 @@ from tracker.items.models import (
     Status,
     lock_item,
 )
+from tracker.org.models import User
 
 
 class Action(enum.Enum):

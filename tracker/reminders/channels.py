@@ -35,8 +35,8 @@ from urllib.parse import quote_plus
 import requests
 from sqlalchemy import select
 
-from tracker.auth.models import User
 from tracker.extensions import db
+from tracker.org.models import User
 from tracker.reminders import digest, outbound
 from tracker.reminders.models import AttemptOutcome, Channel, ChatRobot, DeliveryAttempt, Notification, OutboxMessage
 from tracker.web.params import is_on

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.auth.models import Unit, User
 from tracker.extensions import db
+from tracker.org.models import Unit, User
 from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 

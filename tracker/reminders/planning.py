@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from tracker.auth.models import Role, Unit, User, path_ids
 from tracker.extensions import db
 from tracker.formats import NO_DEADLINE
 from tracker.items.models import (
@@ -32,6 +31,7 @@ from tracker.items.models import (
     carried_label,
     traffic_light,
 )
+from tracker.org.models import Role, Unit, User, path_ids
 from tracker.reminders.rules import ReminderRule
 
 BATCH = 2000

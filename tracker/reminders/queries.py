@@ -6,9 +6,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from tracker.auth import permissions
-from tracker.auth.models import User
 from tracker.extensions import db
+from tracker.org import permissions
+from tracker.org.models import User
 from tracker.reminders.models import Channel, MessageStatus, Notification, OutboxMessage, ReminderPass
 
 

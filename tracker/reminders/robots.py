@@ -1,8 +1,8 @@
 """Chat robots of units: added, changed and removed by admins."""
 
-from tracker.auth.models import Unit
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.org.models import Unit
 from tracker.reminders.models import ROBOT_CHANNELS, Channel, ChatRobot
 from tracker.reminders.outbound import AllowList, check_url
 

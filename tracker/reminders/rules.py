@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tracker.auth.models import User
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
+from tracker.org.models import User
 from tracker.reminders.models import CalendarDay, DayKind, ReminderSettings
 from tracker.web.params import is_on
 

@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from tracker.auth.models import User
 from tracker.extensions import db, insert_ignore
+from tracker.org.models import User
 from tracker.reminders import digest, planning
 from tracker.reminders.channels import UNKNOWN_WAIT_HOURS, Deliverer, Outcome
 from tracker.reminders.models import (

@@ -5,15 +5,21 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import clock
-from tracker.auth import permissions
 from tracker.forms import ButtonForm
+from tracker.org import permissions
 from tracker.reminders import queries, services
 from tracker.reminders.models import Channel, MessageStatus
-from tracker.web.pages import done
+from tracker.web.pages import done, signed_in
 from tracker.web.params import Params
 from tracker.web.work import run
 
 bp = Blueprint("reminders", __name__)
+
+
+@bp.app_context_processor
+def bell() -> dict:
+    """The unread count beside the bell in the navigation bar."""
+    return {"unread_notifications": queries.unread_count(current_user) if signed_in() else 0}
 
 
 @bp.get("/notifications")

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.auth import permissions
-from tracker.auth.models import Unit, User
 from tracker.errors import NotFound
 from tracker.extensions import db
+from tracker.items import permissions
 from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
+from tracker.org import permissions as org_permissions
+from tracker.org.models import Unit, User
 from tracker.pagination import Page, paginate
 from tracker.rollover.models import CarryOver, RolloverRun
 
@@ -48,7 +49,7 @@ class ReportYear:
 def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     """``unit``'s report(s) for ``year`` with their items; NotFound when there is none or ``user``
     (None: the system) may not see the unit. A fixed number of statements, whatever the rows."""
-    if user is not None and not permissions.can_view_unit(user, unit):
+    if user is not None and not org_permissions.can_view_unit(user, unit):
         raise NotFound("报告不存在，或您无权查看。")
     reports = list(db.session.scalars(
         select(Report).where(Report.unit_id == unit.id, Report.year == year).order_by(Report.is_draft, Report.id)
@@ -133,7 +134,7 @@ def reports_query(user: User):
     """Reports of the units ``user`` supervises (officials have none), with their units."""
     return (
         select(Report)
-        .where(Report.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
+        .where(Report.unit_id.in_(select(Unit.id).where(org_permissions.supervised_units_clause(user))))
         .options(joinedload(Report.unit))
     )
 
@@ -167,7 +168,7 @@ def rollover_runs(user: User, limit: int = 10) -> list[RolloverRun]:
     return list(db.session.scalars(
         select(RolloverRun)
         .where(RolloverRun.unit_id.is_(None)
-               | RolloverRun.unit_id.in_(select(Unit.id).where(permissions.supervised_units_clause(user))))
+               | RolloverRun.unit_id.in_(select(Unit.id).where(org_permissions.supervised_units_clause(user))))
         .options(joinedload(RolloverRun.unit), joinedload(RolloverRun.actor))
         .order_by(RolloverRun.id.desc())
         .limit(limit)

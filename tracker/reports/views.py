@@ -7,13 +7,13 @@ from flask import Blueprint, abort, render_template, send_file, url_for
 from flask_login import current_user
 
 from tracker import clock
-from tracker.auth import permissions
-from tracker.auth.models import Unit
 from tracker.errors import Invalid, NotFound
 from tracker.exports import section
 from tracker.extensions import db
 from tracker.forms import db_id
 from tracker.items import queries as item_queries
+from tracker.org import permissions
+from tracker.org.models import Unit
 from tracker.reports import queries
 from tracker.reports.forms import RolloverForm
 from tracker.rollover import services as rollover

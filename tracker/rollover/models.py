@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.auth.models import Unit, User
 from tracker.extensions import db
 from tracker.items.models import Item, Report
+from tracker.org.models import Unit, User
 from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
 
 

@@ -15,12 +15,12 @@ from datetime import date, datetime
 from sqlalchemy import insert, select, update
 
 from tracker import clock
-from tracker.auth import permissions
-from tracker.auth.models import Unit, User
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db, insert_ignore
 from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
 from tracker.items.services import EARLIEST_YEAR, LATEST_YEAR
+from tracker.org import permissions
+from tracker.org.models import Unit, User
 from tracker.rollover.models import CarryOver, RolloverRun, RolloverSource
 
 BATCH = 500

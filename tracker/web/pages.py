@@ -29,13 +29,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from tracker import clock, storable
-from tracker.auth import permissions, signin
-from tracker.auth.models import User
 from tracker.errors import DomainError
 from tracker.extensions import db, login_manager
 from tracker.formats import NO_DEADLINE, chinese_date
-from tracker.items import history
-from tracker.items.models import Light, Status
+from tracker.org import signin
+from tracker.org.models import User
 from tracker.storable import is_storable
 
 log = logging.getLogger(__name__)
@@ -236,16 +234,8 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def shared():
-        from tracker.reminders.queries import unread_count
+        return {"today": clock.local_today(), "signed_in": signed_in()}
 
-        signed_in = has_request_context() and not g.get("bare") and current_user.is_authenticated
-        return {
-            "perm": permissions, "Status": Status, "Light": Light, "today": clock.local_today(),
-            "unread_notifications": unread_count(current_user) if signed_in else 0,
-        }
-
-    app.add_template_global(history.action_title, "history_title")
-    app.add_template_global(history.describe, "history_lines")
     app.add_template_filter(date_cn)
     app.add_template_filter(local_time)
     app.add_template_filter(days_label)
@@ -272,6 +262,11 @@ def register_web(app: Flask) -> None:
                     connection.execute(signin.touch_statement(secret, clock.utcnow()))
             except SQLAlchemyError:  # a busy or missing database: the next request tries again
                 log.warning("could not record a session as seen", exc_info=True)
+
+
+def signed_in() -> bool:
+    """A signed-in user, on a page that may ask the database about them (not a bare error page)."""
+    return has_request_context() and not g.get("bare") and current_user.is_authenticated
 
 
 def date_cn(value: date | None) -> str:

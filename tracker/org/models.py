@@ -211,3 +211,20 @@ class UserSession(db.Model):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
     user: Mapped[User] = relationship()
+
+
+# Per-user API tokens: shown once, stored only as a SHA-256 hash, revocable.
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # The token is 256 random bits, so a plain SHA-256 is enough to make the stored value useless.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in lists so a user can tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

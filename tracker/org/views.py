@@ -4,14 +4,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker import clock
-from tracker.api import tokens
-from tracker.api.models import ApiToken
-from tracker.auth import services, signin
-from tracker.auth.forms import LoginForm, PasswordForm, TokenForm
-from tracker.auth.models import SessionEnd, SignInOutcome
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.forms import ButtonForm
+from tracker.org import services, signin, tokens
+from tracker.org.forms import LoginForm, PasswordForm, TokenForm
+from tracker.org.models import ApiToken, SessionEnd, SignInOutcome
 from tracker.reminders import services as reminders
 from tracker.reminders.models import Channel
 from tracker.web.pages import done, safe_next

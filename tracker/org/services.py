@@ -7,11 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from tracker.api.models import ApiToken
-from tracker.auth import signin
-from tracker.auth.models import Role, SessionEnd, SignInOutcome, Unit, User
 from tracker.errors import Conflict, Invalid, NotFound
 from tracker.extensions import db
+from tracker.org import signin
+from tracker.org.models import ApiToken, Role, SessionEnd, SignInOutcome, Unit, User
 from tracker.types import utcnow
 
 UNIT_NAME_MAX = 100

@@ -30,9 +30,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from tracker.auth.models import SessionEnd, SignInEvent, SignInOutcome, SignInThrottle, User, UserSession
 from tracker.errors import DomainError, Invalid
 from tracker.extensions import db, insert_ignore
+from tracker.org.models import SessionEnd, SignInEvent, SignInOutcome, SignInThrottle, User, UserSession
 from tracker.storable import storable
 
 WRONG = "用户名或密码不正确，或账号已停用。"

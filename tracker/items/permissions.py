@@ -1,36 +1,12 @@
-"""Who may see and do what: the one place for permission rules (CONTRACT.md, Roles).
+"""Who may see and do what to an item: one predicate per action, asked by the services, the
+doors and the templates alike, with the SQL twins that lists filter by. Built on the unit and role
+predicates of ``tracker.org.permissions``."""
 
-- official: sees the items of their own unit; updates the items they own.
-- supervisor: sees every item of their unit and all units below; assigns, reviews, extends.
-- admin: manages units, users and categories, and can do what a supervisor can, everywhere.
+from sqlalchemy import ColumnElement, false, true
 
-Views, the API, the CLI and templates all ask these predicates; none repeats their logic.
-"""
-
-from sqlalchemy import ColumnElement, false, select, true
-
-from tracker.auth.models import Role, Unit, User
 from tracker.items.models import WORKING, Evidence, Item, Status
-
-
-def is_admin(user: User) -> bool:
-    return user.role is Role.admin
-
-
-def is_supervisor(user: User) -> bool:
-    """A supervisor or an admin: someone who oversees units rather than owning items."""
-    return user.role in (Role.supervisor, Role.admin)
-
-
-def supervises_unit(user: User, unit: Unit) -> bool:
-    """True when ``user`` supervises ``unit``: an admin anywhere, a supervisor over their subtree."""
-    if user.role is Role.admin:
-        return True
-    return user.role is Role.supervisor and unit.is_within(user.unit)
-
-
-def can_view_unit(user: User, unit: Unit) -> bool:
-    return supervises_unit(user, unit) or unit.id == user.unit_id
+from tracker.org.models import Role, User
+from tracker.org.permissions import can_view_unit, supervises_unit, units_below
 
 
 def can_view_item(user: User, item: Item) -> bool:
@@ -101,43 +77,6 @@ def can_remove_evidence(user: User, evidence: Evidence, item: Item) -> bool:
     return is_owner(user, item) or can_supervise_item(user, item)
 
 
-def can_roll_over(user: User, unit: Unit | None) -> bool:
-    """Year-end rollover: of ``unit`` and the units below it by whoever supervises it; of every
-    unit (``unit`` None) by an admin only."""
-    return is_admin(user) if unit is None else supervises_unit(user, unit)
-
-
-def can_revoke_token(user: User, token) -> bool:
-    """An API token (``api.models.ApiToken``) is revoked by its own user, or by an admin."""
-    return token.user_id == user.id or is_admin(user)
-
-
-def can_manage(user: User) -> bool:
-    """Units, users, categories and settings."""
-    return is_admin(user)
-
-
-def eligible_owner(user: User, unit: Unit) -> bool:
-    """Who may own an item of ``unit``: an active user of that unit, or a supervisor over it."""
-    return user.active and (user.unit_id == unit.id or supervises_unit(user, unit))
-
-
-def visible_units_clause(user: User) -> ColumnElement[bool]:
-    """SQL condition on ``Unit`` for the units whose items ``user`` may see."""
-    if user.role is Role.admin:
-        return true()
-    if user.role is Role.supervisor:
-        return Unit.path.startswith(user.unit.path, autoescape=True)
-    return Unit.id == user.unit_id
-
-
-def supervised_units_clause(user: User) -> ColumnElement[bool]:
-    """SQL condition on ``Unit`` for the units ``user`` supervises (none for an official)."""
-    if user.role is Role.official:
-        return false()
-    return visible_units_clause(user)
-
-
 def visible_items_clause(user: User) -> ColumnElement[bool]:
     """SQL condition on ``Item`` for the items ``user`` may see (no join needed).
 
@@ -157,8 +96,3 @@ def supervised_items_clause(user: User) -> ColumnElement[bool]:
     if user.role is Role.supervisor:
         return Item.unit_id.in_(units_below(user.unit))
     return false()
-
-
-def units_below(unit: Unit):
-    """SELECT of the ids of ``unit`` and every unit below it."""
-    return select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from tracker.api.models import ApiToken
-from tracker.auth import permissions
-from tracker.auth.models import User
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db
+from tracker.org import permissions
+from tracker.org.models import ApiToken, User
 
 PREFIX = "trk_"
 NAME_MAX = 100
