@@ -12,11 +12,11 @@ from tracker.errors import Conflict, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.items import queries, workflow
-from tracker.items.models import Evidence, Item, ItemEvent, Report, Status
+from tracker.items.models import CarryOver, Evidence, Item, ItemEvent, Report, Status
 from tracker.items.workflow import Action
 from tracker.rollover import jobs
 from tracker.rollover import services as rollover
-from tracker.rollover.models import CarryOver, RolloverRun
+from tracker.rollover.models import RolloverRun
 
 
 def _state():

@@ -2,6 +2,7 @@
 
 from tracker.importing.models import CategoryRule  # noqa: F401
 from tracker.items.models import (  # noqa: F401
+    CarryOver,
     Category,
     Evidence,
     ExtensionRequest,
@@ -25,4 +26,4 @@ from tracker.reminders.models import (  # noqa: F401
     ReminderPass,
     ReminderSettings,
 )
-from tracker.rollover.models import CarryOver, RolloverRun  # noqa: F401
+from tracker.rollover.models import RolloverRun  # noqa: F401

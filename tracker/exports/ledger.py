@@ -25,10 +25,9 @@ from sqlalchemy.orm import aliased
 from tracker import clock
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.items.models import Category, Evidence, Item, ItemCategory, Report
+from tracker.items.models import CarryOver, Category, Evidence, Item, ItemCategory, Report
 from tracker.items.queries import ItemFilter, overdue_clause
 from tracker.org.models import Unit, User
-from tracker.rollover.models import CarryOver
 
 BATCH = 1000
 SHEET_TITLE = "整改台账"

@@ -11,6 +11,7 @@ from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
 from tracker.org import permissions
+from tracker.org import queries as org_queries
 from tracker.org.models import Unit
 from tracker.web.pages import done, guard
 from tracker.web.work import submitted
@@ -26,7 +27,7 @@ def _serializer() -> URLSafeSerializer:
 
 
 def _supervised_units() -> list[Unit]:
-    return queries.supervised_units(current_user)
+    return org_queries.supervised_units(current_user)
 
 
 def _fill_choices(form: ConfirmForm, units: list[Unit]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     false,
     select,
     text,
@@ -348,3 +349,26 @@ class ItemEvent(db.Model):
 
     item: Mapped[Item] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class CarryOver(db.Model):
+    """One item carried from year ``from_year`` into the year of ``to_report`` (the next year, or
+    later for an item reopened after its own year's rollover).
+
+    The item itself moves (it keeps its id, history, owner, evidence and deadline); this row
+    remembers the report it left, so year Y's report still lists every problem it had."""
+
+    __tablename__ = "carry_overs"
+    __table_args__ = (UniqueConstraint("item_id", "from_year", name="uq_carry_overs_item_id_from_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))  # indexed by the unique key
+    from_year: Mapped[int] = mapped_column(Integer)
+    from_report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    to_report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("rollover_runs.id"), index=True)  # rollover.models
+    carried_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    from_report: Mapped[Report | None] = relationship(foreign_keys=[from_report_id])
+    to_report: Mapped[Report] = relationship(foreign_keys=[to_report_id])

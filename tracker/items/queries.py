@@ -12,6 +12,7 @@ from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.items import permissions
 from tracker.items.models import (
+    CarryOver,
     Category,
     Evidence,
     ExtensionRequest,
@@ -22,7 +23,7 @@ from tracker.items.models import (
     Status,
 )
 from tracker.org import permissions as org_permissions
-from tracker.org.models import Role, Unit, User
+from tracker.org.models import Unit, User
 from tracker.org.services import find_unit
 from tracker.pagination import Page, paginate
 from tracker.web.params import Params
@@ -159,8 +160,6 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
     if flt.report_id is not None:  # its items, including those it has carried on to a later year
-        from tracker.rollover.models import CarryOver
-
         query = query.where(or_(
             Item.report_id == flt.report_id,
             Item.id.in_(select(CarryOver.item_id).where(CarryOver.from_report_id == flt.report_id)),
@@ -273,22 +272,8 @@ def count_pending_extensions(user: User) -> int:
     )
 
 
-def visible_units(user: User) -> list[Unit]:
-    """Units the user may see items of, in tree order (by path)."""
-    return list(
-        db.session.scalars(
-            select(Unit).where(org_permissions.visible_units_clause(user)).order_by(Unit.path)
-        )
-    )
 
 
-def supervised_units(user: User) -> list[Unit]:
-    """Units ``user`` supervises, in tree order: the choices where a unit is picked for an action."""
-    return list(
-        db.session.scalars(
-            select(Unit).where(org_permissions.supervised_units_clause(user)).order_by(Unit.path)
-        )
-    )
 
 
 def item_years(user: User) -> list[int]:
@@ -320,26 +305,6 @@ def items_by_ids(user: User, ids: list[int]) -> list[Item]:
     )
 
 
-def owner_choices(unit: Unit) -> list[User]:
-    """Active users who may own an item of ``unit``: its own staff, and supervisors above it."""
-    ancestor_ids = unit.lineage
-
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.active.is_(True),
-                or_(
-                    User.unit_id == unit.id,
-                    (User.role == Role.supervisor) & User.unit_id.in_(ancestor_ids),
-                    User.role == Role.admin,
-                ),
-            )
-            .options(joinedload(User.unit))
-            .order_by(User.role, User.username)
-            .limit(500)
-        )
-    )
 
 
 def items_owned_outside_reach(user: User, limit: int = 1000) -> int:
@@ -368,16 +333,3 @@ def status_counts(user: User, today: date) -> dict:
     )
     return {"by_status": counts, "overdue": overdue, "total": sum(counts.values())}
 
-
-def supervised_users(user: User, limit: int = 500) -> list[User]:
-    """Active users in the units ``user`` supervises, for choosing an owner."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(User.unit)
-            .where(User.active.is_(True), org_permissions.supervised_units_clause(user))
-            .options(joinedload(User.unit))
-            .order_by(Unit.path, User.username)
-            .limit(limit)
-        )
-    )

@@ -34,6 +34,7 @@ from tracker.items.forms import (
 )
 from tracker.items.models import Item, Light, Status
 from tracker.org import permissions as org_permissions
+from tracker.org import queries as org_queries
 from tracker.org.models import Unit, User
 from tracker.web.pages import done, guard, safe_next
 from tracker.web.params import Params
@@ -110,7 +111,7 @@ def index():
         flt=flt,
         sort=sort if sort in queries.SORTS else "deadline",
         sorts=queries.SORT_TITLES,
-        units=queries.visible_units(current_user),
+        units=org_queries.visible_units(current_user),
         years=queries.item_years(current_user),
         categories=queries.all_categories(),
         assign_form=AssignForm(),
@@ -124,7 +125,7 @@ def overdue():
     today = clock.local_today()
     result = queries.overdue_items(current_user, today=today, page=page, per_page=per_page, flt=flt)
     return render_template(
-        "items/overdue.html", page=result, flt=flt, units=queries.visible_units(current_user)
+        "items/overdue.html", page=result, flt=flt, units=org_queries.visible_units(current_user)
     )
 
 
@@ -337,7 +338,7 @@ def edit(item_id: int):
     if supervising:
         _category_choices(form)
         form.owner.choices = [(0, "（未指定）")] + [
-            (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.owner_choices(item.unit)
+            (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in org_queries.owner_choices(item.unit)
         ]
     if request.method == "GET":
         form.version.data = item.version
@@ -374,11 +375,11 @@ def create():
     if not org_permissions.is_supervisor(current_user):
         abort(403)
     form = NewItemForm()
-    units = queries.supervised_units(current_user)
+    units = org_queries.supervised_units(current_user)
     form.unit.choices = [(u.id, u.indented_name) for u in units]
     _category_choices(form)
     form.owner.choices = [(0, "（稍后分派）")] + [
-        (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in queries.supervised_users(current_user)
+        (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in org_queries.supervised_users(current_user)
     ]
     if request.method == "GET":
         form.year.data = clock.local_today().year

@@ -9,11 +9,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items import permissions
-from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
+from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
 from tracker.pagination import Page, paginate
-from tracker.rollover.models import CarryOver, RolloverRun
+from tracker.rollover.models import RolloverRun
 
 ROW_LIMIT = 2000  # a report lists tens of problems; this bounds a page whatever happens
 

@@ -11,8 +11,8 @@ from tracker.errors import Invalid, NotFound
 from tracker.exports import section
 from tracker.extensions import db
 from tracker.forms import db_id
-from tracker.items import queries as item_queries
 from tracker.org import permissions
+from tracker.org import queries as org_queries
 from tracker.org.models import Unit
 from tracker.reports import queries
 from tracker.reports.forms import RolloverForm
@@ -35,7 +35,7 @@ def _unit(unit_id: int) -> Unit:
 
 def _rollover_form(form: RolloverForm | None = None) -> RolloverForm:
     form = form or RolloverForm(year=clock.year_just_ended(clock.local_today()))
-    units = item_queries.supervised_units(current_user)
+    units = org_queries.supervised_units(current_user)
     form.unit.choices = ([("", "全部单位")] if permissions.can_roll_over(current_user, None) else []) + [
         (str(u.id), u.indented_name) for u in units
     ]

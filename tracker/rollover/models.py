@@ -1,37 +1,13 @@
-"""The record of year-end carry-overs: which item left which report for which, and each run."""
+"""Each year-end rollover run (the carry-over of each item is ``items.models.CarryOver``)."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
-from tracker.items.models import Item, Report
 from tracker.org.models import Unit, User
 from tracker.types import TitledEnum, UTCDateTime, enum_column, utcnow
-
-
-class CarryOver(db.Model):
-    """One item carried from year ``from_year`` into the year of ``to_report`` (the next year, or
-    later for an item reopened after its own year's rollover).
-
-    The item itself moves (it keeps its id, history, owner, evidence and deadline); this row
-    remembers the report it left, so year Y's report still lists every problem it had."""
-
-    __tablename__ = "carry_overs"
-    __table_args__ = (UniqueConstraint("item_id", "from_year", name="uq_carry_overs_item_id_from_year"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))  # indexed by the unique key
-    from_year: Mapped[int] = mapped_column(Integer)
-    from_report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
-    to_report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("rollover_runs.id"), index=True)
-    carried_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    item: Mapped[Item] = relationship()
-    from_report: Mapped[Report | None] = relationship(foreign_keys=[from_report_id])
-    to_report: Mapped[Report] = relationship(foreign_keys=[to_report_id])
 
 
 class RolloverSource(TitledEnum):

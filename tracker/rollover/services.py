@@ -17,11 +17,11 @@ from sqlalchemy import insert, select, update
 from tracker import clock
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db, insert_ignore
-from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
+from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
 from tracker.items.services import EARLIEST_YEAR, LATEST_YEAR
 from tracker.org import permissions
 from tracker.org.models import Unit, User
-from tracker.rollover.models import CarryOver, RolloverRun, RolloverSource
+from tracker.rollover.models import RolloverRun, RolloverSource
 
 BATCH = 500
 

@@ -1,0 +1,74 @@
+"""Units and users as the pages list them: a fixed number of statements whatever their number."""
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from tracker.extensions import db
+from tracker.org import permissions
+from tracker.org.models import Role, Unit, User
+
+
+def all_units() -> list[Unit]:
+    """Every unit, in tree order (by path)."""
+    return list(db.session.scalars(select(Unit).order_by(Unit.path)))
+
+
+def all_users() -> list[User]:
+    """Every user with their unit, by unit in tree order, then user name."""
+    return list(db.session.scalars(
+        select(User).join(User.unit).options(joinedload(User.unit)).order_by(Unit.path, User.username)
+    ))
+
+
+def visible_units(user: User) -> list[Unit]:
+    """Units the user may see items of, in tree order (by path)."""
+    return list(
+        db.session.scalars(
+            select(Unit).where(permissions.visible_units_clause(user)).order_by(Unit.path)
+        )
+    )
+
+
+def supervised_units(user: User) -> list[Unit]:
+    """Units ``user`` supervises, in tree order: the choices where a unit is picked for an action."""
+    return list(
+        db.session.scalars(
+            select(Unit).where(permissions.supervised_units_clause(user)).order_by(Unit.path)
+        )
+    )
+
+
+def owner_choices(unit: Unit) -> list[User]:
+    """Active users who may own an item of ``unit``: its own staff, and supervisors above it."""
+    ancestor_ids = unit.lineage
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                or_(
+                    User.unit_id == unit.id,
+                    (User.role == Role.supervisor) & User.unit_id.in_(ancestor_ids),
+                    User.role == Role.admin,
+                ),
+            )
+            .options(joinedload(User.unit))
+            .order_by(User.role, User.username)
+            .limit(500)
+        )
+    )
+
+
+def supervised_users(user: User, limit: int = 500) -> list[User]:
+    """Active users in the units ``user`` supervises, for choosing an owner."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(User.unit)
+            .where(User.active.is_(True), permissions.supervised_units_clause(user))
+            .options(joinedload(User.unit))
+            .order_by(Unit.path, User.username)
+            .limit(limit)
+        )
+    )
