@@ -1,21 +1,77 @@
 """Sign-in, sign-out and the user's own profile."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+import logging
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_url, login_user, logout_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import clock
 from tracker.errors import DomainError
-from tracker.extensions import db
+from tracker.extensions import db, login_manager
 from tracker.forms import ButtonForm
 from tracker.org import services, signin, tokens
 from tracker.org.forms import LoginForm, PasswordForm, TokenForm
-from tracker.org.models import ApiToken, SessionEnd, SignInOutcome
-from tracker.reminders import services as reminders
-from tracker.reminders.models import Channel
-from tracker.web.pages import done, safe_next
+from tracker.org.models import ApiToken, SessionEnd, SignInOutcome, User
+from tracker.web.pages import STATIC_ENDPOINTS, done, safe_next
 from tracker.web.work import run, submitted, unit_of_work
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+# What a user with a temporary password may still reach.
+PASSWORD_FIRST_EXEMPT = frozenset({"auth.profile", "auth.logout", "auth.logout_everywhere", "auth.login", *STATIC_ENDPOINTS})
+
+
+def load_user(user_id: str) -> User | None:
+    """The user of this browser's session, if the session is still live in the database."""
+    secret = session.get("sid")
+    loaded = signin.load_session(secret, user_id, now=clock.utcnow(), policy=policy())
+    if loaded.expired:
+        db.session.commit()
+        session.pop("sid", None)
+        g.session_expired = True
+    if loaded.touch:
+        g.touch_session = secret
+    return loaded.user
+
+
+def sign_in_first():
+    expired = g.get("session_expired", False)
+    flash("登录已超时，请重新登录。" if expired else "请先登录。", "warning")
+    return redirect(login_url("auth.login", next_url=request.url))
+
+
+@bp.record_once
+def _wire_sign_in(state) -> None:
+    """Flask-Login asks this package who is signed in, and where to send who is not."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(sign_in_first)
+
+
+@bp.before_app_request
+def password_first():
+    """A user with a temporary password changes it before anything else."""
+    if request.endpoint in PASSWORD_FIRST_EXEMPT or request.path.startswith("/api/"):
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.profile"))  # which says why, above the form
+    return None
+
+
+@bp.teardown_app_request
+def touch_session(_error):
+    """Mark the session as seen, in a transaction of its own after the request's."""
+    secret = g.pop("touch_session", None)
+    if secret:
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(signin.touch_statement(secret, clock.utcnow()))
+        except SQLAlchemyError:  # a busy or missing database: the next request tries again
+            log.warning("could not record a session as seen", exc_info=True)
 
 
 def client() -> signin.Client:
@@ -86,23 +142,9 @@ def logout_everywhere():
 def _profile_page(form: PasswordForm, status: int = 200, new_token: str | None = None):
     return render_template(
         "auth/profile.html", form=form, tokens=tokens.user_tokens(current_user), token_form=TokenForm(),
-        new_token=new_token, channels=Channel, chosen=reminders.user_channels(current_user),
+        new_token=new_token,
         sessions=signin.live_sessions(current_user), current_sid=signin.fingerprint(session.get("sid") or ""),
     ), status
-
-
-@bp.post("/profile/channels")
-@login_required
-def save_channels():
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    run(lambda: reminders.set_user_channels(current_user, request.form.getlist("channel")))
-    chosen = reminders.user_channels(current_user)
-    if not chosen:
-        flash("已保存：您不会收到任何提醒。", "warning")
-    else:
-        flash("提醒方式已保存：" + "、".join(c.title for c in chosen) + "。", "success")
-    return redirect(url_for("auth.profile") + "#channels")
 
 
 @bp.post("/profile/tokens")

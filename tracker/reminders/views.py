@@ -1,7 +1,7 @@
 """The bell (in-app notifications) and the send log."""
 
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import clock
@@ -18,8 +18,26 @@ bp = Blueprint("reminders", __name__)
 
 @bp.app_context_processor
 def bell() -> dict:
-    """The unread count beside the bell in the navigation bar."""
-    return {"unread_notifications": queries.unread_count(current_user) if signed_in() else 0}
+    """The unread count beside the bell in the navigation bar; the channels for 个人设置."""
+    return {"unread_notifications": queries.unread_count(current_user) if signed_in() else 0, "Channel": Channel}
+
+
+bp.add_app_template_global(services.user_channels, "chosen_channels")
+
+
+@bp.post("/profile/channels")
+@login_required
+def save_channels():
+    """个人设置 → 提醒方式."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    run(lambda: services.set_user_channels(current_user, request.form.getlist("channel")))
+    chosen = services.user_channels(current_user)
+    if not chosen:
+        flash("已保存：您不会收到任何提醒。", "warning")
+    else:
+        flash("提醒方式已保存：" + "、".join(c.title for c in chosen) + "。", "success")
+    return redirect(url_for("auth.profile") + "#channels")
 
 
 @bp.get("/notifications")

@@ -18,10 +18,8 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
-    url_for,
 )
-from flask_login import current_user, login_required, login_url
+from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -30,9 +28,8 @@ from werkzeug.exceptions import HTTPException
 
 from tracker import clock, storable
 from tracker.errors import DomainError
-from tracker.extensions import db, login_manager
+from tracker.extensions import db
 from tracker.formats import NO_DEADLINE, chinese_date
-from tracker.org import signin
 from tracker.org.models import User
 from tracker.storable import is_storable
 
@@ -129,8 +126,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# What a user with a temporary password may still reach.
-PASSWORD_FIRST_EXEMPT = frozenset({"auth.profile", "auth.logout", "auth.logout_everywhere", "auth.login", *STATIC_ENDPOINTS})
 
 
 def unstorable_input() -> bool:
@@ -153,32 +148,6 @@ def unstorable_input() -> bool:
 
 
 def register_web(app: Flask) -> None:
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录。"
-    login_manager.login_message_category = "warning"
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        """The user of this browser's session, if the session is still live in the database."""
-        secret = session.get("sid")
-        loaded = signin.load_session(secret, user_id, now=clock.utcnow(), policy=signin.Policy.from_config(app.config))
-        if loaded.expired:
-            db.session.commit()
-            session.pop("sid", None)
-            g.session_expired = True
-        if loaded.touch:
-            g.touch_session = secret
-        return loaded.user
-
-    @app.before_request
-    def password_first():
-        """A user with a temporary password changes it before anything else."""
-        if request.endpoint in PASSWORD_FIRST_EXEMPT or request.path.startswith("/api/"):
-            return None
-        if current_user.is_authenticated and current_user.must_change_password:
-            return redirect(url_for("auth.profile"))  # which says why, above the form
-        return None
-
     @app.before_request
     def refuse_unstorable():
         try:
@@ -226,12 +195,6 @@ def register_web(app: Flask) -> None:
             db.session.rollback()
         return error_page(500, bare=True)
 
-    @login_manager.unauthorized_handler
-    def sign_in_first():
-        expired = g.get("session_expired", False)
-        flash("登录已超时，请重新登录。" if expired else "请先登录。", "warning")
-        return redirect(login_url("auth.login", next_url=request.url))
-
     @app.context_processor
     def shared():
         return {"today": clock.local_today(), "signed_in": signed_in()}
@@ -252,16 +215,7 @@ def register_web(app: Flask) -> None:
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
-    @app.teardown_request
-    def touch_session(_error):
-        """Mark the session as seen, in a transaction of its own after the request's."""
-        secret = g.pop("touch_session", None)
-        if secret:
-            try:
-                with db.engine.begin() as connection:
-                    connection.execute(signin.touch_statement(secret, clock.utcnow()))
-            except SQLAlchemyError:  # a busy or missing database: the next request tries again
-                log.warning("could not record a session as seen", exc_info=True)
+
 
 
 def signed_in() -> bool:
