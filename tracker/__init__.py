@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.admin.views import bp as admin_bp
     from tracker.api.views import bp as api_bp
     from tracker.cli import tracker_cli
+    from tracker.exports.views import bp as exports_bp
     from tracker.importing.views import bp as importing_bp
     from tracker.items.views import bp as items_bp
     from tracker.org.views import bp as auth_bp
@@ -52,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
     if int(app.config.get("TRUSTED_PROXIES") or 0) > 0:

@@ -22,6 +22,7 @@ from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.formats import chinese_date
 from tracker.items.models import Evidence, Item, Status
+from tracker.org import permissions
 from tracker.org.models import Unit, User
 from tracker.reports.queries import ReportYear, latest_notes, report_year
 
@@ -54,7 +55,10 @@ def section_filename(unit: Unit, year: int) -> str:
 
 def report_section(unit: Unit, year: int, *, user: User | None, today: date) -> bytes:
     """The section for ``unit``'s report of ``year``: the problems of ``year - 1`` and what became
-    of them, then the problems ``year``'s report found. NotFound if neither report exists."""
+    of them, then the problems ``year``'s report found. NotFound if neither report exists, or
+    ``user`` (None: the system) may not see the unit."""
+    if user is not None and not permissions.can_view_unit(user, unit):
+        raise NotFound("报告不存在，或您无权查看。")
     previous = _maybe(unit, year - 1, user)
     current = _maybe(unit, year, user)
     if previous is None and current is None:

@@ -2,7 +2,7 @@
 (one count, one page of rows, one for their categories), whatever the number of rows."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Select, false, func, or_, select
@@ -39,16 +39,18 @@ class ItemFilter:
     overdue: bool = False
     open_only: bool = False
     report_id: int | None = None
-    extra: list = field(default_factory=list)
+    owner_id: int | None = None  # the 我的整改事项 list: the items this user owns
 
     @classmethod
-    def from_args(cls, args: Mapping, *, strict: bool) -> "ItemFilter":
+    def from_args(cls, args: Mapping, *, strict: bool, user: User | None = None) -> "ItemFilter":
         """The list filters as every door receives them: ``unit`` (an id, or a unit's name or
         path), ``year``, ``category`` (a code), ``status``, ``owner``, ``overdue``, ``open``,
-        ``report``. ``strict`` (the API, the CLI): a bad value is an ``Invalid`` naming it; else
-        (the pages) a bad value is ignored, as if it were not in the address."""
+        ``report``, and ``mine`` (the items ``user`` owns). ``strict`` (the API, the CLI): a bad
+        value is an ``Invalid`` naming it; else (the pages) a bad value is ignored, as if it were
+        not in the address."""
         params = Params(args, strict=strict)
         return cls(
+            owner_id=user.id if user is not None and params.flag("mine") else None,
             unit_id=_unit_id(params),
             year=params.year("year"),
             category=params.text("category", max_length=50),
@@ -183,8 +185,8 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
             or_(User.username == flt.owner.strip(), User.name.contains(flt.owner.strip(), autoescape=True))
         )
         query = query.where(Item.owner_id.in_(owners))
-    for clause in flt.extra:
-        query = query.where(clause)
+    if flt.owner_id is not None:
+        query = query.where(Item.owner_id == flt.owner_id)
     return query
 
 

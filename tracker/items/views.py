@@ -1,6 +1,5 @@
 """Item pages: my items, lists, overdue, review queue, an item with its actions and evidence."""
 
-import tempfile
 from urllib.parse import quote
 
 from flask import (
@@ -18,7 +17,6 @@ from flask_login import current_user
 
 from tracker import clock
 from tracker.errors import DomainError
-from tracker.exports import ledger
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
@@ -32,7 +30,7 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Item, Light, Status
+from tracker.items.models import Light, Status
 from tracker.org import permissions as org_permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit, User
@@ -68,11 +66,8 @@ def _page_args() -> tuple[int, int]:
 
 
 def _filter_from_args() -> queries.ItemFilter:
-    """The list's filters from the address; a bad one is ignored. ``mine=1``: 我的整改事项."""
-    flt = queries.ItemFilter.from_args(request.args, strict=False)
-    if Params(request.args, strict=False).flag("mine"):
-        flt.extra.append(Item.owner_id == current_user.id)
-    return flt
+    """The list's filters from the address; a bad one is ignored."""
+    return queries.ItemFilter.from_args(request.args, strict=False, user=current_user)
 
 
 @bp.get("/")
@@ -140,19 +135,6 @@ def review():
         extensions=queries.pending_extensions(current_user),
         form=TransitionForm(),
     )
-
-
-@bp.get("/items/export.xlsx")
-def export():
-    """The ledger (整改台账) of the items the user may see, with the list page's filters."""
-    today = clock.local_today()
-    # On disk, not in memory (100,000 rows make a sizeable file); send_file closes it when sent.
-    out = tempfile.TemporaryFile()  # noqa: SIM115
-    ledger.write_ledger(out, queries.filtered_items(current_user, _filter_from_args(), today), today=today,
-                        creator=current_user.display_name)
-    out.seek(0)
-    return send_file(out, mimetype=ledger.XLSX_TYPE, as_attachment=True,
-                     download_name=f"{ledger.SHEET_TITLE}-{today:%Y%m%d}.xlsx", max_age=0)
 
 
 @bp.post("/items/assign")

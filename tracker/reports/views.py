@@ -1,14 +1,12 @@
 """Report pages: the reports list with the year-end rollover button, a unit's report for a
 year with its own and carried-over problems, and the report section draft (.docx)."""
 
-import io
 
-from flask import Blueprint, abort, render_template, send_file, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 
 from tracker import clock
 from tracker.errors import Invalid, NotFound
-from tracker.exports import section
 from tracker.extensions import db
 from tracker.forms import db_id
 from tracker.org import permissions
@@ -27,8 +25,9 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 guard(bp)
 
 def _unit(unit_id: int) -> Unit:
+    """The unit of a report page; who may see its report is the report's rule (queries.report_year)."""
     unit = db.session.get(Unit, unit_id)
-    if unit is None or not permissions.can_view_unit(current_user, unit):
+    if unit is None:
         raise NotFound("报告不存在，或您无权查看。")
     return unit
 
@@ -89,10 +88,3 @@ def show(unit_id: int, year: int):
     return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT)
 
 
-@bp.get("/<id:unit_id>/<year:year>/section.docx")
-def section_docx(unit_id: int, year: int):
-    """The section for ``year``'s report: what became of ``year - 1``'s problems, then ``year``'s."""
-    unit = _unit(unit_id)
-    data = section.report_section(unit, year, user=current_user, today=clock.local_today())
-    return send_file(io.BytesIO(data), mimetype=section.DOCX_TYPE, as_attachment=True,
-                     download_name=section.section_filename(unit, year), max_age=0)
