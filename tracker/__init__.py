@@ -1,5 +1,6 @@
 """tracker: follow-up of rectification items (整改事项) from annual rule-of-law reports."""
 
+import importlib
 import logging
 import os
 import secrets
@@ -33,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     bootstrap.init_app(app)
 
     from tracker import models  # noqa: F401  (register every model with the metadata)
-    from tracker.admin.views import bp as admin_bp
+    from tracker.admin import bp as admin_bp
     from tracker.api.views import bp as api_bp
     from tracker.cli import tracker_cli
     from tracker.exports.views import bp as exports_bp
@@ -46,6 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.web.pages import register_web
 
     register_converters(app)  # before the blueprints whose routes use them
+    for domain in ("org", "items", "importing", "reminders"):  # each puts its pages on /admin
+        importlib.import_module(f"tracker.{domain}.admin")
     app.register_blueprint(auth_bp)
     app.register_blueprint(items_bp)
     app.register_blueprint(admin_bp)

@@ -90,3 +90,11 @@ def add_rule(category: Category, keyword: str, weight: int) -> CategoryRule:
 def remove_rule(rule: CategoryRule) -> None:
     db.session.delete(rule)
     db.session.flush()
+
+
+def rules_by_category() -> dict[int, list[CategoryRule]]:
+    """Every keyword rule, by category id, heaviest first: one statement."""
+    by_category: dict[int, list[CategoryRule]] = {}
+    for rule in db.session.scalars(select(CategoryRule).order_by(CategoryRule.weight.desc(), CategoryRule.keyword)):
+        by_category.setdefault(rule.category_id, []).append(rule)
+    return by_category

@@ -37,3 +37,9 @@ class ConfirmForm(Form):
     deadline = ChineseDateField("整改时限（各问题默认）", validators=[Optional()])
     allow_duplicate = BooleanField("这份文件导入过，我确认要再次导入")
     rows = FieldList(FormField(RowForm))
+
+
+class RuleForm(Form):
+    category = SelectField("类别", coerce=db_id, validate_choice=False)
+    keyword = StringField("关键词", validators=[DataRequired("请填写关键词。"), Length(max=50, message="关键词不能超过50字。")])
+    weight = IntegerField("权重", default=2, validators=[InputRequired("请填写权重。"), NumberRange(1, 10, "权重应在1至10之间。")])

@@ -83,3 +83,9 @@ class MeasuresForm(Form):
 
     version = IntegerField(validators=[Optional()])
     measures = TextAreaField("整改措施", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
+
+
+class CategoryForm(Form):
+    code = StringField("代码", validators=[DataRequired("请填写代码。"), Length(max=50, message="代码不能超过50字符。")])
+    name = StringField("名称", validators=[DataRequired("请填写名称。"), Length(max=50, message="名称不能超过50字。")])
+    position = IntegerField("排序", validators=[Optional(), NumberRange(0, 10000, "排序应在0至10000之间。")])

@@ -1,7 +1,8 @@
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from tracker.forms import Form
+from tracker.forms import Form, db_id
+from tracker.org.models import Role
 
 
 class LoginForm(Form):
@@ -17,3 +18,18 @@ class PasswordForm(Form):
 
 class TokenForm(Form):
     name = StringField("令牌名称", validators=[Length(max=100, message="名称不能超过100字。")])
+
+
+class UnitForm(Form):
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"), Length(max=100, message="单位名称不能超过100字。")])
+    parent = SelectField("上级单位", coerce=db_id, validate_choice=False)
+
+
+class UserForm(Form):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64, message="用户名不能超过64位。")])
+    name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=64, message="姓名不能超过64字。")])
+    role = SelectField("角色", choices={role.value: role.title for role in Role})
+    unit = SelectField("所属单位", coerce=db_id, validate_choice=False)
+    email = StringField("邮箱", validators=[Length(max=254, message="邮箱过长。")])
+    password = PasswordField("临时密码", validators=[Optional(), Length(min=8, max=128, message="密码应为8至128位。")])
+    active = BooleanField("启用", default=True)

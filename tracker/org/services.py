@@ -5,6 +5,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+from blinker import Namespace
 from sqlalchemy import func, select, update
 
 from tracker.errors import Conflict, Invalid, NotFound
@@ -16,6 +17,11 @@ from tracker.types import utcnow
 UNIT_NAME_MAX = 100
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 PASSWORD_MIN = 8
+
+signals = Namespace()
+# Sent (with ``user=``) after an admin saved changes to a user: items warns of items the user owns
+# but may no longer be given, without org knowing about items.
+user_changed = signals.signal("user-changed")
 
 
 def find_unit(name: str) -> Unit:

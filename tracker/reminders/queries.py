@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from tracker.extensions import db
 from tracker.org import permissions
-from tracker.org.models import User
-from tracker.reminders.models import Channel, MessageStatus, Notification, OutboxMessage, ReminderPass
+from tracker.org.models import Unit, User
+from tracker.reminders.models import Channel, ChatRobot, MessageStatus, Notification, OutboxMessage, ReminderPass
 
 
 def unread_count(user: User) -> int:
@@ -81,3 +81,8 @@ def status_totals(viewer: User, day: date | None = None) -> dict[MessageStatus, 
     return dict(db.session.execute(query).all())
 
 
+def all_robots() -> list[ChatRobot]:
+    """Every chat robot with its unit, in unit tree order: one statement."""
+    return list(db.session.scalars(
+        select(ChatRobot).join(ChatRobot.unit).options(joinedload(ChatRobot.unit)).order_by(Unit.path, ChatRobot.id)
+    ))

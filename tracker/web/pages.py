@@ -4,6 +4,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import (
@@ -30,8 +31,10 @@ from tracker import clock, storable
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.formats import NO_DEADLINE, chinese_date
-from tracker.org.models import User
 from tracker.storable import is_storable
+
+if TYPE_CHECKING:
+    from tracker.org.models import User
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
-def guard(blueprint, allowed: Callable[[User], bool] | None = None) -> None:
+def guard(blueprint, allowed: "Callable[[User], bool] | None" = None) -> None:
     """Every page of ``blueprint`` needs a signed-in user, and ``allowed(user)`` when given (else 403)."""
 
     @blueprint.before_request
