@@ -12,7 +12,9 @@ from flask.cli import AppGroup
 
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.items.models import Status
 from tracker.org import services
+from tracker.org.models import Role
 from tracker.storable import MESSAGE as UNSTORABLE
 from tracker.storable import is_storable
 from tracker.web import params
@@ -58,7 +60,7 @@ def create_unit(name: str, parent: str | None) -> None:
 
 @tracker_cli.command("create-user")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["official", "supervisor", "admin"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--unit", "unit_name", required=True, help="所属单位的名称")
 @click.option("--email")
 @click.option("--name", default="", help="姓名")
@@ -247,7 +249,7 @@ def rollover(year: int) -> None:
 @click.option("--out", "out", required=True, help="输出文件（.xlsx）")
 @click.option("--year", type=int, help="只导出该年度的事项")
 @click.option("--unit", "unit_name", help="只导出该单位及其下级单位的事项")
-@click.option("--status", type=click.Choice(["open", "in_progress", "pending_review", "closed"]), help="只导出该状态的事项")
+@click.option("--status", type=click.Choice([status.value for status in Status]), help="只导出该状态的事项")
 @click.option("--category", help="只导出该类别（代码，如 legal_publicity）的事项")
 @click.option("--overdue", is_flag=True, help="只导出逾期事项")
 def export(out, year, unit_name, status, category, overdue) -> None:

@@ -1,9 +1,68 @@
 """The OpenAPI 3 description of /api/v1. A test checks it against the blueprint's routes, and
 schemathesis checks the answers against it."""
 
+from pydantic.json_schema import models_json_schema
+
+from tracker.items.models import EventAction, Light, Status
+from tracker.items.schemas import (
+    EventSchema,
+    EvidenceSchema,
+    ItemDetailSchema,
+    ItemPageSchema,
+    ItemPatchSchema,
+    ItemSchema,
+    ProgressSchema,
+    TransitionSchema,
+)
+from tracker.items.workflow import Action
+from tracker.reports.schemas import ReportPageSchema, ReportSchema
+
 ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
 NULLABLE_STRING = {"type": "string", "nullable": True}
-STATUS = {"type": "string", "enum": ["open", "in_progress", "pending_review", "closed"]}
+STATUS = {"type": "string", "enum": [status.value for status in Status]}
+ENUMS = {enum.__name__: enum for enum in (Status, Light, EventAction, Action)}
+MODELS = [ItemSchema, EvidenceSchema, EventSchema, ItemDetailSchema, ItemPageSchema, ItemPatchSchema,
+          TransitionSchema, ProgressSchema, ReportSchema, ReportPageSchema]
+
+
+def _openapi_30(schema, renames: dict[str, str]):
+    """JSON Schema as pydantic writes it, in OpenAPI 3.0's dialect: ``X | None`` as ``nullable``,
+    components named by the models' titles, no generated titles."""
+    if isinstance(schema, list):
+        return [_openapi_30(part, renames) for part in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "properties":
+            out[key] = {name: _openapi_30(part, renames) for name, part in value.items()}
+        elif key == "$ref":
+            out[key] = "#/components/schemas/" + renames.get(value.rsplit("/", 1)[1], value.rsplit("/", 1)[1])
+        elif key != "title":
+            out[key] = _openapi_30(value, renames)
+    options = out.get("anyOf")
+    if options and {"type": "null"} in options and len(options) == 2:
+        (real,) = [option for option in options if option != {"type": "null"}]
+        del out["anyOf"]
+        out.update({"allOf": [real]} if "$ref" in real else real)
+        out["nullable"] = True
+    return out
+
+
+def components() -> dict:
+    """The schemas of the resources and bodies, from the pydantic models (enums from the Python enums)."""
+    _, generated = models_json_schema([(model, "validation") for model in MODELS],
+                                      ref_template="#/components/schemas/{model}")
+    definitions = generated["$defs"]
+    renames = {name: definition.get("title", name) for name, definition in definitions.items()}
+    result = {}
+    for name, definition in definitions.items():
+        schema = _openapi_30(definition, renames)
+        schema.pop("description", None)  # a docstring, for developers
+        if name in ENUMS:  # each value with its Chinese title
+            schema["description"] = "；".join(f"{member.value}：{member.title}" for member in ENUMS[name])
+        result[renames[name]] = schema
+    return result
 
 
 def _error(description: str) -> dict:
@@ -47,78 +106,11 @@ FILTERS = [
     _param("report", ID),
 ]
 
+# The resources' components come from their schemas (items.schemas, reports.schemas); the error
+# and the import result are described here.
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"],
               "properties": {"error": {"type": "string"}, "field": {"type": "string"}}},
-    "Item": {
-        "type": "object",
-        "required": ["id", "title", "text", "categories", "unit", "owner", "deadline", "status", "overdue",
-                     "light", "measures", "report_id", "year", "carried_over_from_year", "carry_count",
-                     "created_at", "updated_at", "version"],
-        "properties": {
-            "id": {"type": "integer"}, "title": {"type": "string"}, "text": {"type": "string"},
-            "categories": {"type": "array", "items": {"type": "string"}}, "unit": {"type": "string"},
-            "owner": NULLABLE_STRING, "deadline": {"type": "string", "format": "date", "nullable": True},
-            "status": STATUS, "overdue": {"type": "boolean"},
-            "light": {"type": "string", "enum": ["red", "yellow", "green", "none"]},
-            "measures": {"type": "string"}, "summary": {"type": "string"},
-            "report_id": {"type": "integer", "nullable": True}, "year": {"type": "integer"},
-            "carried_over_from_year": {"type": "integer", "nullable": True}, "carry_count": {"type": "integer"},
-            "version": {"type": "integer", "description": "乐观锁版本：PATCH/transition 时以 If-Match 或 version 回传"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "Evidence": {
-        "type": "object", "required": ["id", "filename", "size", "sha256", "content_type", "uploaded_at", "uploaded_by"],
-        "properties": {"id": {"type": "integer"}, "filename": {"type": "string"}, "size": {"type": "integer"},
-                       "sha256": {"type": "string"}, "content_type": {"type": "string"},
-                       "description": {"type": "string"}, "uploaded_at": {"type": "string", "format": "date-time"},
-                       "uploaded_by": {"type": "string"}},
-    },
-    "Event": {
-        "type": "object", "required": ["at", "actor", "action", "details"],
-        "properties": {"at": {"type": "string", "format": "date-time"}, "actor": NULLABLE_STRING,
-                       "action": {"type": "string"}, "details": {"type": "object"}},
-    },
-    "ItemDetail": {"allOf": [{"$ref": "#/components/schemas/Item"}, {
-        "type": "object", "required": ["evidence", "history"],
-        "properties": {"evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
-                       "history": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}]},
-    "ItemPage": {
-        "type": "object", "required": ["items", "page", "per_page", "total"],
-        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
-                       "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}},
-    },
-    "ItemPatch": {
-        "type": "object",
-        "properties": {"owner": {"type": "string", "description": "用户名"},
-                       "deadline": {"type": "string", "format": "date"}, "measures": {"type": "string"},
-                       "title": {"type": "string"}, "text": {"type": "string"},
-                       "categories": {"type": "array", "items": {"type": "string"}},
-                       "version": {"type": "integer"}},
-    },
-    "Transition": {
-        "type": "object", "required": ["action"],
-        "properties": {"action": {"type": "string", "enum": ["start", "submit", "approve", "return", "reopen",
-                                                            "request_extension", "approve_extension",
-                                                            "reject_extension"]},
-                       "comment": {"type": "string", "description": "意见；submit 时为整改完成情况（未给 summary 时）"},
-                       "summary": {"type": "string"},
-                       "deadline": {"type": "string", "format": "date"}, "version": {"type": "integer"}},
-    },
-    "Report": {
-        "type": "object", "required": ["id", "unit", "year", "title", "items"],
-        "properties": {"id": {"type": "integer"}, "unit": {"type": "string"}, "year": {"type": "integer"},
-                       "title": {"type": "string"}, "source_filename": NULLABLE_STRING, "sha256": NULLABLE_STRING,
-                       "created_at": {"type": "string", "format": "date-time"},
-                       "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}},
-    },
-    "ReportPage": {
-        "type": "object", "required": ["reports", "page", "per_page", "total"],
-        "properties": {"reports": {"type": "array", "items": {"$ref": "#/components/schemas/Report"}},
-                       "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}},
-    },
     "ImportResult": {
         "type": "object", "required": ["unit", "year", "title", "problems", "plans", "report_id", "item_ids"],
         "properties": {
@@ -158,8 +150,7 @@ PATHS = {
     },
     "/items/{item_id}/progress": {"post": {
         "summary": "记录进展", "parameters": [ITEM_ID],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}}}}},
+        "requestBody": _json_body("Progress"),
         "responses": {"201": _ok("Event", "已记录"), **_errors("400", "403", "404", "409", "422")}}},
     "/items/{item_id}/evidence": {"post": {
         "summary": "上传佐证材料", "parameters": [ITEM_ID],
@@ -195,6 +186,7 @@ def spec(server_url: str = "/api/v1") -> dict:
                  "description": "与网页相同的权限：看不到的返回 404，能看不能改的返回 403。错误均为 {\"error\", \"field\"}。"},
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {**components(), **SCHEMAS}},
         "paths": PATHS,
     }

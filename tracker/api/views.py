@@ -11,17 +11,28 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from tracker import clock
-from tracker.api import openapi, serialize
+from tracker.api import openapi
 from tracker.errors import DomainError, Forbidden, Invalid
 from tracker.extensions import csrf, db
 from tracker.importing import services as importing
 from tracker.items import evidence as evidence_files
 from tracker.items import queries, services, workflow
 from tracker.items.models import Item
+from tracker.items.schemas import (
+    EventSchema,
+    EvidenceSchema,
+    ItemDetailSchema,
+    ItemPageSchema,
+    ItemPatchSchema,
+    ItemSchema,
+    ProgressSchema,
+    TransitionSchema,
+)
 from tracker.org import permissions, signin
 from tracker.org.tokens import user_for_token
 from tracker.org.views import client
 from tracker.reports import queries as report_queries
+from tracker.reports.schemas import ReportPageSchema, ReportSchema
 from tracker.web import params
 from tracker.web.params import Params
 from tracker.web.work import run, unit_of_work
@@ -29,7 +40,6 @@ from tracker.web.work import run, unit_of_work
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-ITEM_FIELDS = {"owner", "deadline", "measures", "title", "text", "categories"}
 
 
 class Unauthorized(DomainError):
@@ -120,10 +130,6 @@ def _json_body() -> dict:
     return body
 
 
-def _text(body: dict, name: str) -> str:
-    return params.text(body.get(name, ""), name)
-
-
 def _page_params() -> tuple[int, int]:
     config = current_app.config
     return Params(request.args).page(per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"])
@@ -135,8 +141,8 @@ def _filter() -> queries.ItemFilter:
 
 def _page_json(page: queries.Page) -> dict:
     today = _today()
-    return {"items": [serialize.item_json(i, today) for i in page.items], "page": page.page,
-            "per_page": page.per_page, "total": page.total}
+    return ItemPageSchema(items=[ItemSchema.of(item, today) for item in page.items], page=page.page,
+                          per_page=page.per_page, total=page.total).dump()
 
 
 def _item(item_id: int) -> Item:
@@ -144,10 +150,10 @@ def _item(item_id: int) -> Item:
 
 
 def _item_with_history(item: Item) -> dict:
-    data = serialize.item_json(item, _today())
-    data["evidence"] = [serialize.evidence_json(e) for e in item.evidence]
-    data["history"] = [serialize.event_json(e) for e in queries.item_history(item)]
-    return data
+    return ItemDetailSchema(
+        **dict(ItemSchema.of(item, _today())), evidence=[EvidenceSchema.of(e) for e in item.evidence],
+        history=[EventSchema.of(e) for e in queries.item_history(item)],
+    ).dump()
 
 
 def _expected_version(body: dict | None = None) -> int | None:
@@ -184,36 +190,25 @@ def get_item(item_id: int):
 def patch_item(item_id: int):
     item = _item(item_id)
     body = _json_body()
-    unknown = set(body) - ITEM_FIELDS - {"version"}
-    if unknown:
-        raise Invalid(f"不能修改的字段：{'、'.join(sorted(unknown))}。", field=sorted(unknown)[0])
-    changes: dict = {}
-    for name in ("measures", "title", "text"):
-        if name in body:
-            changes[name] = _text(body, name)
-    if "deadline" in body:
-        changes["deadline"] = params.day(body["deadline"], "deadline") if body["deadline"] is not None else None
-    if "owner" in body:
-        if not isinstance(body["owner"], str):
-            raise Invalid("owner 应为用户名。", field="owner")
-        changes["owner"] = services.find_person(body["owner"])
-    if "categories" in body:
-        codes = body["categories"]
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            raise Invalid("categories 应为类别代码的列表。", field="categories")
-        changes["categories"] = services.categories_by_code(codes)
+    patch = ItemPatchSchema.parse(body)
+    changes = {name: getattr(patch, name) for name in patch.model_fields_set}
+    if "owner" in changes:
+        changes["owner"] = services.find_person(changes["owner"])
+    if "categories" in changes:
+        changes["categories"] = services.categories_by_code(changes["categories"])
     with unit_of_work():
         services.update_item(item, _user(), changes, now=clock.utcnow(), today=_today(),
                              expected_version=_expected_version(body))
-    return serialize.item_json(item, _today())
+    return ItemSchema.of(item, _today()).dump()
 
 
 @bp.post("/items/<id:item_id>/progress")
 def add_progress(item_id: int):
     item = _item(item_id)
     body = _json_body()
-    event = run(lambda: services.add_progress(item, _user(), _text(body, "note"), now=clock.utcnow()))
-    return serialize.event_json(event), 201
+    note = ProgressSchema.parse(body).note
+    event = run(lambda: services.add_progress(item, _user(), note, now=clock.utcnow()))
+    return EventSchema.of(event).dump(), 201
 
 
 @bp.post("/items/<id:item_id>/evidence")
@@ -227,7 +222,7 @@ def add_evidence(item_id: int):
         description=request.form.get("description", ""),
         max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
     ))
-    return serialize.evidence_json(evidence), 201
+    return EvidenceSchema.of(evidence).dump(), 201
 
 
 @bp.get("/evidence/<id:evidence_id>")
@@ -245,17 +240,15 @@ def get_evidence(evidence_id: int):
 def transition(item_id: int):
     item = _item(item_id)
     body = _json_body()
-    action = workflow.parse_action(_text(body, "action"))
-    deadline = params.day(body["deadline"], "deadline") if body.get("deadline") else None
-    comment = _text(body, "comment")
+    asked = TransitionSchema.parse(body)
     # CONTRACT.md's body is {action, comment, deadline}: for submit, the comment says what was done.
-    summary = _text(body, "summary") or (comment if action is workflow.Action.submit else "")
+    summary = asked.summary or (asked.comment if asked.action is workflow.Action.submit else "")
     with unit_of_work():
         workflow.perform(
-            item, action, _user(), now=clock.utcnow(), today=_today(), comment=comment,
-            summary=summary, deadline=deadline, expected_version=_expected_version(body),
+            item, asked.action, _user(), now=clock.utcnow(), today=_today(), comment=asked.comment,
+            summary=summary, deadline=asked.deadline, expected_version=_expected_version(body),
         )
-    return serialize.item_json(item, _today())
+    return ItemSchema.of(item, _today()).dump()
 
 
 def _reports_reader() -> None:
@@ -270,15 +263,15 @@ def list_reports():
     result = report_queries.reports_page(_user(), page=page, per_page=per_page, clamp=False)
     items = report_queries.report_items([r.id for r in result.items], _user())
     today = _today()
-    return {"reports": [serialize.report_json(r, items[r.id], today) for r in result.items],
-            "page": result.page, "per_page": result.per_page, "total": result.total}
+    return ReportPageSchema(reports=[ReportSchema.of(r, items[r.id], today) for r in result.items],
+                            page=result.page, per_page=result.per_page, total=result.total).dump()
 
 
 @bp.get("/reports/<id:report_id>")
 def get_report(report_id: int):
     _reports_reader()
     report = report_queries.find_report(report_id, _user())
-    return serialize.report_json(report, report_queries.report_items([report.id], _user())[report.id], _today())
+    return ReportSchema.of(report, report_queries.report_items([report.id], _user())[report.id], _today()).dump()
 
 
 @bp.post("/reports/import")
