@@ -1,9 +1,10 @@
 """The base form: CSRF from Flask-WTF, WTForms' Chinese messages, shared field helpers."""
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from wtforms import DateField
+
+from tracker.errors import Invalid
+from tracker.web import params
 
 
 class Form(FlaskForm):
@@ -19,22 +20,17 @@ class ChineseDateField(DateField):
     """A date field (YYYY-MM-DD) whose parse error is a plain Chinese sentence."""
 
     def process_formdata(self, valuelist):
+        self.data = None
         if valuelist and valuelist[0].strip():
             try:
-                self.data = date.fromisoformat(valuelist[0].strip())
-            except ValueError:
-                self.data = None
+                self.data = params.day(valuelist[0], self.name)
+            except Invalid:
                 raise ValueError("日期无效，请按“年-月-日”填写一个真实存在的日期。") from None
-        else:
-            self.data = None
-
-
-DB_ID_MAX = 2**31 - 1
 
 
 def db_id(value) -> int:
-    """Coerce a posted id: a plain decimal number within the database's integer range."""
-    text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= DB_ID_MAX:
-        raise ValueError("无效的选项。")
-    return int(text)
+    """Coerce a posted id: a plain decimal number within the database's integer range (0: none)."""
+    try:
+        return params.integer(value, "id", low=0)
+    except Invalid:
+        raise ValueError("无效的选项。") from None
