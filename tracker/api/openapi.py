@@ -3,26 +3,18 @@ schemathesis checks the answers against it."""
 
 from pydantic.json_schema import models_json_schema
 
+from tracker.items import schemas as items
 from tracker.items.models import EventAction, Light, Status
-from tracker.items.schemas import (
-    EventSchema,
-    EvidenceSchema,
-    ItemDetailSchema,
-    ItemPageSchema,
-    ItemPatchSchema,
-    ItemSchema,
-    ProgressSchema,
-    TransitionSchema,
-)
 from tracker.items.workflow import Action
-from tracker.reports.schemas import ReportPageSchema, ReportSchema
+from tracker.reports import schemas as reports
 
 ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
 NULLABLE_STRING = {"type": "string", "nullable": True}
 STATUS = {"type": "string", "enum": [status.value for status in Status]}
 ENUMS = {enum.__name__: enum for enum in (Status, Light, EventAction, Action)}
-MODELS = [ItemSchema, EvidenceSchema, EventSchema, ItemDetailSchema, ItemPageSchema, ItemPatchSchema,
-          TransitionSchema, ProgressSchema, ReportSchema, ReportPageSchema]
+MODELS = [items.ItemSchema, items.EvidenceSchema, items.EventSchema, items.ItemDetailSchema, items.ItemPageSchema,
+          items.ItemPatchSchema, items.TransitionSchema, items.ProgressSchema, reports.ReportSchema,
+          reports.ReportPageSchema]
 
 
 def _openapi_30(schema, renames: dict[str, str]):
