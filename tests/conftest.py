@@ -46,6 +46,7 @@ def database_url(tmp_path_factory) -> str:
         url = _worker_url(TEST_DB_URL)
         pg.drop_database(url)
         pg.ensure_database(url)
+        pg.relax_durability(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
@@ -78,24 +79,39 @@ def _empty_database() -> None:
     db.session.commit()
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
+@pytest.fixture(scope="session")
+def shared_app(database_url, tmp_path_factory):
+    """One app per test process (building one costs more than most tests): each test gets it with
+    an empty database and its configuration as created, whatever the test before changed."""
     app = create_app(
         {
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test",
-            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
             "MAX_UPLOAD_MB": 1,
             "TESTING": True,
             # Cheap hashing: every test creates users. Production keeps scrypt.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(shared_app, tmp_path):
+    app = shared_app
+    config, extensions = dict(app.config), dict(app.extensions)
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     with app.app_context():
         _empty_database()
         yield app
         db.session.remove()
-        db.engine.dispose()
+    app.config.clear()
+    app.config.update(config)
+    app.extensions.clear()
+    app.extensions.update(extensions)
 
 
 @pytest.fixture

@@ -21,6 +21,14 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def relax_durability(url: str) -> None:
+    """A test database need not survive a power cut: its commits do not wait for the disk
+    (synchronous_commit off; nothing else about the server's behaviour changes)."""
+    conninfo, name = admin_conninfo(url)
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+
+
 def drop_database(url: str) -> None:
     conninfo, name = admin_conninfo(url)
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
