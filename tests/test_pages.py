@@ -113,3 +113,10 @@ def test_pages_issue_a_fixed_number_of_statements(org, make, login, url):
             assert c.get(target).status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
+
+
+def test_history_rows_name_their_action_as_the_api_does(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    page = login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
+    assert 'data-event="create"' in page and 'data-event="start"' in page
+    assert "EventAction" not in page

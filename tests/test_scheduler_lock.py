@@ -21,13 +21,15 @@ pytestmark = pytest.mark.skipif(not os.environ.get("TRACKER_TEST_DATABASE_URL"),
 
 
 def _kill_lock_session(database_url: str) -> int:
-    """End the server session holding the scheduler's advisory lock, as a restart would."""
+    """End the server session holding the scheduler's advisory lock of this database (advisory
+    locks are per database; other pytest-xdist workers hold theirs), as a restart would."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
             killed = connection.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND objid = :low"), {"low": ADVISORY_KEY & 0xFFFFFFFF}).all()
+                " AND objid = :low AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                {"low": ADVISORY_KEY & 0xFFFFFFFF}).all()
             connection.commit()
             return len(killed)
     finally:
@@ -82,7 +84,8 @@ def test_a_scheduler_that_lost_its_lock_runs_no_job_and_stands_by(app, make, org
             time.sleep(0.1)
         assert first.scheduler is not None  # the lock is free: it takes over again
         holders = db.session.execute(select(func.count()).select_from(text("pg_locks"))
-                                     .where(text("locktype = 'advisory' AND granted"))).scalar()
+                                     .where(text("locktype = 'advisory' AND granted AND database = "
+                                                 "(SELECT oid FROM pg_database WHERE datname = current_database())"))).scalar()
         assert holders == 1
     finally:
         first.stop()

@@ -15,15 +15,15 @@ CN_DIGITS = "一二三四五六七八九十"
 _NUMBERINGS = [
     ("paren_cn", rf"[（(]([{CN_DIGITS}]{{1,3}})[）)]"),
     ("cn", rf"([{CN_DIGITS}]{{1,3}})[、．.]"),
-    ("paren_ar", r"[（(](\d{1,3})[）)]"),
+    ("paren_ar", r"[（(](\d{1,2})[）)]"),
     ("ar", r"(\d{1,2})[、．.](?!\d)"),
     ("circled", r"([①-⑳])"),
     ("shi", rf"([{CN_DIGITS}]{{1,3}})是"),
     ("di", rf"第([{CN_DIGITS}]{{1,3}})[，,、]"),
 ]
 NUMBERING_STYLES = [(name, re.compile("^" + pattern)) for name, pattern in _NUMBERINGS]
-# Any of them at the start of a line.
-MARKER = re.compile("^(?:" + "|".join(pattern for _, pattern in _NUMBERINGS) + ")")
+# Any of them at the start of a line (a bracketed number may also mix the two kinds of digit).
+MARKER = re.compile("^(?:" + "|".join([rf"[（(][{CN_DIGITS}\d]{{1,3}}[）)]", *(pattern for _, pattern in _NUMBERINGS)]) + ")")
 # Page numbers a PDF's footer leaves between the lines of a paragraph: "— 3 —", "-3-", "第3页 共9页".
 FOOTER = re.compile(r"^(?:[-—－–\s]*\d{1,3}[-—－–\s]*|第\s*\d+\s*页(?:\s*[，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)$")
 

@@ -43,41 +43,37 @@ class ItemFilter:
 
     @classmethod
     def from_args(cls, args: Mapping, *, strict: bool, user: User | None = None) -> "ItemFilter":
-        """The list filters as every door receives them: ``unit`` (an id, or a unit's name or
-        path), ``year``, ``category`` (a code), ``status``, ``owner``, ``overdue``, ``open``,
-        ``report``, and ``mine`` (the items ``user`` owns). ``strict`` (the API, the CLI): a bad
-        value is an ``Invalid`` naming it; else (the pages) a bad value is ignored, as if it were
-        not in the address."""
+        """The list filters as every door receives them: ``unit`` (an id on pages, a unit's name or
+        path in the API and the CLI), ``year``, ``category`` (a code), ``status``, ``owner``, ``overdue``, ``open``,
+        ``report``; on pages also ``open`` and ``mine`` (the items ``user`` owns). ``strict`` (the
+        API, the CLI): a bad value is an ``Invalid`` naming it; else (the pages) a bad value is
+        ignored, as if it were not in the address."""
         params = Params(args, strict=strict)
+        pages_only = not strict  # ``open`` and ``mine`` are the pages' own (CONTRACT.md's API has neither)
         return cls(
-            owner_id=user.id if user is not None and params.flag("mine") else None,
+            owner_id=user.id if pages_only and user is not None and params.flag("mine") else None,
             unit_id=_unit_id(params),
             year=params.year("year"),
             category=params.text("category", max_length=50),
             status=params.member("status", Status),
             owner=params.text("owner", max_length=64),
             overdue=params.flag("overdue"),
-            open_only=params.flag("open"),
+            open_only=pages_only and params.flag("open"),
             report_id=params.record_id("report"),
         )
 
 
 def _unit_id(params: Params) -> int | None:
-    """A unit filter by id (the pages' links) or by name or path (scripts)."""
+    """The pages' links name a unit by id; the API and the CLI by its name or path."""
+    if not params.strict:
+        return params.record_id("unit")
     value = params.text("unit")
     if value is None:
         return None
-    if value.isascii() and value.isdigit():
-        unit_id = params.record_id("unit")
-        if params.strict and unit_id is not None and db.session.get(Unit, unit_id) is None:
-            raise Invalid(f"找不到单位“{value}”。", field="unit")
-        return unit_id
     try:
         return find_unit(value).id
     except DomainError as error:
-        if params.strict:
-            raise Invalid(error.message, field="unit") from None
-        return None
+        raise Invalid(error.message, field="unit") from None
 
 
 SORTS = {

@@ -232,7 +232,7 @@ def transition(item_id: int):
 
 @bp.post("/items/<id:item_id>/progress")
 def progress(item_id: int):
-    item = queries.load_item(item_id, current_user)
+    item = queries.load_item(item_id, current_user, need=permissions.works_on)
     form = ProgressForm()
     outcome = submitted(form, lambda: services.add_progress(item, current_user, form.note.data, now=clock.utcnow()),
                         aliases={"": "note"})

@@ -106,12 +106,13 @@ def edit_user(user_id: int | None = None):
         outcome = submitted(form, save)
         if outcome.ok:
             saved = outcome.result
+            message = f"已保存用户“{saved.username}”。"
+            if form.password.data:
+                message += "临时密码已生效：其已有的登录均已退出，下次登录时须修改密码。"
+            response = done(message, url_for("admin.users"))
             if user is not None:  # an edit, not a new user: the domains above may have a word on it
                 user_changed.send(current_app._get_current_object(), user=saved)
-            if form.password.data:
-                return done(f"已保存用户“{saved.username}”。临时密码已生效：其已有的登录均已退出，下次登录时须修改密码。",
-                            url_for("admin.users"))
-            return done(f"已保存用户“{saved.username}”。", url_for("admin.users"))
+            return response
         status = outcome.status
         user = get_or_404(User, user_id) if user_id else None
     return render_template("admin/user_edit.html", user=user, form=form), status
