@@ -70,3 +70,38 @@ def test_files_imported_twice_before_the_unique_key_keep_both_reports(tmp_path):
         db.engine.dispose()
     if url.startswith("postgresql"):
         pg.drop_database(url)
+
+
+def test_items_closed_before_the_close_record_get_it_from_their_close(tmp_path):
+    """Upgrading a database with closed items: the day each was closed (local time, Asia/Shanghai)
+    and the deadline in force then are filled in; open items get none."""
+    url = _fresh_url(tmp_path)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="35164754015a")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO units (id, name, path, created_at) VALUES (1, '市局', '/1/', CURRENT_TIMESTAMP)"))
+            for item_id, status, deadline, closed_at in (
+                (1, "closed", "2024-06-30", "2024-06-30 15:00:00"),  # 23:00 in Beijing: on the day, on time
+                (2, "closed", "2024-06-30", "2024-06-30 17:00:00"),  # 01:00 on 1 July in Beijing: a day late
+                (3, "in_progress", "2024-06-30", None),
+                (4, "closed", None, "2024-05-01 02:00:00"),  # closed with no deadline
+            ):
+                conn.execute(sa.text(
+                    "INSERT INTO items (id, year, unit_id, title, text, measures, summary, deadline, status, "
+                    "carry_count, closed_at, created_at, updated_at, version) VALUES (:id, 2024, 1, '问题', '', '', '', "
+                    ":deadline, :status, 0, :closed_at, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"),
+                    {"id": item_id, "status": status, "deadline": deadline, "closed_at": closed_at})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, closed_on, closed_deadline FROM items ORDER BY id")).all()
+        as_text = [(r[0], str(r[1]) if r[1] else None, str(r[2]) if r[2] else None) for r in rows]
+        assert as_text == [(1, "2024-06-30", "2024-06-30"), (2, "2024-07-01", "2024-06-30"), (3, None, None),
+                           (4, "2024-05-01", None)]
+        from tracker.items.models import Item
+
+        assert [db.session.get(Item, n).closed_on_time for n in (1, 2, 3, 4)] == [True, False, None, None]
+        db.session.remove()
+        db.engine.dispose()
+    if url.startswith("postgresql"):
+        pg.drop_database(url)

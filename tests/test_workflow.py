@@ -256,3 +256,30 @@ def test_only_the_workflow_assigns_status():
         if path.name != "workflow.py" and re.search(r"\bitem\.status\s*=[^=]", path.read_text())
     ]
     assert offenders == []
+
+
+def test_a_close_keeps_its_day_and_the_deadline_then_in_force(org, make, api):
+    """closed_on_time: the close day against the deadline in force at the close, not today's."""
+    kw = {"now": make.now, "today": make.today}
+    late = make.item(org.county_a, org.off_a, deadline_days=5, status="pending_review", supervisor=org.sup_a)
+    workflow.perform(late, Action.approve, org.sup_a, now=make.now, today=make.today + timedelta(days=6))
+    on_time = make.item(org.county_a, org.off_a, deadline_days=5, status="in_progress")
+    workflow.perform(on_time, Action.request_extension, org.off_a, comment="需要更多时间",
+                     deadline=make.today + timedelta(days=20), **kw)
+    workflow.perform(on_time, Action.approve_extension, org.sup_a, **kw)  # the deadline moves to day 20
+    make.evidence(on_time, org.off_a)
+    workflow.perform(on_time, Action.submit, org.off_a, summary="已完成", **kw)
+    workflow.perform(on_time, Action.approve, org.sup_a, now=make.now, today=make.today + timedelta(days=10))
+    db.session.commit()
+    assert (late.closed_on, late.closed_deadline, late.closed_on_time) == (
+        make.today + timedelta(days=6), make.today + timedelta(days=5), False)
+    assert (on_time.closed_deadline, on_time.closed_on_time) == (make.today + timedelta(days=20), True)
+    supervisor = api(org.sup_a)
+    assert supervisor.get(f"/items/{late.id}").json["closed_on_time"] is False
+    assert supervisor.get(f"/items/{on_time.id}").json["closed_on_time"] is True
+
+    workflow.perform(late, Action.reopen, org.sup_a, comment="复查发现问题反弹", **kw)  # the record goes with the close
+    db.session.commit()
+    assert (late.closed_on, late.closed_deadline, late.closed_on_time) == (None, None, None)
+    answer = supervisor.get(f"/items/{late.id}").json
+    assert answer["closed_on_time"] is None and answer["closed_at"] is None

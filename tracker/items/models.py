@@ -192,6 +192,10 @@ class Item(db.Model):
     carried_over_from_year: Mapped[int | None] = mapped_column(Integer)
     carry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it was closed (the local day) and the deadline in force then: whether it was closed on
+    # time stays answerable however the deadline changes after a reopening. None while not closed.
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_deadline: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: a write based on a stale read fails instead of overwriting.
@@ -239,6 +243,14 @@ class Item(db.Model):
     def days_left(self, today: date) -> int | None:
         """Days until the deadline; negative once overdue. None when there is no deadline."""
         return None if self.deadline is None else (self.deadline - today).days
+
+    @property
+    def closed_on_time(self) -> bool | None:
+        """Closed on or before the deadline in force when it was closed (CONTRACT.md); None while
+        it is not closed, or when it was closed without a deadline."""
+        if self.status is not Status.closed or self.closed_on is None or self.closed_deadline is None:
+            return None
+        return self.closed_on <= self.closed_deadline
 
     def light(self, today: date) -> Light:
         """Traffic light: red overdue, yellow due within YELLOW_WITHIN_DAYS days, green, or none."""

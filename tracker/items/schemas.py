@@ -47,6 +47,8 @@ class ItemSchema(Schema):
     year: int
     carried_over_from_year: int | None
     carry_count: int
+    closed_at: Moment | None
+    closed_on_time: bool | None = Field(description="是否在销号时有效的整改时限内销号；未销号或无时限时为 null")
     version: int = Field(description="乐观锁版本：PATCH/transition 时以 If-Match 或 version 回传")
     created_at: Moment
     updated_at: Moment
@@ -58,7 +60,8 @@ class ItemSchema(Schema):
             unit=item.unit.name, owner=item.owner.username if item.owner else None, deadline=item.deadline,
             status=item.status, overdue=item.is_overdue(today), light=item.light(today), measures=item.measures,
             summary=item.summary, report_id=item.report_id, year=item.year,
-            carried_over_from_year=item.carried_over_from_year, carry_count=item.carry_count, version=item.version,
+            carried_over_from_year=item.carried_over_from_year, carry_count=item.carry_count,
+            closed_at=item.closed_at, closed_on_time=item.closed_on_time, version=item.version,
             created_at=item.created_at, updated_at=item.updated_at,
         )
 

@@ -218,7 +218,7 @@ def perform(
         item.summary = summary
         details = {"summary": summary}
     elif action is Action.approve:
-        item.closed_at = now
+        item.closed_at, item.closed_on, item.closed_deadline = now, today, item.deadline
         if pending is not None:  # a closed item needs no later deadline
             pending.status = ExtensionStatus.withdrawn
             pending.decided_by_id = actor.id
@@ -226,7 +226,7 @@ def perform(
             pending.decision_comment = "事项已销号，延期申请自动撤销。"
             details = {"extension_withdrawn": iso(pending.new_deadline)}
     elif action is Action.reopen:
-        item.closed_at = None
+        item.closed_at = item.closed_on = item.closed_deadline = None
 
     if rule.target is not None:
         details = {"from": item.status.value, "to": rule.target.value, **details}
