@@ -120,3 +120,29 @@ def test_history_rows_name_their_action_as_the_api_does(org, make, login):
     page = login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
     assert 'data-event="create"' in page and 'data-event="start"' in page
     assert "EventAction" not in page
+
+
+def test_the_list_filters_by_light_and_by_closing_on_time_as_the_items_show_them(org, make, login):
+    """The SQL filters agree with each item's own light and close record (the dashboard links to them)."""
+    from datetime import timedelta
+
+    from tracker.items import workflow
+    from tracker.items.workflow import Action
+
+    made = [make.item(org.county_a, org.off_a, deadline_days=days, title=f"期限{days}")
+            for days in (-3, 0, 7, 8, 30)]
+    made.append(make.item(org.county_a, org.off_a, deadline_days=None, title="未设期限的"))
+    late = make.item(org.county_a, org.off_a, deadline_days=2, status="pending_review", title="逾期销号的")
+    workflow.perform(late, Action.approve, org.sup_a, now=make.now, today=make.today + timedelta(days=3))
+    in_time = make.item(org.county_a, org.off_a, deadline_days=2, status="closed", supervisor=org.sup_a, title="按期销号的")
+    db.session.commit()
+    page = login(org.sup_a)
+    for light in ("red", "yellow", "green", "none"):
+        listed = page.get(f"/items?light={light}").get_data(as_text=True)
+        for item in [*made, late, in_time]:
+            assert (f'>{item.title}</a>' in listed) == (item.light(make.today).value == light), (light, item.title)
+    on_time = page.get("/items?on_time=1").get_data(as_text=True)
+    assert ">按期销号的</a>" in on_time and ">逾期销号的</a>" not in on_time and ">期限30</a>" not in on_time
+    after = page.get("/items?on_time=0").get_data(as_text=True)
+    assert ">逾期销号的</a>" in after and ">按期销号的</a>" not in after
+    assert page.get("/items?light=purple").status_code == 200  # a bad filter is ignored on pages

@@ -3,7 +3,7 @@
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -12,6 +12,7 @@ from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.items import permissions
 from tracker.items.models import (
+    YELLOW_WITHIN_DAYS,
     CarryOver,
     Category,
     Evidence,
@@ -20,6 +21,7 @@ from tracker.items.models import (
     Item,
     ItemCategory,
     ItemEvent,
+    Light,
     Status,
 )
 from tracker.org import permissions as org_permissions
@@ -40,6 +42,8 @@ class ItemFilter:
     open_only: bool = False
     report_id: int | None = None
     owner_id: int | None = None  # the 我的整改事项 list: the items this user owns
+    light: Light | None = None  # the traffic light as of today
+    closed_on_time: bool | None = None  # closed on or before the deadline then in force (or after it)
 
     @classmethod
     def from_args(cls, args: Mapping, *, strict: bool, user: User | None = None) -> "ItemFilter":
@@ -59,6 +63,8 @@ class ItemFilter:
             owner=params.text("owner", max_length=64),
             overdue=params.flag("overdue"),
             open_only=pages_only and params.flag("open"),
+            light=params.member("light", Light) if pages_only else None,
+            closed_on_time=params.flag("on_time") if pages_only and params.raw("on_time") is not None else None,
             report_id=params.record_id("report"),
         )
 
@@ -183,7 +189,25 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
         query = query.where(Item.owner_id.in_(owners))
     if flt.owner_id is not None:
         query = query.where(Item.owner_id == flt.owner_id)
+    if flt.light is not None:
+        query = query.where(light_clause(flt.light, today))
+    if flt.closed_on_time is not None:
+        on_time = Item.closed_on <= Item.closed_deadline
+        query = query.where(Item.status == Status.closed, on_time if flt.closed_on_time else ~on_time)
     return query
+
+
+def light_clause(light: Light, today: date):
+    """SQL twin of ``traffic_light``: the items showing ``light`` on ``today``."""
+    working = (Item.status != Status.closed) & Item.deadline.is_not(None)
+    soon = today + timedelta(days=YELLOW_WITHIN_DAYS)
+    if light is Light.red:
+        return working & (Item.deadline < today)
+    if light is Light.yellow:
+        return working & (Item.deadline >= today) & (Item.deadline <= soon)
+    if light is Light.green:
+        return working & (Item.deadline > soon)
+    return (Item.status == Status.closed) | Item.deadline.is_(None)
 
 
 def overdue_clause(today: date):
