@@ -64,7 +64,7 @@ class ItemFilter:
             overdue=params.flag("overdue"),
             open_only=pages_only and params.flag("open"),
             light=params.member("light", Light) if pages_only else None,
-            closed_on_time=params.flag("on_time") if pages_only and params.raw("on_time") is not None else None,
+            closed_on_time=params.optional_flag("on_time") if pages_only else None,
             report_id=params.record_id("report"),
         )
 

@@ -126,6 +126,10 @@ class Params:
     def flag(self, name: str, default: bool = False) -> bool:
         return self._read(name, default, lambda value: flag(value, name))
 
+    def optional_flag(self, name: str) -> bool | None:
+        """A yes/no question that may be left unasked: None when absent (or, leniently, unreadable)."""
+        return self._read(name, None, lambda value: flag(value, name) if str(value).strip() else None)
+
     def member(self, name: str, enum_type: type[E], default: E | None = None) -> E | None:
         return self._read(name, default, lambda value: member(enum_type, value, name))
 
