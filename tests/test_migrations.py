@@ -1,5 +1,6 @@
 """``flask db upgrade`` on an empty database, then the models and the migrations must agree."""
 
+import contextlib
 import os
 
 import sqlalchemy as sa
@@ -48,15 +49,28 @@ def test_upgrade_on_an_empty_database_matches_the_models(tmp_path):
         pg.drop_database(url)
 
 
-def test_files_imported_twice_before_the_unique_key_keep_both_reports(tmp_path):
-    """Upgrading a database where one file was imported twice (allowed then, when confirmed): the
-    later report names the first, and the unique key holds from then on."""
+@contextlib.contextmanager
+def _database_at(tmp_path, revision: str):
+    """A fresh database migrated up to ``revision`` with one unit (id 1), inside an app context;
+    dropped afterwards."""
     url = _fresh_url(tmp_path)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x"})
     with app.app_context():
-        upgrade(revision="e4ad95ffee0b")
+        upgrade(revision=revision)
         with db.engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO units (id, name, path, created_at) VALUES (1, '市局', '/1/', CURRENT_TIMESTAMP)"))
+        yield
+        db.session.remove()
+        db.engine.dispose()
+    if url.startswith("postgresql"):
+        pg.drop_database(url)
+
+
+def test_files_imported_twice_before_the_unique_key_keep_both_reports(tmp_path):
+    """Upgrading a database where one file was imported twice (allowed then, when confirmed): the
+    later report names the first, and the unique key holds from then on."""
+    with _database_at(tmp_path, "e4ad95ffee0b"):
+        with db.engine.begin() as conn:
             for report_id in (1, 2, 3):
                 conn.execute(sa.text(
                     "INSERT INTO reports (id, unit_id, year, title, sha256, created_at, is_draft) "
@@ -66,21 +80,13 @@ def test_files_imported_twice_before_the_unique_key_keep_both_reports(tmp_path):
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT id, duplicate_of_id FROM reports ORDER BY id")).all()
         assert [tuple(r) for r in rows] == [(1, None), (2, 1), (3, None)]
-        db.session.remove()
-        db.engine.dispose()
-    if url.startswith("postgresql"):
-        pg.drop_database(url)
 
 
 def test_items_closed_before_the_close_record_get_it_from_their_close(tmp_path):
     """Upgrading a database with closed items: the day each was closed (local time, Asia/Shanghai)
     and the deadline in force then are filled in; open items get none."""
-    url = _fresh_url(tmp_path)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x"})
-    with app.app_context():
-        upgrade(revision="35164754015a")
+    with _database_at(tmp_path, "35164754015a"):
         with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO units (id, name, path, created_at) VALUES (1, '市局', '/1/', CURRENT_TIMESTAMP)"))
             for item_id, status, deadline, closed_at in (
                 (1, "closed", "2024-06-30", "2024-06-30 15:00:00"),  # 23:00 in Beijing: on the day, on time
                 (2, "closed", "2024-06-30", "2024-06-30 17:00:00"),  # 01:00 on 1 July in Beijing: a day late
@@ -101,7 +107,3 @@ def test_items_closed_before_the_close_record_get_it_from_their_close(tmp_path):
         from tracker.items.models import Item
 
         assert [db.session.get(Item, n).closed_on_time for n in (1, 2, 3, 4)] == [True, False, None, None]
-        db.session.remove()
-        db.engine.dispose()
-    if url.startswith("postgresql"):
-        pg.drop_database(url)

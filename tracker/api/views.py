@@ -251,14 +251,14 @@ def transition(item_id: int):
     return ItemSchema.of(item, _today()).dump()
 
 
-def _reports_reader() -> None:
+def _supervisors_only() -> None:
     if not permissions.is_supervisor(_user()):
         raise Forbidden("只有督办人可以查看报告。")
 
 
 @bp.get("/reports")
 def list_reports():
-    _reports_reader()
+    _supervisors_only()
     page, per_page = _page_params()
     result = report_queries.reports_page(_user(), page=page, per_page=per_page, clamp=False)
     items = report_queries.report_items([r.id for r in result.items], _user())
@@ -269,7 +269,7 @@ def list_reports():
 
 @bp.get("/reports/<id:report_id>")
 def get_report(report_id: int):
-    _reports_reader()
+    _supervisors_only()
     report = report_queries.find_report(report_id, _user())
     return ReportSchema.of(report, report_queries.report_items([report.id], _user())[report.id], _today()).dump()
 

@@ -7,11 +7,9 @@ from flask import Blueprint, request, send_file
 from flask_login import current_user
 
 from tracker import clock
-from tracker.errors import NotFound
 from tracker.exports import ledger, section
-from tracker.extensions import db
 from tracker.items import queries
-from tracker.org.models import Unit
+from tracker.org import queries as org_queries
 from tracker.web.pages import guard
 
 bp = Blueprint("exports", __name__)
@@ -38,9 +36,7 @@ def ledger_xlsx():
 def section_docx(unit_id: int, year: int):
     """The section for ``year``'s report: what became of ``year - 1``'s problems, then ``year``'s
     (who may see the unit's report is the report's own rule: a 404 otherwise)."""
-    unit = db.session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound("报告不存在，或您无权查看。")
+    unit = org_queries.report_unit(unit_id)
     data = section.report_section(unit, year, user=current_user, today=clock.local_today())
     return send_file(io.BytesIO(data), mimetype=section.DOCX_TYPE, as_attachment=True,
                      download_name=section.section_filename(unit, year), max_age=0)

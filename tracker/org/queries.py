@@ -3,9 +3,19 @@
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
+from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.org import permissions
 from tracker.org.models import Role, Unit, User
+
+
+def report_unit(unit_id: int) -> Unit:
+    """The unit a report page or download names; who may see its report is the report's own rule
+    (reports.queries.report_year, exports.section.report_section)."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("报告不存在，或您无权查看。")
+    return unit
 
 
 def all_units() -> list[Unit]:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 
 from tracker import clock
-from tracker.errors import Invalid, NotFound
+from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import db_id
 from tracker.org import permissions
@@ -23,14 +23,6 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 guard(bp)
-
-def _unit(unit_id: int) -> Unit:
-    """The unit of a report page; who may see its report is the report's rule (queries.report_year)."""
-    unit = db.session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound("报告不存在，或您无权查看。")
-    return unit
-
 
 def _rollover_form(form: RolloverForm | None = None) -> RolloverForm:
     form = form or RolloverForm(year=clock.year_just_ended(clock.local_today()))
@@ -83,7 +75,7 @@ def roll_over():
 
 @bp.get("/<id:unit_id>/<year:year>")
 def show(unit_id: int, year: int):
-    unit = _unit(unit_id)
+    unit = org_queries.report_unit(unit_id)
     report = queries.report_year(unit, year, current_user)
     return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT)
 

@@ -48,7 +48,6 @@ class Outcome(Generic[T]):
     ok: bool
     status: int
     result: T | None = None
-    error: DomainError | None = None
 
 
 def attach_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
@@ -70,7 +69,7 @@ def submitted(form, action: Callable[[], T], *, aliases: dict[str, str] | None =
         result = run(action)
     except DomainError as error:
         attach_error(form, error, aliases)
-        return Outcome(False, error.status_code, error=error)
+        return Outcome(False, error.status_code)
     return Outcome(True, 200, result)
 
 
