@@ -267,6 +267,17 @@ def export(out, year, unit_name, status, category, overdue) -> None:
     click.echo(str(path))
 
 
+@tracker_cli.command("refresh-stats")
+def refresh_stats() -> None:
+    """Rebuild what is derived from the items (the day-by-day states the statistics read) from the
+    items and their history, as after a restore or a bulk load by SQL. Safe to run at any time."""
+    from tracker import clock
+    from tracker.items import states
+
+    result = run(lambda: {"item_states": states.rebuild(db.session.connection(), clock.local_zone())})
+    _emit(result)
+
+
 @tracker_cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))

@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) see them all."""
 
 from tracker.importing.models import CategoryRule  # noqa: F401
+from tracker.items import states  # noqa: F401  (keeps item_states with every flush)
 from tracker.items.models import (  # noqa: F401
     CarryOver,
     Category,
@@ -9,6 +10,7 @@ from tracker.items.models import (  # noqa: F401
     Item,
     ItemCategory,
     ItemEvent,
+    ItemState,
     Report,
 )
 from tracker.org.models import (  # noqa: F401

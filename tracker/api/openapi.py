@@ -7,6 +7,7 @@ from tracker.items import schemas as items
 from tracker.items.models import EventAction, Light, Status
 from tracker.items.workflow import Action
 from tracker.reports import schemas as reports
+from tracker.stats import schemas as stats
 
 ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
 NULLABLE_STRING = {"type": "string", "nullable": True}
@@ -14,7 +15,7 @@ STATUS = {"type": "string", "enum": [status.value for status in Status]}
 ENUMS = {enum.__name__: enum for enum in (Status, Light, EventAction, Action)}
 MODELS = [items.ItemSchema, items.EvidenceSchema, items.EventSchema, items.ItemDetailSchema, items.ItemPageSchema,
           items.ItemPatchSchema, items.TransitionSchema, items.ProgressSchema, reports.ReportSchema,
-          reports.ReportPageSchema]
+          reports.ReportPageSchema, stats.StatsSchema]
 
 
 def _openapi_30(schema, renames: dict[str, str]):
@@ -161,6 +162,15 @@ PATHS = {
                          "responses": {"200": _ok("ReportPage"), **_errors("422")}}},
     "/reports/{report_id}": {"get": {"summary": "一份报告及其事项", "parameters": [_param("report_id", ID, "path", True)],
                                      "responses": {"200": _ok("Report"), **_errors("404")}}},
+    "/stats": {"get": {
+        "summary": "单位及其下级的统计（截至某日）",
+        "parameters": [
+            _param("unit", {"type": "string", "maxLength": 200}, description="单位名称或路径；默认为调用者所在单位"),
+            _param("year", {"type": "integer", "minimum": 2000, "maximum": 2100}),
+            _param("category", {"type": "string", "maxLength": 50}, description="问题类别代码"),
+            _param("as_of", {"type": "string", "format": "date"}, description="截至日期 YYYY-MM-DD，默认今天"),
+        ],
+        "responses": {"200": _ok("Stats"), **_errors("403", "422")}}},
     "/reports/import": {"post": {
         "summary": "导入报告（同 import-report 命令）",
         "requestBody": _multipart({"file": {"type": "string", "format": "binary"}, "unit": {"type": "string"},

@@ -33,6 +33,8 @@ from tracker.org.tokens import user_for_token
 from tracker.org.views import client
 from tracker.reports import queries as report_queries
 from tracker.reports.schemas import ReportPageSchema, ReportSchema
+from tracker.stats import rollup
+from tracker.stats.schemas import StatsSchema
 from tracker.web import params
 from tracker.web.params import Params
 from tracker.web.work import run, unit_of_work
@@ -272,6 +274,12 @@ def get_report(report_id: int):
     _supervisors_only()
     report = report_queries.find_report(report_id, _user())
     return ReportSchema.of(report, report_queries.report_items([report.id], _user())[report.id], _today()).dump()
+
+
+@bp.get("/stats")
+def stats():
+    flt = rollup.StatsFilter.from_args(request.args, strict=True)
+    return StatsSchema.of(rollup.rollup_for(_user(), flt, _today())).dump()
 
 
 @bp.post("/reports/import")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.items import evidence, services, workflow
@@ -107,6 +108,9 @@ def load_demo(*, today: date, now: datetime) -> dict:
         )
     pdf = demo_pdf()
     admin = users["admin"]
+    # The reports came in eight months ago and the work went on since, so that the 统计看板
+    # shows months of it: each step happens on its own day (see _advance).
+    began = now - timedelta(days=240)
     count = 0
     for filename, unit_name, plan in REPORTS:
         preview = importing.preview_report(data=(REPORTS_DIR / filename).read_bytes(), filename=filename)
@@ -116,14 +120,15 @@ def load_demo(*, today: date, now: datetime) -> dict:
             for p, measures, (_, _, days) in zip(parsed.problems, preview.measures, plan, strict=True)
         ]
         _, items = importing.import_report(
-            unit=units[unit_name], year=parsed.year, title=parsed.title, drafts=drafts, actor=admin, now=now,
+            unit=units[unit_name], year=parsed.year, title=parsed.title, drafts=drafts, actor=admin, now=began,
             filename=filename, sha256=preview.sha256, deadline=None,
         )
         supervisor = users[SUPERVISOR_OF[unit_name]]
-        for item, (owner_name, target, _) in zip(items, plan, strict=True):
+        for item, (owner_name, target, days) in zip(items, plan, strict=True):
             owner = users[owner_name]
-            services.update_item(item, supervisor, {"owner": owner}, now=now, today=today)
-            _advance(item, target, owner, supervisor, pdf, now=now, today=today)
+            services.update_item(item, supervisor, {"owner": owner}, now=began + timedelta(days=2), today=today)
+            _advance(item, target, owner, supervisor, pdf, began=began, finished=_finished(now, target, days),
+                     today=today)
             count += 1
     # One pending extension request, so the review page has something to decide.
     waiting = db.session.scalar(
@@ -142,9 +147,18 @@ def load_demo(*, today: date, now: datetime) -> dict:
     return {"units": len(units), "items": count, "accounts": len(users)}
 
 
-def _advance(item, target: str, owner, supervisor, pdf: bytes, *, now, today) -> None:
+def _finished(now: datetime, target: str, days: int) -> datetime:
+    """When an item's last step happened: a close well before its deadline is on time; one whose
+    deadline is near passed it (closed three days ago, late); a submission waits since yesterday."""
+    if target == "closed":
+        return now + timedelta(days=days - 10) if days < -20 else now - timedelta(days=3)
+    return now - timedelta(days=1)
+
+
+def _advance(item, target: str, owner, supervisor, pdf: bytes, *, began, finished, today) -> None:
     if target == "open":
         return
+    now = began + timedelta(days=10)
     if not item.measures:  # the importer proposes measures from the report's plans where it can
         services.update_item(
             item, owner, {"measures": "制定整改方案，明确责任分工和完成时限，逐项推进并留存佐证材料。"},
@@ -152,6 +166,7 @@ def _advance(item, target: str, owner, supervisor, pdf: bytes, *, now, today) ->
         )
     workflow.perform(item, Action.start, owner, now=now, today=today)
     services.add_progress(item, owner, "已召开专题会议部署整改，正在按方案推进。", now=now)
+    now = finished - timedelta(days=2)
     if target == "in_progress":
         return
     evidence.add_evidence(
@@ -164,4 +179,4 @@ def _advance(item, target: str, owner, supervisor, pdf: bytes, *, now, today) ->
     )
     if target == "pending_review":
         return
-    workflow.perform(item, Action.approve, supervisor, now=now, today=today)
+    workflow.perform(item, Action.approve, supervisor, now=finished, today=clock.to_local(finished).date())

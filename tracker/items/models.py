@@ -260,6 +260,33 @@ class Item(db.Model):
         return f"<Item {self.id} {self.status.value}>"
 
 
+class ItemState(db.Model):
+    """What an item was at the end of each day from ``valid_from`` up to, not including,
+    ``valid_to`` (None: still so): its unit, year, status, deadline and close record. The
+    dashboard and ``GET /stats`` read any day's figures from here with one condition,
+    :func:`tracker.items.states.as_of`. ``tracker.items.states`` keeps it in the same transaction
+    as every change of the item, and rebuilds it from the history (``refresh-stats``)."""
+
+    __tablename__ = "item_states"
+    __table_args__ = (
+        UniqueConstraint("item_id", "valid_from", name="uq_item_states_item_id_valid_from"),
+        Index("ix_item_states_unit_id_valid_to", "unit_id", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))  # the unique key
+    # The item's unit now (a move to another unit rewrites every row): figures follow today's tree.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[Status] = mapped_column(enum_column(Status))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_deadline: Mapped[date | None] = mapped_column(Date)
+    created_on: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
 def lock_item(item: "Item") -> "Item":
     """Read ``item`` again under a lock held to the end of the transaction, so that two changes
     that each check something of the item (its status, its evidence) run one after the other,

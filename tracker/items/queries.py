@@ -34,6 +34,7 @@ from tracker.web.params import Params
 @dataclass
 class ItemFilter:
     unit_id: int | None = None  # that unit and every unit below it
+    unit_only: bool = False  # only ``unit_id``'s own items (本级), not those of the units below it
     year: int | None = None
     category: str | None = None
     status: Status | None = None
@@ -49,7 +50,8 @@ class ItemFilter:
     def from_args(cls, args: Mapping, *, strict: bool, user: User | None = None) -> "ItemFilter":
         """The list filters as every door receives them: ``unit`` (an id on pages, a unit's name or
         path in the API and the CLI), ``year``, ``category`` (a code), ``status``, ``owner``, ``overdue``, ``open``,
-        ``report``; on pages also ``open`` and ``mine`` (the items ``user`` owns). ``strict`` (the
+        ``report``; on pages also ``open``, ``mine`` (the items ``user`` owns), ``own`` (the unit's own
+        items only), ``light`` and ``on_time``. ``strict`` (the
         API, the CLI): a bad value is an ``Invalid`` naming it; else (the pages) a bad value is
         ignored, as if it were not in the address."""
         params = Params(args, strict=strict)
@@ -57,6 +59,7 @@ class ItemFilter:
         return cls(
             owner_id=user.id if pages_only and user is not None and params.flag("mine") else None,
             unit_id=_unit_id(params),
+            unit_only=pages_only and params.flag("own"),
             year=params.year("year"),
             category=params.text("category", max_length=50),
             status=params.member("status", Status),
@@ -160,7 +163,10 @@ def units_below(unit: Unit) -> Select:
 def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
     if flt.unit_id is not None:
         unit = db.session.get(Unit, flt.unit_id)
-        query = query.where(Item.unit_id.in_(units_below(unit)) if unit else false())
+        if unit is None:
+            query = query.where(false())
+        else:
+            query = query.where(Item.unit_id == unit.id if flt.unit_only else Item.unit_id.in_(units_below(unit)))
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
     if flt.report_id is not None:  # its items, including those it has carried on to a later year

@@ -72,14 +72,10 @@ def _filter_from_args() -> queries.ItemFilter:
 
 @bp.get("/")
 def home():
+    """Officials start from their own items, supervisors from the 统计看板."""
     if not org_permissions.is_supervisor(current_user):
         return redirect(url_for("items.mine"))
-    today = clock.local_today()
-    return render_template(
-        "items/home.html",
-        counts=queries.status_counts(current_user, today),
-        extension_count=queries.count_pending_extensions(current_user),
-    )
+    return redirect(url_for("stats.dashboard"))
 
 
 @bp.get("/my")

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 from tracker import clock
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db, insert_ignore
+from tracker.items import states
 from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
 from tracker.items.services import EARLIEST_YEAR, LATEST_YEAR
 from tracker.org import permissions
@@ -89,6 +90,7 @@ def carry_over_year(
         for start in range(0, len(rows), BATCH):
             batch = dict(rows[start:start + BATCH])
             moved = _move(list(batch), year, target, now)
+            states.snapshot_items(db.session.connection(), moved, today, clock.local_zone())
             if not moved:
                 continue
             receiving.add(target)
