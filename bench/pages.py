@@ -119,7 +119,7 @@ def main() -> None:
         engine = db.engine
         db.session.remove()
     common = ["/items", "/items?sort=-deadline&page=400", "/items?overdue=1&category=case_file_quality",
-              "/overdue", "/overdue?page=300", "/review", "/"]
+              "/overdue", "/overdue?page=300", "/review", "/dashboard"]
     measure(app, engine, "sup0", [*common, f"/items?unit={county_unit}&year=2024", f"/items/{item_id}"])
     measure(app, engine, "sup17", common)  # a city bureau
     measure(app, engine, "off200_1", ["/my", "/items", "/overdue"])

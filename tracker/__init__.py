@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.reminders.views import bp as reminders_bp
     from tracker.reports.views import bp as reports_bp
     from tracker.stats.views import bp as stats_bp
+    from tracker.urging.views import bp as urging_bp
     from tracker.web.converters import register_converters
     from tracker.web.pages import register_web
 
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(urging_bp)
     register_web(app)
     app.cli.add_command(tracker_cli)
     if int(app.config.get("TRUSTED_PROXIES") or 0) > 0:

@@ -129,6 +129,8 @@ def _multipart(properties: dict, required: list[str]) -> dict:
         "type": "object", "required": required, "properties": properties}}}}
 
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 PATHS = {
     "/items": {"get": {"summary": "可见的事项", "parameters": [*FILTERS, *PAGING],
                        "responses": {"200": _ok("ItemPage"), **_errors("422")}}},
@@ -162,6 +164,21 @@ PATHS = {
                          "responses": {"200": _ok("ReportPage"), **_errors("422")}}},
     "/reports/{report_id}": {"get": {"summary": "一份报告及其事项", "parameters": [_param("report_id", ID, "path", True)],
                                      "responses": {"200": _ok("Report"), **_errors("404")}}},
+    "/items/{item_id}/urge": {"post": {
+        "summary": "发督办单（催办 notice、黄牌督办 yellow、红牌督办 red），并立即通知责任人", "parameters": [ITEM_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["level"], "properties": {
+                "level": {"type": "string", "enum": ["notice", "yellow", "red"]}, "comment": {"type": "string"},
+                "reply_by": {"type": "string", "format": "date"}}}}}},
+        "responses": {"201": {"description": "已发出", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"id": ID, "number": {"type": "string"}, "level": {"type": "string"},
+                                             "item_id": ID, "issued_at": {"type": "string"}, "issued_by": {"type": "string"},
+                                             "reply_by": {"type": "string", "format": "date"}}}}}},
+                      **_errors("400", "403", "404", "409", "422")}}},
+    "/urges/{urge_id}.docx": {"get": {
+        "summary": "督办通知单（.docx）", "parameters": [_param("urge_id", ID, "path", True)],
+        "responses": {"200": {"description": "Word 文档", "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}},
+                      **_errors("404")}}},
     "/stats": {"get": {
         "summary": "单位及其下级的统计（截至某日）",
         "parameters": [

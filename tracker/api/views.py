@@ -4,6 +4,7 @@ Every handler: authenticate the bearer token → parse → authorise (404/403 as
 call one service → commit once → answer JSON. Errors are {"error": "…", "field": "…"}.
 """
 
+import io
 from datetime import date
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
@@ -28,6 +29,7 @@ from tracker.items.schemas import (
     ProgressSchema,
     TransitionSchema,
 )
+from tracker.officedoc import DOCX_TYPE
 from tracker.org import permissions, signin
 from tracker.org.tokens import user_for_token
 from tracker.org.views import client
@@ -35,6 +37,8 @@ from tracker.reports import queries as report_queries
 from tracker.reports.schemas import ReportPageSchema, ReportSchema
 from tracker.stats import rollup
 from tracker.stats.schemas import StatsSchema
+from tracker.urging import services as urging
+from tracker.urging.document import urge_document, urge_filename
 from tracker.web import params
 from tracker.web.params import Params
 from tracker.web.work import run, unit_of_work
@@ -274,6 +278,27 @@ def get_report(report_id: int):
     _supervisors_only()
     report = report_queries.find_report(report_id, _user())
     return ReportSchema.of(report, report_queries.report_items([report.id], _user())[report.id], _today()).dump()
+
+
+@bp.post("/items/<id:item_id>/urge")
+def urge(item_id: int):
+    body = _json_body()
+    item = _item(item_id)
+    notice = run(lambda: urging.issue(
+        item, _user(), urging.parse_level(body.get("level")), comment=params.text(body.get("comment") or "", "comment"),
+        reply_by=params.day(body["reply_by"], "reply_by") if body.get("reply_by") else None,
+        now=clock.utcnow(), today=_today(),
+    ))
+    return {"id": notice.id, "number": notice.number, "level": notice.level.value, "item_id": notice.item_id,
+            "issued_at": notice.issued_at.isoformat(), "issued_by": _user().username,
+            "reply_by": notice.reply_by.isoformat()}, 201
+
+
+@bp.get("/urges/<id:urge_id>.docx")
+def urge_docx(urge_id: int):
+    notice = urging.load_urge(urge_id, _user())
+    return send_file(io.BytesIO(urge_document(notice)), mimetype=DOCX_TYPE, as_attachment=True,
+                     download_name=urge_filename(notice))
 
 
 @bp.get("/stats")

@@ -8,13 +8,9 @@ A4 with 37/35/28/26 mm margins. Word substitutes a font the machine lacks.
 """
 
 import io
-import re
 from datetime import date
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
 from sqlalchemy import select
 
 from tracker import clock
@@ -22,17 +18,16 @@ from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.formats import chinese_date
 from tracker.items.models import Evidence, Item, Status
+from tracker.officedoc import DOCX_TYPE, HEADING_FONT, SIZE_2, SIZE_3, SUBHEADING_FONT, TITLE_FONT  # noqa: F401 (DOCX_TYPE: exports.views)
+from tracker.officedoc import body as _body
+from tracker.officedoc import page_setup as _page_setup
+from tracker.officedoc import paragraph as _paragraph
 from tracker.org import permissions
 from tracker.org.models import Unit, User
 from tracker.reports.queries import ReportYear, latest_notes, report_year
 
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SECTION_HEADING = "上一年度存在问题整改情况"
-TITLE_FONT, HEADING_FONT, SUBHEADING_FONT, BODY_FONT = "方正小标宋简体", "黑体", "楷体", "仿宋"
-SIZE_2, SIZE_3 = Pt(22), Pt(16)
-LINE = Pt(28)
 NUMERALS = "一二三四五六七八九十"
-NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters a .docx cannot hold
 
 
 def chinese_number(n: int) -> str:
@@ -158,53 +153,3 @@ def _evidence_names(item_ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
-def _page_setup(document) -> None:
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    normal = document.styles["Normal"]
-    normal.font.size = SIZE_3
-    _set_font(normal.element, BODY_FONT)
-
-
-def _set_font(element, name: str) -> None:
-    """Chinese text takes the East Asian font (w:eastAsia); digits and Latin, Times New Roman."""
-    fonts = element.get_or_add_rPr().get_or_add_rFonts()
-    fonts.set(qn("w:ascii"), "Times New Roman")
-    fonts.set(qn("w:hAnsi"), "Times New Roman")
-    fonts.set(qn("w:eastAsia"), name)
-
-
-def _format(paragraph, *, center: bool = False, indent: bool = False) -> None:
-    fmt = paragraph.paragraph_format
-    fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, LINE
-    fmt.space_before = fmt.space_after = Pt(0)
-    if center:
-        fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    else:
-        fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-    if indent:
-        fmt.first_line_indent = Pt(32)  # two characters of 三号
-
-
-def _paragraph(document, text: str, font: str, size, *, center: bool = False, indent: bool = False):
-    paragraph = document.add_paragraph()
-    _format(paragraph, center=center, indent=indent)
-    run = paragraph.add_run(NOT_XML.sub("", text))
-    run.font.size = size
-    _set_font(run._element, font)
-    return paragraph
-
-
-def _body(document, text: str, *, label: str = "") -> None:
-    """A body paragraph in 仿宋; ``label`` (e.g. "整改措施：") leads it in bold."""
-    paragraph = document.add_paragraph()
-    _format(paragraph, indent=True)
-    if label:
-        run = paragraph.add_run(label)
-        run.font.size, run.bold = SIZE_3, True
-        _set_font(run._element, BODY_FONT)
-    run = paragraph.add_run(NOT_XML.sub("", text))
-    run.font.size = SIZE_3
-    _set_font(run._element, BODY_FONT)

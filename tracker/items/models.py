@@ -97,6 +97,20 @@ class Status(TitledEnum):
 WORKING = frozenset({Status.open, Status.in_progress})
 
 
+class UrgeLevel(TitledEnum):
+    """A 督办单's grade (CONTRACT.md): 催办, then the 三色督办 practice's 黄牌 and 红牌."""
+
+    __titles__ = {"notice": "催办", "yellow": "黄牌督办", "red": "红牌督办"}
+    __css_classes__ = {"notice": "text-bg-info", "yellow": "text-bg-warning", "red": "text-bg-danger"}
+    notice = "notice"
+    yellow = "yellow"
+    red = "red"
+
+    @property
+    def rank(self) -> int:
+        return ("notice", "yellow", "red").index(self.value)
+
+
 class ExtensionStatus(TitledEnum):
     __titles__ = {"pending": "待审批", "approved": "已批准", "rejected": "未批准", "withdrawn": "已撤销"}
     pending = "pending"
@@ -196,6 +210,9 @@ class Item(db.Model):
     # time stays answerable however the deadline changes after a reopening. None while not closed.
     closed_on: Mapped[date | None] = mapped_column(Date)
     closed_deadline: Mapped[date | None] = mapped_column(Date)
+    # The last 督办单 the item got, and how many (tracker.urging): the badge in every list.
+    urge_level: Mapped[UrgeLevel | None] = mapped_column(enum_column(UrgeLevel))
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: a write based on a stale read fails instead of overwriting.
@@ -356,6 +373,7 @@ class EventAction(TitledEnum):
         "return": "退回整改", "reopen": "重新打开", "request_extension": "申请延期", "approve_extension": "批准延期",
         "reject_extension": "不批准延期", "edit": "修改事项", "progress": "进展情况",
         "evidence_added": "上传佐证材料", "evidence_removed": "撤回佐证材料", "carry_over": "年度结转",
+        "urge": "督办",
     }
     create = "create"
     start = "start"
@@ -371,6 +389,7 @@ class EventAction(TitledEnum):
     evidence_added = "evidence_added"
     evidence_removed = "evidence_removed"
     carry_over = "carry_over"
+    urge = "urge"
 
 
 class ItemEvent(db.Model):

@@ -32,6 +32,12 @@ def can_review_item(user: User, item: Item) -> bool:
     return can_supervise_item(user, item) and not is_owner(user, item)
 
 
+def can_urge_item(user: User, item: Item) -> bool:
+    """Issue a 督办单: a supervisor over the item's unit, not its owner (whether the item is still
+    open is asked separately, and answered with 409)."""
+    return can_supervise_item(user, item) and not is_owner(user, item)
+
+
 def can_edit_item(user: User, item: Item) -> bool:
     """Change title, text, categories, owner and deadline."""
     return can_supervise_item(user, item)

@@ -345,19 +345,3 @@ def items_owned_outside_reach(user: User, limit: int = 1000) -> int:
     )
     return sum(1 for item in owned if not org_permissions.eligible_owner(user, item.unit))
 
-
-def status_counts(user: User, today: date) -> dict:
-    """Visible items by status, plus how many are overdue: two GROUP BY/COUNT statements."""
-    rows = db.session.execute(
-        select(Item.status, func.count(Item.id))
-        .where(permissions.visible_items_clause(user))
-        .group_by(Item.status)
-    ).all()
-    counts = {status: 0 for status in Status}
-    counts.update(dict(rows))
-    overdue = db.session.scalar(
-        select(func.count(Item.id))
-        .where(permissions.visible_items_clause(user), overdue_clause(today))
-    )
-    return {"by_status": counts, "overdue": overdue, "total": sum(counts.values())}
-

@@ -186,6 +186,9 @@ def _item_page(
     )
 
 
+item_page = _item_page  # for the pages of the domains above items that post from the item page (urging)
+
+
 @bp.get("/items/<id:item_id>")
 def show(item_id: int):
     return _item_page(queries.load_item(item_id, current_user))

@@ -34,6 +34,8 @@ class Unit(db.Model):
     # Materialised path of ids, "/1/4/9/": a unit's subtree is every unit whose path starts
     # with its own, so "my units and all below" is one indexed prefix comparison.
     path: Mapped[str] = mapped_column(String(500), index=True, default="")
+    # What its 督办单 numbers begin with, e.g. "南岸交" → 南岸交督〔2024〕第7号 (admins edit it).
+    short_name: Mapped[str] = mapped_column(String(30), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped["Unit | None"] = relationship(
@@ -57,6 +59,10 @@ class Unit(db.Model):
     def indented_name(self) -> str:
         """The name indented by depth, for choosing a unit in a tree: "　　甲大队"."""
         return "　" * self.depth + self.name
+
+    @property
+    def urge_prefix(self) -> str:
+        return self.short_name or self.name
 
     def is_within(self, other: "Unit") -> bool:
         """True when this unit is ``other`` or lies anywhere below it."""

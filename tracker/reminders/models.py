@@ -40,6 +40,7 @@ class MessageKind(enum.Enum):
     """What a message is. The daily pass writes one digest per recipient and channel."""
 
     digest = "digest"
+    urge = "urge"  # a 督办单, sent at once (tracker.urging)
 
 
 class MessageStatus(TitledEnum):
@@ -139,7 +140,7 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        UniqueConstraint("recipient_id", "channel", "day", "kind"),
+        UniqueConstraint("recipient_id", "channel", "day", "kind", "key"),
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_messages_day", "day"),
     )
@@ -149,6 +150,8 @@ class OutboxMessage(db.Model):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind), default=MessageKind.digest)
+    # What makes a message of an event unique within its day and kind ("" for the daily digest).
+    key: Mapped[str] = mapped_column(String(64), default="", server_default="")
     subject: Mapped[str] = mapped_column(String(200))
     # The digest's sections and items, rendered per channel when sent.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

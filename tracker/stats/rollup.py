@@ -293,8 +293,9 @@ def _utc(local_midnight: datetime) -> datetime:
 
 def _rank(rows: list[UnitRow]) -> None:
     """Competition ranks (1, 2, 2, 4) of the child units, by 完成率 (highest first) and by overdue
-    count (fewest first); the unit's own items are not a peer of its children."""
-    peers = [row for row in rows if not row.own]
+    count (fewest first); the unit's own items are not a peer of its children, and a unit without
+    items has nothing to be ranked on."""
+    peers = [row for row in rows if not row.own and row.totals.items]
     for attribute, key in (("rank_by_rate", lambda r: -r.totals.completion_rate),
                            ("rank_by_overdue", lambda r: r.totals.overdue)):
         ordered = sorted(peers, key=key)

@@ -1,0 +1,138 @@
+"""督办单: who may issue them, their numbers (also under two issuers at once), what the owner is
+told, the badge in the lists, and the notice as a Word document."""
+
+import io
+import threading
+
+import docx
+import pytest
+
+from tracker.extensions import db
+from tracker.items.models import ItemEvent, Status
+from tracker.reminders.models import MessageKind, Notification, OutboxMessage
+from tracker.urging import services
+from tracker.urging.models import Urge
+
+
+def issue(api, user, item, **body):
+    return api(user).post(f"/items/{item.id}/urge", json={"level": "yellow", **body})
+
+
+def test_a_notice_is_numbered_per_issuing_unit_and_year_and_kept_in_history(org, make, api, today):
+    org.city.short_name = "市交"
+    db.session.commit()
+    first = make.item(org.county_a, org.off_a, deadline_days=-3)
+    second = make.item(org.county_b, org.off_b)
+    answers = [issue(api, org.city_sup, first), issue(api, org.city_sup, second, level="red"),
+               issue(api, org.sup_a, first, level="notice")]
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert [a.json["number"] for a in answers] == [
+        f"市交督〔{today.year}〕第1号", f"市交督〔{today.year}〕第2号", f"甲县局督〔{today.year}〕第1号"]
+    assert answers[0].json["level"] == "yellow" and answers[0].json["issued_by"] == "city_sup"
+    event = db.session.scalars(db.select(ItemEvent).where(ItemEvent.item_id == first.id, ItemEvent.action == "urge")).first()
+    assert event.details["number"] == f"市交督〔{today.year}〕第1号" and event.details["level"] == "yellow"
+    urge = db.session.get(Urge, answers[0].json["id"])
+    assert urge.days_overdue == 3
+
+
+def test_the_owner_hears_at_once_on_the_bell_and_through_the_outbox(org, make, api, login):
+    org.off_a.notify_channels = "inapp,email"
+    db.session.commit()
+    item = make.item(org.county_a, org.off_a)
+    answer = issue(api, org.city_sup, item, comment="请本周内完成。")
+    assert answer.status_code == 201
+    bell = db.session.scalars(db.select(Notification).where(Notification.user_id == org.off_a.id)).all()
+    assert len(bell) == 1 and answer.json["number"] in bell[0].title and "请本周内完成。" in bell[0].body
+    mail = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient_id == org.off_a.id)).all()
+    assert [(m.channel.value, m.kind) for m in mail] == [("email", MessageKind.urge)]
+    page = login(org.off_a).get("/notifications").get_data(as_text=True)
+    assert answer.json["number"] in page
+
+
+def test_a_notice_about_an_item_without_owner_reaches_the_units_supervisors(org, make):
+    item = make.item(org.team_a, None)
+    assert [u.username for u in services.recipients(item)] == ["sup_a"]  # the team has none; its county does
+
+
+def test_two_issuers_at_once_get_two_numbers(app, org, make, today):
+    items = [make.item(org.county_a, org.off_a), make.item(org.county_b, org.off_b)]
+    ids = [i.id for i in items]
+    barrier, numbers, errors = threading.Barrier(2), [], []
+
+    def run(item_id):
+        with app.app_context():
+            try:
+                from tracker.items.models import Item
+                from tracker.org.models import User
+
+                item = db.session.get(Item, item_id)
+                user = db.session.get(User, org.city_sup.id)
+                barrier.wait()
+                notice = services.issue(item, user, services.parse_level("red"), now=make.now, today=today)
+                db.session.commit()
+                numbers.append(notice.serial)
+            except Exception as error:  # noqa: BLE001 (reported below)
+                db.session.rollback()
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and sorted(numbers) == [1, 2]
+
+
+@pytest.mark.parametrize("who, status", [("off_a", 403), ("sup_b", 404), ("off_b", 404)])
+def test_only_a_supervisor_over_the_unit_may_issue(org, make, api, who, status):
+    item = make.item(org.county_a, org.off_a)
+    answer = issue(api, getattr(org, who), item)
+    assert answer.status_code == status
+    assert not db.session.scalar(db.select(db.func.count(Urge.id)))
+
+
+def test_a_closed_item_or_a_bad_level_or_date_is_refused_and_nothing_is_kept(org, make, api, today):
+    closed = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    assert issue(api, org.city_sup, closed).status_code == 409
+    item = make.item(org.county_a, org.off_a)
+    bad = issue(api, org.city_sup, item, level="purple")
+    assert bad.status_code == 422 and bad.json["field"] == "level"
+    late = issue(api, org.city_sup, item, reply_by="2020-01-01")
+    assert late.status_code == 422 and late.json["field"] == "reply_by"
+    assert not db.session.scalar(db.select(db.func.count(Urge.id)))
+    assert not db.session.scalar(db.select(db.func.count(Notification.id)))
+
+
+def test_the_item_page_issues_a_notice_and_lists_show_its_badge(org, make, login):
+    item = make.item(org.county_a, org.off_a, deadline_days=-5)
+    sup = login(org.city_sup)
+    page = sup.get(f"/items/{item.id}").get_data(as_text=True)
+    assert 'id="urge-form"' in page
+    answer = sup.post(f"/items/{item.id}/urge", data={"level": "red", "comment": ""})
+    assert answer.status_code == 302
+    for url in ("/items", "/overdue", f"/items/{item.id}"):
+        assert "红牌督办" in sup.get(url).get_data(as_text=True), url
+    owner_view = login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
+    assert "红牌督办" in owner_view and 'id="urge-form"' not in owner_view  # the owner sees it, cannot issue
+
+
+def test_a_bad_date_on_the_page_is_one_sentence_and_no_notice(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    answer = login(org.city_sup).post(f"/items/{item.id}/urge", data={"level": "notice", "reply_by": "2020-01-01"})
+    assert answer.status_code == 422 and "反馈期限不能早于今天。" in answer.get_data(as_text=True)
+    assert not db.session.scalar(db.select(db.func.count(Urge.id)))
+
+
+def test_the_notice_document_says_who_what_by_when(org, make, api, login, today):
+    item = make.item(org.county_a, org.off_a, deadline_days=-4, title="执法案卷不规范")
+    notice = issue(api, org.city_sup, item, level="red", comment="请限期整改。").json
+    response = api(org.city_sup).get(f"/urges/{notice['id']}.docx")
+    assert response.status_code == 200
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(response.data)).paragraphs)
+    assert notice["number"] in text and "红牌督办通知单" in text and "甲县局：" in text
+    assert "执法案卷不规范" in text and "已逾期4天" in text and "请限期整改。" in text and "前将整改情况" in text
+    assert login(org.off_a).get(f"/urges/{notice['id']}.docx").status_code == 200  # the owner may read it
+    assert api(org.off_b).get(f"/urges/{notice['id']}.docx").status_code == 404
+    assert item.status is Status.open

@@ -1,0 +1,51 @@
+"""督办单 on pages: issued from the item page, downloaded as .docx."""
+
+import io
+
+from flask import Blueprint, send_file, url_for
+from flask_login import current_user
+
+from tracker import clock
+from tracker.items import permissions, queries
+from tracker.items.models import Status, UrgeLevel
+from tracker.items.views import item_page
+from tracker.officedoc import DOCX_TYPE
+from tracker.urging import services
+from tracker.urging.document import urge_document, urge_filename
+from tracker.urging.forms import UrgeForm
+from tracker.web.pages import done, guard
+from tracker.web.work import first_error, submitted
+
+bp = Blueprint("urging", __name__)
+guard(bp)
+
+
+@bp.app_template_global()
+def urging_panel(item) -> dict:
+    """What the item page shows of its notices: the list, and the form for those who may issue one."""
+    may_issue = permissions.can_urge_item(current_user, item) and item.status is not Status.closed
+    urges = services.item_urges(item)
+    return {"urges": urges, "form": UrgeForm(formdata=None) if may_issue else None, "levels": list(UrgeLevel),
+            "suggested": services.suggested_level(item, urges, clock.local_today())}
+
+
+@bp.post("/items/<id:item_id>/urge")
+def urge(item_id: int):
+    item = queries.load_item(item_id, current_user, need=permissions.can_urge_item)
+    form = UrgeForm()
+    outcome = submitted(form, lambda: services.issue(
+        item, current_user, services.parse_level(form.level.data), comment=form.comment.data or "",
+        reply_by=form.reply_by.data, now=clock.utcnow(), today=clock.local_today(),
+    ))
+    if outcome.ok:
+        notice = outcome.result
+        return done(f"已发出{notice.level.title}单 {notice.number}，并已通知责任人。",
+                    url_for("items.show", item_id=item.id) + "#urges")
+    return item_page(queries.load_item(item_id, current_user), status=outcome.status, page_error=first_error(form))
+
+
+@bp.get("/urges/<id:urge_id>.docx")
+def document(urge_id: int):
+    notice = services.load_urge(urge_id, current_user)
+    return send_file(io.BytesIO(urge_document(notice)), mimetype=DOCX_TYPE, as_attachment=True,
+                     download_name=urge_filename(notice))
