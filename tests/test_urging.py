@@ -136,3 +136,52 @@ def test_the_notice_document_says_who_what_by_when(org, make, api, login, today)
     assert login(org.off_a).get(f"/urges/{notice['id']}.docx").status_code == 200  # the owner may read it
     assert api(org.off_b).get(f"/urges/{notice['id']}.docx").status_code == 404
     assert item.status is Status.open
+
+
+def _bulletin_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def test_the_bulletin_ranks_units_names_the_longest_overdue_and_praises_and_criticises(org, make, api, login, today):
+    late = make.item(org.county_a, org.off_a, deadline_days=-20, title="案卷评查整改滞后")
+    make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    make.item(org.county_b, org.off_b, status="closed", supervisor=org.sup_b)
+    red = issue(api, org.city_sup, late, level="red").json
+    start = today.replace(day=1).isoformat()
+    answer = login(org.city_sup).get(f"/bulletin.docx?unit={org.city.id}&from={start}&to={today.isoformat()}")
+    assert answer.status_code == 200
+    text = _bulletin_text(answer.data)
+    assert "关于整改工作推进情况的通报" in text and "本期新增整改事项3项，销号2项" in text
+    assert "共有整改事项3项，已销号2项，完成率66.7%" in text
+    table = text[text.index("排名\n单位"):]
+    assert table.index("乙县局\n1\n100.0%\n0") < table.index("甲县局\n2\n50.0%\n1")  # ranked by 完成率
+    assert "“案卷评查整改滞后”" in text and "已逾期20天" in text
+    assert red["number"] in text
+    assert "乙县局无逾期事项，予以表扬。" in text and "甲县局本期有事项被红牌督办，予以通报批评" in text
+
+
+def test_the_bulletin_command_writes_the_same_document_and_refuses_bad_input(app, org, make, tmp_path, today):
+    make.item(org.county_a, org.off_a, deadline_days=-2)
+    out = tmp_path / "通报.docx"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tracker", "bulletin", "--unit", "市局", "--from", today.replace(day=1).isoformat(),
+                                 "--to", today.isoformat(), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "共有整改事项1项" in _bulletin_text(out.read_bytes())
+    for args, message in ((["--from", "2024-02-30", "--to", "2024-03-01"], "日期"),
+                          (["--from", "2024-03-01", "--to", "2024-02-01"], "结束日期不能早于开始日期"),
+                          (["--from", "2023-01-01", "--to", "2024-12-31"], "最长覆盖一年")):
+        bad = tmp_path / "bad.docx"
+        result = runner.invoke(args=["tracker", "bulletin", "--unit", "市局", *args, "--out", str(bad)])
+        assert result.exit_code == 1 and message in result.output and not bad.exists()
+
+
+def test_only_supervisors_over_the_unit_get_its_bulletin(org, login, today):
+    query = f"from={today.isoformat()}&to={today.isoformat()}"
+    assert login(org.sup_a).get(f"/bulletin.docx?unit={org.city.id}&{query}").status_code == 403
+    assert login(org.off_a).get(f"/bulletin.docx?unit={org.county_a.id}&{query}").status_code == 403
+    assert login(org.sup_a).get(f"/bulletin.docx?unit={org.county_a.id}&{query}").status_code == 200
+    bad = login(org.sup_a).get(f"/bulletin.docx?unit={org.county_a.id}&from=2024-13-01&to=2024-12-01")
+    assert bad.status_code == 422 and "日期" in bad.get_data(as_text=True)

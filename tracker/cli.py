@@ -267,6 +267,36 @@ def export(out, year, unit_name, status, category, overdue) -> None:
     click.echo(str(path))
 
 
+@tracker_cli.command("bulletin")
+@click.option("--unit", "unit_name", required=True, help="单位名称（同名时用路径）")
+@click.option("--from", "start", required=True, help="开始日期 YYYY-MM-DD")
+@click.option("--to", "end", required=True, help="结束日期 YYYY-MM-DD")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="输出的 .docx 文件")
+def bulletin(unit_name: str, start: str, end: str, out: str) -> None:
+    """The 情况通报 of a unit's subtree for a period, as a .docx."""
+    from pathlib import Path
+
+    from tracker import clock
+    from tracker.urging import bulletin as bulletins
+
+    try:
+        unit = services.find_unit(unit_name)
+        today = clock.local_today()
+        first, last = bulletins.check_period(params.day(start, "from"), params.day(end, "to"), today)
+        data = bulletins.bulletin_document(bulletins.bulletin_for(None, unit, first, last, today))
+    except DomainError as error:
+        _fail(error.message)
+    path = Path(out)
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)  # whole or not at all
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        _fail(f"无法写入 {path}：{error.strerror or error}。")
+    click.echo(str(path))
+
+
 @tracker_cli.command("refresh-stats")
 def refresh_stats() -> None:
     """Rebuild what is derived from the items (the day-by-day states the statistics read) from the

@@ -223,19 +223,19 @@ def _figures(day: date) -> list:
     closed = ItemState.status == Status.closed
     return [
         func.count(ItemState.id),
-        _count(ItemState.status == Status.open),
-        _count(ItemState.status == Status.in_progress),
-        _count(ItemState.status == Status.pending_review),
-        _count(closed),
-        _count(overdue),
-        _count(overdue),  # red: overdue, by the traffic light's own rule
-        _count(working & (ItemState.deadline >= day) & (ItemState.deadline <= near)),
-        _count(working & (ItemState.deadline > near)),
-        _count(closed & (ItemState.closed_on <= ItemState.closed_deadline)),
+        count_where(ItemState.status == Status.open),
+        count_where(ItemState.status == Status.in_progress),
+        count_where(ItemState.status == Status.pending_review),
+        count_where(closed),
+        count_where(overdue),
+        count_where(overdue),  # red: overdue, by the traffic light's own rule
+        count_where(working & (ItemState.deadline >= day) & (ItemState.deadline <= near)),
+        count_where(working & (ItemState.deadline > near)),
+        count_where(closed & (ItemState.closed_on <= ItemState.closed_deadline)),
     ]
 
 
-def _count(condition) -> ColumnElement[int]:
+def count_where(condition) -> ColumnElement[int]:
     return func.count(case((condition, 1)))
 
 
@@ -256,12 +256,12 @@ def _months(unit: Unit, year: int | None, category: Category | None, day: date) 
     within = _within(unit, year, category)
     at_day = db.session.execute(select(*[
         column for start, end in zip(starts, ends, strict=True) for column in (
-            _count(ItemState.created_on.between(start, end)),
-            _count((ItemState.status == Status.closed) & ItemState.closed_on.between(start, end)),
+            count_where(ItemState.created_on.between(start, end)),
+            count_where((ItemState.status == Status.closed) & ItemState.closed_on.between(start, end)),
         )
     ]).where(as_of(day), *within)).one()
     overdue = db.session.execute(select(*[
-        _count(as_of(end) & (ItemState.deadline < end)) for end in ends
+        count_where(as_of(end) & (ItemState.deadline < end)) for end in ends
     ]).where(
         *within, ItemState.status != Status.closed, ItemState.deadline < ends[-1],
         ItemState.valid_from <= ends[-1], or_(ItemState.valid_to.is_(None), ItemState.valid_to > ends[0]),
