@@ -223,13 +223,17 @@ def world(app, org, make):
     make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
     make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
     evidence = make.evidence(item, org.off_a)
+    from tracker.items.models import UrgeLevel
+    from tracker.urging import services as urging
+
+    urge = urging.issue(item, org.city_sup, UrgeLevel.yellow, now=make.now, today=make.today)
     robot = ChatRobot(unit_id=org.city.id, kind="wecom", name="群", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
     day = CalendarDay(day=make.today, kind=DayKind.holiday, name="节日")
     db.session.add_all([robot, day])
     db.session.commit()
     return {"item_id": item.id, "evidence_id": evidence.id, "unit_id": org.county_a.id, "user_id": org.off_a.id,
             "category_id": 1, "rule_id": 1, "day_id": day.id, "robot_id": robot.id, "token_id": 1, "report_id": report.id,
-            "year": 2023}
+            "year": 2023, "urge_id": urge.id}
 
 
 def page_paths(app, ids: dict) -> list[str]:

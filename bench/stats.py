@@ -1,0 +1,87 @@
+"""Benchmark: the 统计看板 and GET /api/v1/stats on a province-sized database.
+
+    .venv/bin/python -m bench.stats [--items 100000] [--database-url URL]
+
+Seeds the bench.pages province (616 units, 3,080 users, ``--items`` items) once per database,
+then builds item_states from the items and their history (what refresh-stats runs, timed), and
+prints for the province, a city and a county supervisor the median of 5 requests and the SQL
+statements one request issued: the dashboard today, the dashboard as of 90 days ago, and the API.
+Nothing here runs in the test suite.
+"""
+
+import argparse
+import statistics
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import event, func, select, text
+
+from bench.pages import PASSWORD, seed
+from bench.seeding import Counter
+from tracker import clock, create_app
+from tracker.extensions import db
+from tracker.items import states
+from tracker.items.models import Item, ItemState
+from tracker.org import tokens
+from tracker.org.models import User
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    url = args.database_url or f"sqlite:///{out / f'bench-{args.items}.db'}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "UPLOAD_DIR": str(out / "uploads"),
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        upgrade()
+        if not db.session.scalar(select(func.count(Item.id))):
+            start = time.perf_counter()
+            seed(args.items)
+            print(f"seeded {args.items} items in {time.perf_counter() - start:.1f} s")
+        if not db.session.scalar(select(func.count(ItemState.id))):  # bulk-loaded by SQL: as refresh-stats
+            start = time.perf_counter()
+            result = states.rebuild(db.session.connection(), clock.local_zone())
+            db.session.commit()
+            print(f"rebuilt item_states ({result['states']} rows) in {time.perf_counter() - start:.1f} s")
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+        n_items = db.session.scalar(select(func.count(Item.id)))
+        print(f"{db.engine.dialect.name}: {n_items} items")
+        secrets = {}
+        for username in ("sup0", "sup1", "sup2"):
+            user = db.session.scalar(select(User).where(User.username == username))
+            secrets[username] = tokens.create_token(user, name="bench", now=clock.utcnow())[1]
+        db.session.commit()
+        engine = db.engine
+        db.session.remove()
+    past = (date.today() - timedelta(days=90)).isoformat()
+    # sup0: the province (616 units); sup1: a city (41 units); sup2: a county (4 units).
+    for username in ("sup0", "sup1", "sup2"):
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        for label, request in (("/dashboard", lambda c=client: c.get("/dashboard")),
+                               (f"/dashboard?as_of={past}", lambda c=client: c.get(f"/dashboard?as_of={past}")),
+                               ("GET /api/v1/stats", lambda c=client, u=username: c.get(
+                                   "/api/v1/stats", headers={"Authorization": f"Bearer {secrets[u]}"}))):
+            timings, counter = [], Counter()
+            for run in range(6):
+                if run == 5:
+                    event.listen(engine, "before_cursor_execute", counter)
+                start = time.perf_counter()
+                response = request()
+                timings.append(time.perf_counter() - start)
+                assert response.status_code == 200, (label, response.status_code)
+            event.remove(engine, "before_cursor_execute", counter)
+            print(f"  {username:<5} {label:<32} {statistics.median(timings[:5]) * 1000:8.1f} ms  {counter.n:3d} SQL")
+
+
+if __name__ == "__main__":
+    main()
