@@ -185,3 +185,12 @@ def test_only_supervisors_over_the_unit_get_its_bulletin(org, login, today):
     assert login(org.sup_a).get(f"/bulletin.docx?unit={org.county_a.id}&{query}").status_code == 200
     bad = login(org.sup_a).get(f"/bulletin.docx?unit={org.county_a.id}&from=2024-13-01&to=2024-12-01")
     assert bad.status_code == 422 and "日期" in bad.get_data(as_text=True)
+
+
+def test_an_admin_gives_a_unit_the_short_name_its_numbers_begin_with(org, make, login, api, today):
+    admin = login(org.admin)
+    answer = admin.post(f"/admin/units/{org.city.id}", data={"name": "市局", "parent": "0", "short_name": "市交"})
+    assert answer.status_code == 302
+    item = make.item(org.county_a, org.off_a)
+    assert issue(api, org.city_sup, item).json["number"] == f"市交督〔{today.year}〕第1号"
+    assert "市交" in admin.get(f"/admin/units/{org.city.id}").get_data(as_text=True)

@@ -23,6 +23,8 @@ class TokenForm(Form):
 class UnitForm(Form):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"), Length(max=100, message="单位名称不能超过100字。")])
     parent = SelectField("上级单位", coerce=db_id, validate_choice=False)
+    short_name = StringField("简称（督办单编号的前缀，如“南岸交”；不填则用单位名称）",
+                             validators=[Length(max=30, message="简称不能超过30字。")])
 
 
 class UserForm(Form):

@@ -71,9 +71,15 @@ def create_unit(name: str, parent: Unit | None = None) -> Unit:
     return unit
 
 
-def update_unit(unit: Unit, *, name: str, parent: Unit | None) -> Unit:
-    """Rename a unit or move it (with everything below it) under another parent."""
+def update_unit(unit: Unit, *, name: str, parent: Unit | None, short_name: str | None = None) -> Unit:
+    """Rename a unit or move it (with everything below it) under another parent; ``short_name``
+    (None: unchanged) begins its 督办单 numbers."""
     name = (name or "").strip()
+    if short_name is not None:
+        short_name = short_name.strip()
+        if len(short_name) > 30 or "/" in short_name:
+            raise Invalid("简称不超过30字，且不含“/”。", field="short_name")
+        unit.short_name = short_name
     if not name or len(name) > UNIT_NAME_MAX or "/" in name:
         raise Invalid(f"请填写单位名称（不超过{UNIT_NAME_MAX}字，不含“/”）。", field="name")
     if parent is not None and parent.is_within(unit):
