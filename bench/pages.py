@@ -19,7 +19,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select, text
 
-from bench.seeding import Counter, unit_tree
+from bench.seeding import Counter, signed_in, unit_tree
 from tracker import create_app
 from tracker.extensions import db
 from tracker.items.models import Category, Item, ItemCategory, ItemEvent, Status
@@ -73,10 +73,7 @@ def seed(n_items: int) -> None:
 
 def measure(app, engine, username: str, urls: list[str]) -> None:
     """Each request in its own app context, as in production."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    client = signed_in(app, username, PASSWORD)
     for url in urls:
         timings = []
         counter = Counter()

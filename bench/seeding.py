@@ -55,3 +55,12 @@ def unit_tree() -> list[tuple[int, str]]:
             for t in range(3):
                 add_unit(f"第{c}市第{k}县第{t}执法大队", county)
     return units
+
+
+def signed_in(app, username: str, password: str):
+    """A test client signed in through the sign-in form, as a browser would be."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    return client

@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 
 from bench.pages import PASSWORD, seed
-from bench.seeding import Counter
+from bench.seeding import Counter, signed_in
 from tracker import clock, create_app
 from tracker.extensions import db
 from tracker.items import states
@@ -63,10 +63,7 @@ def main() -> None:
     past = (date.today() - timedelta(days=90)).isoformat()
     # sup0: the province (616 units); sup1: a city (41 units); sup2: a county (4 units).
     for username in ("sup0", "sup1", "sup2"):
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        client = signed_in(app, username, PASSWORD)
         for label, request in (("/dashboard", lambda c=client: c.get("/dashboard")),
                                (f"/dashboard?as_of={past}", lambda c=client: c.get(f"/dashboard?as_of={past}")),
                                ("GET /api/v1/stats", lambda c=client, u=username: c.get(

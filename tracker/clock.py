@@ -1,6 +1,6 @@
 """What "now" and "today" mean. Services take them as arguments; only doors call these."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -22,6 +22,11 @@ def local_today() -> date:
 
 def to_local(moment: datetime) -> datetime:
     return moment.astimezone(local_zone())
+
+
+def day_start(day: date) -> datetime:
+    """The moment local ``day`` begins (aware): the bound of "on or before a day" for stored moments."""
+    return datetime.combine(day, time.min, tzinfo=local_zone())
 
 
 def year_just_ended(today: date) -> int:

@@ -38,6 +38,11 @@ def can_urge_item(user: User, item: Item) -> bool:
     return can_supervise_item(user, item) and not is_owner(user, item)
 
 
+def may_urge_now(user: User, item: Item) -> bool:
+    """Whether the item page offers the 督办 form: one who may urge it, while it is not closed."""
+    return can_urge_item(user, item) and item.status is not Status.closed
+
+
 def can_edit_item(user: User, item: Item) -> bool:
     """Change title, text, categories, owner and deadline."""
     return can_supervise_item(user, item)

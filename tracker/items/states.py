@@ -161,9 +161,9 @@ def _spans(now: dict, events: list[tuple[date, EventAction, dict]]) -> list[dict
         first["status"] = now["status"]
         first["closed_on"], first["closed_deadline"] = now["closed_on"], now["closed_deadline"]
     for _day, action, details in events:
-        old = _old_deadline(action, details)
-        if old is not False:
-            first["deadline"] = old
+        change = _deadline_change(action, details)
+        if change is not None:
+            first["deadline"] = change[0]
             break
     for _day, action, details in events:
         if action is EventAction.carry_over and "from_year" in details:
@@ -180,9 +180,9 @@ def _spans(now: dict, events: list[tuple[date, EventAction, dict]]) -> list[dict
                 state["closed_on"], state["closed_deadline"] = day, state["deadline"]
             else:
                 state["closed_on"] = state["closed_deadline"] = None
-        new = _new_deadline(action, details)
-        if new is not False:
-            state["deadline"] = new
+        change = _deadline_change(action, details)
+        if change is not None:
+            state["deadline"] = change[1]
         if action is EventAction.carry_over and "to_year" in details:
             state["year"] = int(details["to_year"])
         days[day] = dict(state)  # the state at the end of the day
@@ -199,21 +199,13 @@ def _spans(now: dict, events: list[tuple[date, EventAction, dict]]) -> list[dict
     return rows
 
 
-def _old_deadline(action: EventAction, details: dict):
-    """The deadline before this change (a date or None), or False when it did not change it."""
-    if action is EventAction.approve_extension and "old_deadline" in details:
-        return _date(details["old_deadline"])
-    if action is EventAction.edit and isinstance(details.get("deadline"), dict):
-        return _date(details["deadline"].get("old"))
-    return False
-
-
-def _new_deadline(action: EventAction, details: dict):
+def _deadline_change(action: EventAction, details: dict) -> tuple[date | None, date | None] | None:
+    """(old, new) deadline of a change that moved it, as its history row recorded; else None."""
     if action is EventAction.approve_extension and "new_deadline" in details:
-        return _date(details["new_deadline"])
+        return _date(details.get("old_deadline")), _date(details["new_deadline"])
     if action is EventAction.edit and isinstance(details.get("deadline"), dict):
-        return _date(details["deadline"].get("new"))
-    return False
+        return _date(details["deadline"].get("old")), _date(details["deadline"].get("new"))
+    return None
 
 
 def _date(value: str | None) -> date | None:

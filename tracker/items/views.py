@@ -147,7 +147,7 @@ def assign():
     return redirect(back)
 
 
-def _item_page(
+def item_page(
     item, *, status: int = 200, forms: dict | None = None, error_action: str | None = None,
     page_error: str | None = None,
 ):
@@ -186,12 +186,9 @@ def _item_page(
     )
 
 
-item_page = _item_page  # for the pages of the domains above items that post from the item page (urging)
-
-
 @bp.get("/items/<id:item_id>")
 def show(item_id: int):
-    return _item_page(queries.load_item(item_id, current_user))
+    return item_page(queries.load_item(item_id, current_user))
 
 
 @bp.get("/items/<id:item_id>/transition")
@@ -223,7 +220,7 @@ def transition(item_id: int):
     if outcome.ok:
         return done(f"已{outcome.result.title}：{item.title}",
                     safe_next(request.form.get("next"), url_for("items.show", item_id=item.id)))
-    return _item_page(
+    return item_page(
         queries.load_item(item_id, current_user), status=outcome.status, forms={action_value: form},
         error_action=action_value, page_error=first_error(form),
     )
@@ -237,7 +234,7 @@ def progress(item_id: int):
                         aliases={"": "note"})
     if outcome.ok:
         return done("进展情况已记录。", url_for("items.show", item_id=item.id) + "#history")
-    return _item_page(queries.load_item(item_id, current_user), status=outcome.status, forms={"progress": form},
+    return item_page(queries.load_item(item_id, current_user), status=outcome.status, forms={"progress": form},
                       page_error=first_error(form))
 
 
@@ -253,7 +250,7 @@ def upload(item_id: int):
     if outcome.ok:
         names = [evidence.filename for evidence in outcome.result]
         return done(f"已上传{len(names)}个文件：{'、'.join(names)}。", url_for("items.show", item_id=item.id) + "#evidence")
-    return _item_page(queries.load_item(item_id, current_user), status=outcome.status, forms={"evidence": form},
+    return item_page(queries.load_item(item_id, current_user), status=outcome.status, forms={"evidence": form},
                       page_error=first_error(form))
 
 

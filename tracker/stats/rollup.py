@@ -8,10 +8,11 @@ figures read the rows of its own units by index, never the whole table.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 
+from tracker import clock
 from tracker.errors import DomainError, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.items.models import YELLOW_WITHIN_DAYS, Category, ExtensionRequest, ItemCategory, ItemState, Status
@@ -274,21 +275,14 @@ def _next_month(start: date) -> date:
 
 
 def _pending_extensions(scope: list, day: date) -> int:
-    """Extension requests waiting for a decision at the end of ``day`` (UTC bounds of the local day
-    are close enough here: a request counts from its local day on)."""
-    end = datetime.combine(day + timedelta(days=1), time.min)
+    """Extension requests waiting for a decision at the end of local ``day``."""
+    end = clock.day_start(day + timedelta(days=1))
     return db.session.scalar(
         select(func.count(ExtensionRequest.id))
         .join(ItemState, ItemState.item_id == ExtensionRequest.item_id)
-        .where(*scope, ExtensionRequest.requested_at < _utc(end),
-               or_(ExtensionRequest.decided_at.is_(None), ExtensionRequest.decided_at >= _utc(end)))
+        .where(*scope, ExtensionRequest.requested_at < end,
+               or_(ExtensionRequest.decided_at.is_(None), ExtensionRequest.decided_at >= end))
     ) or 0
-
-
-def _utc(local_midnight: datetime) -> datetime:
-    from tracker import clock
-
-    return local_midnight.replace(tzinfo=clock.local_zone())
 
 
 def _rank(rows: list[UnitRow]) -> None:

@@ -3,7 +3,7 @@ units ranked by 完成率, the items overdue longest, the notices issued, praise
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from docx import Document
 from sqlalchemy import select
@@ -76,12 +76,10 @@ def bulletin_for(user: User | None, unit: Unit, start: date, end: date, today: d
         .where(*within, ItemState.status != Status.closed, ItemState.deadline < end)
         .order_by(ItemState.deadline, Item.id).limit(LONGEST)
     )]
-    zone = clock.local_zone()
     urges = list(db.session.scalars(
         select(Urge).join(Item, Item.id == Urge.item_id)
         .where(Item.unit_id.in_(permissions.units_below(unit)),
-               Urge.issued_at >= datetime.combine(start, time.min, tzinfo=zone),
-               Urge.issued_at < datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
+               Urge.issued_at >= clock.day_start(start), Urge.issued_at < clock.day_start(end + timedelta(days=1)))
         .order_by(Urge.issued_at, Urge.id)
     ))
     return Bulletin(unit, start, end, figures, created, closed, longest, urges)

@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from tracker.errors import Conflict, Forbidden, Invalid
+from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db, insert_ignore
 from tracker.formats import chinese_date
 from tracker.items import permissions
 from tracker.items.history import record
 from tracker.items.models import EventAction, Item, Status, UrgeLevel, lock_item
+from tracker.items.queries import load_item
 from tracker.org.models import Role, Unit, User
 from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
 from tracker.reminders.services import user_channels
@@ -145,9 +146,6 @@ def item_urges(item: Item) -> list[Urge]:
 
 def load_urge(urge_id: int, user: User) -> Urge:
     """A notice whose item ``user`` may see (NotFound otherwise, as for the item)."""
-    from tracker.errors import NotFound
-    from tracker.items.queries import load_item
-
     urge = db.session.get(Urge, urge_id)
     if urge is None:
         raise NotFound("督办单不存在，或您无权查看。")

@@ -9,7 +9,7 @@ from tracker import clock
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items import permissions, queries
-from tracker.items.models import Status, UrgeLevel
+from tracker.items.models import UrgeLevel
 from tracker.items.views import item_page
 from tracker.officedoc import DOCX_TYPE
 from tracker.org.models import Unit
@@ -28,7 +28,7 @@ guard(bp)
 @bp.app_template_global()
 def urging_panel(item) -> dict:
     """What the item page shows of its notices: the list, and the form for those who may issue one."""
-    may_issue = permissions.can_urge_item(current_user, item) and item.status is not Status.closed
+    may_issue = permissions.may_urge_now(current_user, item)
     urges = services.item_urges(item)
     return {"urges": urges, "form": UrgeForm(formdata=None) if may_issue else None, "levels": list(UrgeLevel),
             "suggested": services.suggested_level(item, urges, clock.local_today())}
