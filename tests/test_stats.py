@@ -135,12 +135,20 @@ def test_months_add_up_to_what_was_created_and_closed(history, org, today):
     assert result.months[-1].label == f"{today.year}-{today.month:02d}"
 
 
-def test_the_category_table_counts_each_category_of_an_item(history, org, today):
+def test_the_category_table_counts_each_item_once_under_its_primary_category(history, org, today):
     result, _ = figures(org, today)
     other = next(row for row in result.categories if row.category.code == "other")
     assert (other.totals.items, other.totals.closed) == (5, 2)
-    only, _ = figures(org, today, category="other")
-    assert [row.category.code for row in only.categories] == ["other"] and only.totals.items == 5
+    item = history["a"]
+    services.update_item(item, org.city_sup, {"categories": services.categories_by_code(["legal_publicity", "other"])},
+                         now=at(today), today=today)
+    db.session.commit()
+    result, _ = figures(org, today, as_of=today - timedelta(days=35))  # relabelled on every day
+    by_code = {row.category.code: row.totals.items for row in result.categories}
+    assert (by_code["legal_publicity"], by_code["other"]) == (1, 3)
+    assert sum(by_code.values()) == result.totals.items
+    only, _ = figures(org, today, category="legal_publicity")
+    assert [row.category.code for row in only.categories] == ["legal_publicity"] and only.totals.items == 1
 
 
 def test_the_states_rebuilt_from_the_history_are_those_kept_at_each_change(history, app):
@@ -208,12 +216,12 @@ def test_the_supervisors_home_is_the_dashboard_and_officials_go_to_their_items(o
     assert login(org.off_a).get("/").headers["Location"].endswith("/my")
 
 
-def _figure_links(page: str) -> dict[str, str]:
-    """The unit table's links to the item list, by row and column: {"甲县局/逾期": url}."""
+def _figure_links(page: str, table: str = "unit-table") -> dict[str, str]:
+    """A dashboard table's links to the item list, by row and column: {"甲县局/逾期": url}."""
     links = {}
-    header = re.search(r'<table[^>]*id="unit-table".*?<thead.*?</thead>', page, re.S).group(0)
+    header = re.search(rf'<table[^>]*id="{table}".*?<thead.*?</thead>', page, re.S).group(0)
     titles = [re.sub(r"<[^>]+>|▼", "", cell).strip() for cell in re.findall(r"<th[^>]*>(.*?)</th>", header, re.S)]
-    body = re.search(r'<tbody>(.*?)</tbody>', page[page.index('id="unit-table"'):], re.S).group(1)
+    body = re.search(r'<tbody>(.*?)</tbody>', page[page.index(f'id="{table}"'):], re.S).group(1)
     for row in re.findall(r"<tr.*?</tr>", body, re.S):
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
         name = re.sub(r"<[^>]+>", "", cells[0]).strip()
@@ -224,11 +232,16 @@ def _figure_links(page: str) -> dict[str, str]:
     return links
 
 
-def test_every_figure_of_the_unit_table_opens_a_list_of_that_many_items(history, org, login):
+def test_every_figure_of_the_unit_and_category_tables_opens_a_list_of_that_many_items(history, org, login, today):
+    services.update_item(history["a"], org.city_sup,
+                         {"categories": services.categories_by_code(["other", "legal_publicity"])}, now=at(today),
+                         today=today)
+    db.session.commit()
     client = login(org.city_sup)
     page = client.get("/dashboard").get_data(as_text=True)
-    links = _figure_links(page)
-    assert {"本级/事项", "甲县局/逾期", "乙县局/黄灯", "甲县局/已销号"} <= set(links)
+    links = _figure_links(page) | _figure_links(page, "category-table")
+    assert {"本级/事项", "甲县局/逾期", "乙县局/黄灯", "甲县局/已销号", "其他/事项", "普法宣传/事项"} <= set(links)
+    assert links["普法宣传/事项"][1] == 0  # A's second category is not its primary one
     for key, (url, expected) in links.items():
         listed = client.get(url).get_data(as_text=True)
         shown = len(re.findall(r'<tr[^>]*data-item-id=', listed))

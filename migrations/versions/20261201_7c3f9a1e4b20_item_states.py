@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('open', 'in_progress', 'pending_review', 'closed', name='status', native_enum=False, length=20), nullable=False),
     sa.Column('deadline', sa.Date(), nullable=True),
@@ -35,6 +36,7 @@ def upgrade():
     sa.Column('valid_to', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_item_states_item_id_items'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_item_states_unit_id_units')),
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_item_states_category_id_categories')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_item_states')),
     sa.UniqueConstraint('item_id', 'valid_from', name='uq_item_states_item_id_valid_from')
     )

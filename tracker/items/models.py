@@ -294,6 +294,8 @@ class ItemState(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))  # the unique key
     # The item's unit now (a move to another unit rewrites every row): figures follow today's tree.
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Its primary category now (the first), so that each item counts once in the category table.
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     year: Mapped[int] = mapped_column(Integer)
     status: Mapped[Status] = mapped_column(enum_column(Status))
     deadline: Mapped[date | None] = mapped_column(Date)

@@ -37,6 +37,7 @@ class ItemFilter:
     unit_only: bool = False  # only ``unit_id``'s own items (本级), not those of the units below it
     year: int | None = None
     category: str | None = None
+    primary_category: bool = False  # ``category`` must be the item's first (primary) one
     status: Status | None = None
     owner: str | None = None  # username or part of a name
     overdue: bool = False
@@ -51,7 +52,7 @@ class ItemFilter:
         """The list filters as every door receives them: ``unit`` (an id on pages, a unit's name or
         path in the API and the CLI), ``year``, ``category`` (a code), ``status``, ``owner``, ``overdue``, ``open``,
         ``report``; on pages also ``open``, ``mine`` (the items ``user`` owns), ``own`` (the unit's own
-        items only), ``light`` and ``on_time``. ``strict`` (the
+        items only), ``primary`` (the category is the first), ``light`` and ``on_time``. ``strict`` (the
         API, the CLI): a bad value is an ``Invalid`` naming it; else (the pages) a bad value is
         ignored, as if it were not in the address."""
         params = Params(args, strict=strict)
@@ -62,6 +63,7 @@ class ItemFilter:
             unit_only=pages_only and params.flag("own"),
             year=params.year("year"),
             category=params.text("category", max_length=50),
+            primary_category=pages_only and params.flag("primary"),
             status=params.member("status", Status),
             owner=params.text("owner", max_length=64),
             overdue=params.flag("overdue"),
@@ -175,13 +177,10 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
             Item.id.in_(select(CarryOver.item_id).where(CarryOver.from_report_id == flt.report_id)),
         ))
     if flt.category:
-        query = query.where(
-            Item.id.in_(
-                select(ItemCategory.item_id)
-                .join(Category)
-                .where(Category.code == flt.category)
-            )
-        )
+        links = select(ItemCategory.item_id).join(Category).where(Category.code == flt.category)
+        if flt.primary_category:
+            links = links.where(ItemCategory.position == 0)
+        query = query.where(Item.id.in_(links))
     if flt.status is not None:
         query = query.where(Item.status == flt.status)
     if flt.open_only:

@@ -2,7 +2,9 @@
 condition away (:func:`as_of`), in the past as today, without replaying the history at each look.
 
 Every flush that creates an item or changes its status, deadline, year, unit or close record
-writes the item's new state from that day on, in the same transaction (:func:`_track`); bulk
+writes the item's new state from that day on, in the same transaction (:func:`_track`); a move to
+another unit or a new primary category relabels all its days (figures follow today's tree and
+classification); bulk
 updates by SQL call :func:`snapshot` themselves (the year-end rollover). :func:`rebuild` makes the
 table again from the items and their history: the migration that created it, ``refresh-stats``
 after a restore or a bulk load by SQL, and the benchmarks' seeding.
@@ -17,22 +19,27 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, delete, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from tracker.items.models import EventAction, Item, ItemEvent, ItemState, Status
+from tracker.items.models import EventAction, Item, ItemCategory, ItemEvent, ItemState, Status
 
 TRACKED = ("status", "deadline", "year", "unit_id", "closed_on", "closed_deadline")
 STATES = ItemState.__table__
 BATCH = 2000
 
 
-def as_of(day: date):
+def as_of(day: date, today: date | None = None):
     """SQL condition on ``ItemState``: the row that says what its item was at the end of ``day``
-    (an item created after ``day`` has none). A day after today reads today's state."""
+    (an item created after ``day`` has none). From ``today`` on, that is the current row
+    (``valid_to`` IS NULL: no state ends after the day it was replaced), which an index finds."""
+    if today is not None and day >= today:
+        return and_(ItemState.valid_to.is_(None), ItemState.valid_from <= day)
     return and_(ItemState.valid_from <= day, or_(ItemState.valid_to.is_(None), ItemState.valid_to > day))
 
 
-def _row(item_id: int, unit_id: int, year: int, status, deadline, closed_on, closed_deadline, created_on) -> dict:
+def _row(item_id: int, unit_id: int, year: int, status, deadline, closed_on, closed_deadline, category_id,
+         created_on) -> dict:
     return {"item_id": item_id, "unit_id": unit_id, "year": year, "status": Status(status), "deadline": deadline,
-            "closed_on": closed_on, "closed_deadline": closed_deadline, "created_on": created_on}
+            "closed_on": closed_on, "closed_deadline": closed_deadline, "category_id": category_id,
+            "created_on": created_on}
 
 
 def snapshot(connection: Connection, rows: list[dict], day: date) -> None:
@@ -56,12 +63,19 @@ def snapshot_items(connection: Connection, ids: list[int], day: date, zone: Zone
     """:func:`snapshot` of items as they are in the database now (after an UPDATE by SQL)."""
     for start in range(0, len(ids), BATCH):
         found = connection.execute(_current(ids[start:start + BATCH])).all()
-        snapshot(connection, [_row(*values[:7], _local_day(values[7], zone)) for values in found], day)
+        snapshot(connection, [_row(*values[:8], _local_day(values[8], zone)) for values in found], day)
 
 
 def _current(ids: list[int]):
+    primary = (select(ItemCategory.category_id).where(ItemCategory.item_id == Item.id)
+               .order_by(ItemCategory.position).limit(1).scalar_subquery())
     return select(Item.id, Item.unit_id, Item.year, Item.status, Item.deadline, Item.closed_on,
-                  Item.closed_deadline, Item.created_at).where(Item.id.in_(ids)).order_by(Item.id)
+                  Item.closed_deadline, primary, Item.created_at).where(Item.id.in_(ids)).order_by(Item.id)
+
+
+def _primary_category(item: Item) -> int | None:
+    links = item.category_links
+    return links[0].category_id if links else None
 
 
 def _local_day(moment: datetime | None, zone: ZoneInfo) -> date:
@@ -76,7 +90,7 @@ def _track(session: Session, _context) -> None:
     """After each flush, in its transaction: the new state of every item created or changed in it."""
     changed = [
         obj for obj in chain(session.new, session.dirty)
-        if isinstance(obj, Item) and (obj in session.new or _changed(obj))
+        if isinstance(obj, Item) and (obj in session.new or _changed(obj, (*TRACKED, "category_links")))
     ]
     if not changed:
         return
@@ -90,23 +104,30 @@ def _track(session: Session, _context) -> None:
         if isinstance(obj, ItemEvent) and obj.item is not None and obj.at is not None:
             recorded[id(obj.item)] = max(recorded.get(id(obj.item), obj.at), obj.at)
     for item in changed:
-        if item not in session.new and inspect(item).attrs.unit_id.history.has_changes():
-            connection.execute(update(STATES).where(STATES.c.item_id == item.id).values(unit_id=item.unit_id))
+        if item not in session.new:  # its unit and primary category label every day of it: figures follow today's
+            attrs = inspect(item).attrs
+            if attrs.unit_id.history.has_changes():
+                connection.execute(update(STATES).where(STATES.c.item_id == item.id).values(unit_id=item.unit_id))
+            if attrs.category_links.history.has_changes():
+                connection.execute(update(STATES).where(STATES.c.item_id == item.id)
+                                   .values(category_id=_primary_category(item)))
+            if not _changed(item, TRACKED):
+                continue
         # The moment of the change: that of the history row recorded with it (every change has
         # one), else the item's own. (updated_at is not it: set to the value it already has, the
         # column's onupdate writes the clock's time instead.)
         moment = recorded.get(id(item)) or (item.created_at if item in session.new else item.updated_at)
         by_day[_local_day(moment, zone)].append(_row(
             item.id, item.unit_id, item.year, item.status or Status.open, item.deadline, item.closed_on,
-            item.closed_deadline, _local_day(item.created_at, zone),
+            item.closed_deadline, _primary_category(item), _local_day(item.created_at, zone),
         ))
     for day, rows in by_day.items():
         snapshot(connection, rows, day)
 
 
-def _changed(item: Item) -> bool:
+def _changed(item: Item, names) -> bool:
     attrs = inspect(item).attrs
-    return any(getattr(attrs, name).history.has_changes() for name in TRACKED)
+    return any(getattr(attrs, name).history.has_changes() for name in names)
 
 
 # What the history says each action changed: the workflow's status moves carry "from"/"to".
@@ -140,7 +161,7 @@ def rebuild(connection: Connection, zone: ZoneInfo, ids: Iterable[int] | None = 
             history[item_id].append((_local_day(at, zone), EventAction(action), details or {}))
         rows = []
         for values in connection.execute(_current(batch_ids)):
-            spans = _spans(_row(*values[:7], _local_day(values[7], zone)), history[values[0]])
+            spans = _spans(_row(*values[:8], _local_day(values[8], zone)), history[values[0]])
             rows.extend(spans)
         connection.execute(delete(STATES).where(STATES.c.item_id.in_(batch_ids)))
         if rows:

@@ -2,7 +2,9 @@
 items and of each direct child's whole subtree, by category and by month, as of any day.
 
 Read from ``item_states`` (the state of each item on each day, ``tracker.items.states``), grouped
-over units in the database: six statements whatever the number of items or units, and a city's
+over units and primary categories in the database: six statements whatever the number of items
+or units (the subtree; the figures by unit with the months' new and closed; by category; the
+month-end overdue; the categories; the waiting extensions), and a city's
 figures read the rows of its own units by index, never the whole table.
 """
 
@@ -10,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from tracker import clock
 from tracker.errors import DomainError, Forbidden, Invalid
 from tracker.extensions import db
-from tracker.items.models import YELLOW_WITHIN_DAYS, Category, ExtensionRequest, ItemCategory, ItemState, Status
+from tracker.items.models import YELLOW_WITHIN_DAYS, Category, ExtensionRequest, ItemState, Status
 from tracker.items.states import as_of
 from tracker.org import permissions
 from tracker.org.models import Unit, User, path_ids
@@ -162,7 +164,7 @@ def rollup(unit: Unit, flt: StatsFilter, today: date) -> Rollup:
             raise Invalid("没有这个问题类别。", field="category")
     units = list(db.session.scalars(
         select(Unit).where(Unit.path.startswith(unit.path, autoescape=True)).order_by(Unit.path)))
-    scope = _scope(unit, flt.year, category, day)
+    scope = _scope(unit, flt.year, category, day, today)
 
     rows = {unit.id: UnitRow(unit, own=True)}
     row_of: dict[int, UnitRow] = {unit.id: rows[unit.id]}
@@ -175,44 +177,54 @@ def rollup(unit: Unit, flt: StatsFilter, today: date) -> Rollup:
         if member.id != unit.id:
             row_of[member.id] = rows[path_ids(member.path)[depth]]
 
+    # By unit, with the months' new and closed items as columns (the rows add up to the totals),
+    # then by primary category.
+    starts, ends = _month_bounds(day)
+    month_columns = [column for start, end in zip(starts, ends, strict=True) for column in (
+        count_where(ItemState.created_on.between(start, end)),
+        count_where((ItemState.status == Status.closed) & ItemState.closed_on.between(start, end)),
+    )]
     totals = Totals()
+    created, closed = [0] * len(starts), [0] * len(starts)
+    n = len(FIGURES)
     for unit_id, *values in db.session.execute(
-        select(ItemState.unit_id, *_figures(day)).where(*scope).group_by(ItemState.unit_id)
+        select(ItemState.unit_id, *_figures(day), *month_columns).where(*scope).group_by(ItemState.unit_id)
     ):
-        found = Totals(*values)
+        found = Totals(*values[:n])
         totals.add(found)
         if unit_id in row_of:
             row_of[unit_id].totals.add(found)
+        for i in range(len(starts)):
+            created[i] += values[n + 2 * i]
+            closed[i] += values[n + 2 * i + 1]
     unit_rows = list(rows.values())
     _rank(unit_rows)
-
     by_category = {category_id: Totals(*values) for category_id, *values in db.session.execute(
-        select(ItemCategory.category_id, *_figures(day))
-        .join(ItemCategory, ItemCategory.item_id == ItemState.item_id)
-        .where(*scope).group_by(ItemCategory.category_id)
-    )}
+        select(ItemState.category_id, *_figures(day)).where(*scope).group_by(ItemState.category_id))}
     categories = [category] if category else list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
     category_rows = [CategoryRow(c, by_category.get(c.id, Totals())) for c in categories]
+    overdue = _month_end_overdue(_within(unit, flt.year, category), ends)
+    months = [MonthRow(start, created[i], closed[i], overdue[i]) for i, start in enumerate(starts)]
 
     return Rollup(
         unit=unit, as_of=day, today=today, year=flt.year, category=category, totals=totals, rows=unit_rows,
-        categories=category_rows, months=_months(unit, flt.year, category, day),
+        categories=category_rows, months=months,
         pending_extensions=_pending_extensions(scope, day),
     )
 
 
-def _scope(unit: Unit, year: int | None, category: Category | None, day: date) -> list[ColumnElement[bool]]:
+def _scope(unit: Unit, year: int | None, category: Category | None, day: date,
+           today: date) -> list[ColumnElement[bool]]:
     """The states of ``unit``'s subtree as of ``day``, of that year and category."""
-    return [as_of(day), *_within(unit, year, category)]
+    return [as_of(day, today), *_within(unit, year, category)]
 
 
 def _within(unit: Unit, year: int | None, category: Category | None) -> list[ColumnElement[bool]]:
     conditions = [ItemState.unit_id.in_(permissions.units_below(unit))]
     if year is not None:
         conditions.append(ItemState.year == year)
-    if category is not None:
-        conditions.append(ItemState.item_id.in_(
-            select(ItemCategory.item_id).where(ItemCategory.category_id == category.id)))
+    if category is not None:  # its primary category: each item counts in one category
+        conditions.append(ItemState.category_id == category.id)
     return conditions
 
 
@@ -223,7 +235,7 @@ def _figures(day: date) -> list:
     near = day + timedelta(days=YELLOW_WITHIN_DAYS)
     closed = ItemState.status == Status.closed
     return [
-        func.count(ItemState.id),
+        func.count(),
         count_where(ItemState.status == Status.open),
         count_where(ItemState.status == Status.in_progress),
         count_where(ItemState.status == Status.pending_review),
@@ -237,7 +249,8 @@ def _figures(day: date) -> list:
 
 
 def count_where(condition) -> ColumnElement[int]:
-    return func.count(case((condition, 1)))
+    """COUNT(*) FILTER (WHERE …): PostgreSQL, and SQLite from 3.30."""
+    return func.count().filter(condition)
 
 
 def month_starts(day: date, n: int = MONTHS) -> list[date]:
@@ -249,25 +262,21 @@ def month_starts(day: date, n: int = MONTHS) -> list[date]:
     return starts[::-1]
 
 
-def _months(unit: Unit, year: int | None, category: Category | None, day: date) -> list[MonthRow]:
-    """Created and closed in each month up to ``day`` (the items as they stood that day), and
-    overdue at each month's end: two statements, one column per month."""
+def _month_bounds(day: date) -> tuple[list[date], list[date]]:
+    """First and last days of the MONTHS months ending with ``day``'s (the last one ends on ``day``)."""
     starts = month_starts(day)
     ends = [min(next_start - timedelta(days=1), day) for next_start in [*starts[1:], _next_month(starts[-1])]]
-    within = _within(unit, year, category)
-    at_day = db.session.execute(select(*[
-        column for start, end in zip(starts, ends, strict=True) for column in (
-            count_where(ItemState.created_on.between(start, end)),
-            count_where((ItemState.status == Status.closed) & ItemState.closed_on.between(start, end)),
-        )
-    ]).where(as_of(day), *within)).one()
-    overdue = db.session.execute(select(*[
+    return starts, ends
+
+
+def _month_end_overdue(within: list, ends: list[date]) -> list[int]:
+    """Overdue at the end of each month: one statement over the states of those days."""
+    return list(db.session.execute(select(*[
         count_where(as_of(end) & (ItemState.deadline < end)) for end in ends
     ]).where(
         *within, ItemState.status != Status.closed, ItemState.deadline < ends[-1],
         ItemState.valid_from <= ends[-1], or_(ItemState.valid_to.is_(None), ItemState.valid_to > ends[0]),
-    )).one()
-    return [MonthRow(start, at_day[2 * i], at_day[2 * i + 1], overdue[i]) for i, start in enumerate(starts)]
+    )).one())
 
 
 def _next_month(start: date) -> date:
