@@ -2,6 +2,7 @@
 told, the badge in the lists, and the notice as a Word document."""
 
 import io
+import re
 import threading
 
 import docx
@@ -194,3 +195,101 @@ def test_an_admin_gives_a_unit_the_short_name_its_numbers_begin_with(org, make, 
     item = make.item(org.county_a, org.off_a)
     assert issue(api, org.city_sup, item).json["number"] == f"市交督〔{today.year}〕第1号"
     assert "市交" in admin.get(f"/admin/units/{org.city.id}").get_data(as_text=True)
+
+
+# Suggested levels, batches, the rule, the scheduler's notices and bulletins -----------------------
+
+def _rule(**changes):
+    rule = services.current_rule()
+    values = {"yellow_after_days": rule.yellow_after_days, "red_after_days": rule.red_after_days,
+              "red_after_yellows": rule.red_after_yellows, "auto_issue": rule.auto_issue,
+              "monthly_bulletin": rule.monthly_bulletin, **changes}
+    from tracker.org.models import User
+
+    services.update_rule(db.session.scalar(db.select(User).where(User.username == "admin")), **values)
+    db.session.commit()
+
+
+def test_the_dashboard_lists_items_whose_suggested_level_is_above_their_last_notice(org, make, api, login):
+    long_late = make.item(org.county_a, org.off_a, deadline_days=-20, title="逾期二十天")
+    late = make.item(org.county_b, org.off_b, deadline_days=-3, title="逾期三天")
+    make.item(org.county_a, org.off_a, deadline_days=5, title="未到期")
+    yellowed = make.item(org.county_b, org.off_b, deadline_days=-2, title="已黄牌")
+    issue(api, org.city_sup, yellowed, level="yellow")
+    page = login(org.city_sup).get("/dashboard").get_data(as_text=True)
+    due = page[page.index('id="due-table"'):page.index("</table>", page.index('id="due-table"'))]
+    assert "逾期二十天" in due and "逾期三天" in due and "未到期" not in due and "已黄牌" not in due
+    assert due.index("逾期二十天") < due.index("逾期三天")  # most overdue first
+    row = due[due.index(f'data-item-id="{long_late.id}"'):]
+    assert "红牌督办" in row.split("</tr>")[0]
+    assert "黄牌督办" in due[due.index(f'data-item-id="{late.id}"'):].split("</tr>")[0]
+
+
+def test_a_batch_issues_each_its_suggested_level_all_or_none(org, make, login):
+    a = make.item(org.county_a, org.off_a, deadline_days=-20)
+    b = make.item(org.county_b, org.off_b, deadline_days=-3)
+    sup = login(org.city_sup)
+    answer = sup.post("/urges/batch", data={"item_ids": [a.id, b.id], "level": "suggested", "next": "/dashboard"})
+    assert answer.status_code == 302
+    levels = dict(db.session.execute(db.select(Urge.item_id, Urge.level)).all())
+    assert (levels[a.id].value, levels[b.id].value) == ("red", "yellow")
+    assert "已发出督办单2份（黄牌督办1份、红牌督办1份）" in sup.get("/dashboard").get_data(as_text=True)
+    closed = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    fresh = make.item(org.county_a, org.off_a, deadline_days=-5)
+    refused = sup.post("/urges/batch", data={"item_ids": [fresh.id, closed.id], "level": "notice", "next": "/items"})
+    assert refused.status_code == 302
+    assert "已销号，不能再督办" in sup.get("/items").get_data(as_text=True)
+    assert not db.session.scalar(db.select(db.func.count(Urge.id)).where(Urge.item_id == fresh.id))  # none of the batch
+
+
+def test_a_batch_from_the_list_is_refused_for_an_item_the_supervisor_does_not_oversee(org, make, login):
+    mine = make.item(org.county_a, org.off_a, deadline_days=-5)
+    other = make.item(org.county_b, org.off_b, deadline_days=-5)
+    sup = login(org.sup_a)
+    sup.post("/urges/batch", data={"item_ids": [mine.id, other.id], "level": "yellow", "next": "/items"})
+    assert not db.session.scalar(db.select(db.func.count(Urge.id)))
+    assert "不存在，或您无权查看" in sup.get("/items").get_data(as_text=True)
+
+
+def test_the_admin_sets_the_rule_and_bad_values_are_refused(org, make, login):
+    admin = login(org.admin)
+    bad = admin.post("/admin/urge-rule", data={"yellow_after_days": "10", "red_after_days": "5", "red_after_yellows": "2"})
+    assert bad.status_code == 422 and "红牌的逾期天数应大于黄牌的天数" in bad.get_data(as_text=True)
+    ok = admin.post("/admin/urge-rule", data={"yellow_after_days": "5", "red_after_days": "30", "red_after_yellows": "3"})
+    assert ok.status_code == 302
+    item = make.item(org.county_a, org.off_a, deadline_days=-20)
+    page = login(org.city_sup).get(f"/items/{item.id}").get_data(as_text=True)
+    assert 'value="yellow" selected' in page  # 20 days: yellow under the new rule, red under the default
+    assert login(org.city_sup).get("/admin/urge-rule").status_code == 403
+
+
+def test_nothing_is_issued_automatically_unless_the_admin_turns_it_on(org, make, today, now):
+    from tracker.urging import jobs
+
+    item = make.item(org.team_a, org.off_team, deadline_days=-20)
+    assert jobs.auto_issue(today, now) == 0
+    _rule(auto_issue=True)
+    assert jobs.auto_issue(today, now) == 1
+    urge = db.session.scalar(db.select(Urge))
+    assert (urge.level.value, urge.issuing_unit.name, urge.issued_by_id) == ("red", "甲县局", None)  # the unit above
+    assert db.session.scalar(db.select(Notification).where(Notification.user_id == org.off_team.id)) is not None
+    assert jobs.auto_issue(today, now) == 0  # a second run: nothing due any more
+    assert item.id == urge.item_id
+
+
+def test_the_monthly_bulletin_reaches_each_supervisor_once_with_its_download(org, make, login, now):
+    from datetime import date
+
+    from tracker.urging import jobs
+
+    first = date(2026, 12, 1)
+    assert jobs.monthly_bulletins(first, now) == 0  # off
+    _rule(monthly_bulletin=True)
+    assert jobs.monthly_bulletins(date(2026, 12, 2), now) == 0  # not the 1st
+    assert jobs.monthly_bulletins(first, now) == 3  # city_sup, sup_a, sup_b
+    assert jobs.monthly_bulletins(first, now) == 0
+    page = login(org.sup_a).get("/notifications").get_data(as_text=True)
+    assert "【情况通报】甲县局2026年11月整改情况通报" in page
+    link = re.search(r'href="(/bulletin\.docx\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    document = login(org.sup_a).get(link)
+    assert document.status_code == 200 and "2026年11月1日至2026年11月30日" in _bulletin_text(document.data)

@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.web.pages import register_web
 
     register_converters(app)  # before the blueprints whose routes use them
-    for domain in ("org", "items", "importing", "reminders"):  # each puts its pages on /admin
+    for domain in ("org", "items", "importing", "reminders", "urging"):  # each puts its pages on /admin
         importlib.import_module(f"tracker.{domain}.admin")
     app.register_blueprint(auth_bp)
     app.register_blueprint(items_bp)

@@ -29,4 +29,4 @@ from tracker.reminders.models import (  # noqa: F401
     ReminderSettings,
 )
 from tracker.rollover.models import RolloverRun  # noqa: F401
-from tracker.urging.models import Urge, UrgeCounter  # noqa: F401
+from tracker.urging.models import Urge, UrgeCounter, UrgeRule  # noqa: F401

@@ -1,10 +1,10 @@
-"""督办单: urges and their per-unit yearly counters; items.urge_level and urge_count (the badge);
-units.short_name (the numbers' prefix); outbox_messages.key, so that events (a notice) have a unique
-message beside the daily digest
+"""督办单: urges and their per-unit yearly counters; the admin's rule for suggested levels
+(urge_rules); items.urge_level and urge_count (the badge); units.short_name (the numbers' prefix);
+outbox_messages.key, so that events (a notice) have a unique message beside the daily digest
 
 Revision ID: 9d4e2b7a6c31
 Revises: 7c3f9a1e4b20
-Create Date: 2026-12-01 16:37:10.136022
+Create Date: 2026-12-01 16:58:55.146348
 
 """
 from alembic import op
@@ -29,6 +29,18 @@ def upgrade():
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_urge_counters_unit_id_units')),
     sa.PrimaryKeyConstraint('unit_id', 'year', name=op.f('pk_urge_counters'))
     )
+    op.create_table('urge_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('yellow_after_days', sa.Integer(), nullable=False),
+    sa.Column('red_after_days', sa.Integer(), nullable=False),
+    sa.Column('red_after_yellows', sa.Integer(), nullable=False),
+    sa.Column('auto_issue', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('monthly_bulletin', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('updated_at', tracker.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_urge_rules_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_urge_rules'))
+    )
     op.create_table('urges',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -41,7 +53,7 @@ def upgrade():
     sa.Column('reply_by', sa.Date(), nullable=False),
     sa.Column('deadline', sa.Date(), nullable=True),
     sa.Column('days_overdue', sa.Integer(), nullable=False),
-    sa.Column('issued_by_id', sa.Integer(), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
     sa.Column('issued_at', tracker.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_urges_issued_by_id_users')),
     sa.ForeignKeyConstraint(['issuing_unit_id'], ['units.id'], name=op.f('fk_urges_issuing_unit_id_units')),
@@ -89,5 +101,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_urges_issued_at'))
 
     op.drop_table('urges')
+    op.drop_table('urge_rules')
     op.drop_table('urge_counters')
     # ### end Alembic commands ###

@@ -1,6 +1,7 @@
 """系统管理: the one ``/admin`` blueprint (admins only) onto which each domain registers its own
 pages — units, users and sign-ins in ``org.admin``, categories in ``items.admin``, classification
-rules in ``importing.admin``, reminder rules, the calendar and robots in ``reminders.admin``."""
+rules in ``importing.admin``, reminder rules, the calendar and robots in ``reminders.admin``, the
+督办 rule in ``urging.admin``."""
 
 from flask import Blueprint
 

@@ -30,7 +30,7 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Light, Status
+from tracker.items.models import Light, Status, UrgeLevel
 from tracker.org import permissions as org_permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit, User
@@ -53,7 +53,7 @@ class _Predicates:
 
 @bp.app_context_processor
 def item_words() -> dict:
-    return {"perm": _Predicates(), "Status": Status, "Light": Light}
+    return {"perm": _Predicates(), "Status": Status, "Light": Light, "UrgeLevel": UrgeLevel}
 
 
 bp.add_app_template_global(history.action_title, "history_title")

@@ -5,10 +5,11 @@ import logging
 
 from flask import Flask
 
-from tracker import housekeeping
+from tracker import clock, housekeeping
 from tracker.reminders import jobs as reminders
 from tracker.reminders.services import EMAIL
 from tracker.rollover import jobs as rollover
+from tracker.urging import jobs as urging
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,8 @@ HOUSEKEEPING = "housekeeping.daily"  # 03:30 local: old sign-in log lines, ended
 CATCH_UP = "reminders.catch_up"  # once at start, if today's pass was missed
 YEAR_END = "rollover.year_end"  # 1 January, 02:00 local
 YEAR_END_CATCH_UP = "rollover.catch_up"  # once at start, in January, if the rollover was missed
+URGE_AUTO = "urging.auto_issue"  # 08:00 local, when the 督办规则 turns it on
+BULLETIN_MONTHLY = "urging.monthly_bulletin"  # the 1st, 08:30 local, when the 督办规则 turns it on
 
 
 def daily_pass(app: Flask) -> None:
@@ -65,3 +68,17 @@ def year_end_catch_up(app: Flask) -> None:
         result = rollover.catch_up()
         if result is not None:
             log.info("year-end rollover (caught up) %s", result.to_json())
+
+
+def urge_auto(app: Flask) -> None:
+    with app.app_context():
+        issued = urging.auto_issue(clock.local_today(), clock.utcnow())
+        if issued:
+            log.info("issued %s suggested 督办单", issued)
+
+
+def bulletin_monthly(app: Flask) -> None:
+    with app.app_context():
+        sent = urging.monthly_bulletins(clock.local_today(), clock.utcnow())
+        if sent:
+            log.info("monthly bulletins to %s supervisors", sent)

@@ -8,7 +8,7 @@ supervisors of the item's unit (or of the nearest unit above it that has any).
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db, insert_ignore
@@ -20,7 +20,7 @@ from tracker.items.queries import load_item
 from tracker.org.models import Role, Unit, User
 from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
 from tracker.reminders.services import user_channels
-from tracker.urging.models import Urge, UrgeCounter
+from tracker.urging.models import Urge, UrgeCounter, UrgeRule
 
 COMMENT_MAX = 2000
 # Days the unit has to answer, by grade, when the issuer names no date.
@@ -54,28 +54,30 @@ def _next_serial(unit_id: int, year: int) -> int:
     )
 
 
-def issue(item: Item, actor: User, level: UrgeLevel, *, comment: str = "", reply_by: date | None = None,
-          now: datetime, today: date) -> Urge:
-    """Issue a notice about ``item``; Forbidden, Conflict (closed) or Invalid. Flushes."""
+def issue(item: Item, actor: User | None, level: UrgeLevel, *, comment: str = "", reply_by: date | None = None,
+          now: datetime, today: date, unit: Unit | None = None) -> Urge:
+    """Issue a notice about ``item`` from ``actor``'s unit (``actor`` None: the scheduler, from
+    ``unit``); Forbidden, Conflict (closed) or Invalid. Flushes."""
     lock_item(item)
-    if not permissions.can_urge_item(actor, item):
+    if actor is not None and not permissions.can_urge_item(actor, item):
         if permissions.is_owner(actor, item):
-            raise Forbidden("不能督办自己负责的事项。")
-        raise Forbidden("只有该事项所属单位的上级督办人才能督办。")
+            raise Forbidden(f"不能督办自己负责的事项（{item.title}）。")
+        raise Forbidden(f"只有该事项所属单位的上级督办人才能督办（{item.title}）。")
     if item.status is Status.closed:
-        raise Conflict("事项已销号，不能再督办。")
+        raise Conflict(f"事项“{item.title}”已销号，不能再督办。")
     comment = (comment or "").strip() or REQUIREMENTS[level]
     if len(comment) > COMMENT_MAX:
         raise Invalid(f"督办要求不能超过{COMMENT_MAX}字。", field="comment")
     reply_by = reply_by or today + timedelta(days=REPLY_DAYS[level])
     if reply_by < today:
         raise Invalid("反馈期限不能早于今天。", field="reply_by")
-    unit = actor.unit
+    unit = actor.unit if actor is not None else unit
     serial = _next_serial(unit.id, today.year)
     days_overdue = max((today - item.deadline).days, 0) if item.deadline else 0
     urge = Urge(item=item, level=level, issuing_unit_id=unit.id, year=today.year, serial=serial,
                 number=urge_number(unit, today.year, serial), comment=comment, reply_by=reply_by,
-                deadline=item.deadline, days_overdue=days_overdue, issued_by_id=actor.id, issued_at=now)
+                deadline=item.deadline, days_overdue=days_overdue, issued_by_id=actor.id if actor else None,
+                issued_at=now)
     db.session.add(urge)
     item.urge_level, item.urge_count = level, (item.urge_count or 0) + 1
     record(item, actor, EventAction.urge, now=now, comment=comment,
@@ -86,20 +88,70 @@ def issue(item: Item, actor: User, level: UrgeLevel, *, comment: str = "", reply
     return urge
 
 
-def suggested_level(item: Item, urges: list[Urge], today: date) -> UrgeLevel:
-    """The grade the rule suggests for ``item`` now (config URGE_YELLOW_AFTER_DAYS, default 1;
-    URGE_RED_AFTER_DAYS, 16; URGE_RED_AFTER_YELLOWS, 2): overdue 1–15 days 黄牌, longer or after
-    two 黄牌 红牌, else 催办."""
-    from flask import current_app
+BATCH_MAX = 200  # items in one batch of notices
 
-    config = current_app.config
+
+def issue_many(items: list[Item], actor: User, level: UrgeLevel | None, *, comment: str = "",
+               reply_by: date | None = None, now: datetime, today: date) -> list[Urge]:
+    """A notice for each item, all or none (the first refusal names its item). ``level`` None:
+    each item's suggested level."""
+    if not items:
+        raise Invalid("请先勾选要督办的事项。", field="items")
+    if len(items) > BATCH_MAX:
+        raise Invalid(f"一次最多督办{BATCH_MAX}项。", field="items")
+    rule = current_rule()
+    return [issue(item, actor, level or suggested_level(item, yellow_count(item), today, rule), comment=comment,
+                  reply_by=reply_by, now=now, today=today) for item in items]
+
+
+def current_rule() -> UrgeRule:
+    """The rule in force: the admin's row, else the defaults (not stored until saved)."""
+    return db.session.get(UrgeRule, 1) or UrgeRule(id=1, yellow_after_days=1, red_after_days=16,
+                                                   red_after_yellows=2, auto_issue=False, monthly_bulletin=False)
+
+
+def update_rule(actor: User, *, yellow_after_days: int, red_after_days: int, red_after_yellows: int,
+                auto_issue: bool, monthly_bulletin: bool) -> UrgeRule:
+    if not 1 <= yellow_after_days <= 365:
+        raise Invalid("黄牌的逾期天数应在1至365之间。", field="yellow_after_days")
+    if not yellow_after_days < red_after_days <= 730:
+        raise Invalid("红牌的逾期天数应大于黄牌的天数，且不超过730。", field="red_after_days")
+    if not 1 <= red_after_yellows <= 10:
+        raise Invalid("升为红牌前的黄牌次数应在1至10之间。", field="red_after_yellows")
+    rule = db.session.get(UrgeRule, 1) or UrgeRule(id=1)
+    rule.yellow_after_days, rule.red_after_days, rule.red_after_yellows = yellow_after_days, red_after_days, red_after_yellows
+    rule.auto_issue, rule.monthly_bulletin, rule.updated_by_id = auto_issue, monthly_bulletin, actor.id
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+def yellow_count(item: Item) -> int:
+    return db.session.scalar(select(func.count(Urge.id)).where(
+        Urge.item_id == item.id, Urge.level == UrgeLevel.yellow)) or 0
+
+
+def suggested_level(item: Item, yellows: int, today: date, rule: UrgeRule) -> UrgeLevel:
+    """The grade ``rule`` suggests for ``item`` now: overdue ``yellow_after_days`` or more 黄牌;
+    ``red_after_days`` or more, or ``red_after_yellows`` 黄牌 already, 红牌; else 催办."""
     overdue = max((today - item.deadline).days, 0) if item.deadline and item.status is not Status.closed else 0
-    yellows = sum(1 for urge in urges if urge.level is UrgeLevel.yellow)
-    if overdue >= int(config.get("URGE_RED_AFTER_DAYS", 16)) or yellows >= int(config.get("URGE_RED_AFTER_YELLOWS", 2)):
+    if overdue >= rule.red_after_days or yellows >= rule.red_after_yellows:
         return UrgeLevel.red
-    if overdue >= int(config.get("URGE_YELLOW_AFTER_DAYS", 1)):
+    if overdue >= rule.yellow_after_days:
         return UrgeLevel.yellow
     return UrgeLevel.notice
+
+
+def suggested_clause(rule: UrgeRule, today: date):
+    """SQL twin of :func:`suggested_level` being above the item's last notice: the items a
+    supervisor should press now (not closed; overdue enough, or yellowed enough)."""
+    yellows = (select(func.count(Urge.id)).where(Urge.item_id == Item.id, Urge.level == UrgeLevel.yellow)
+               .scalar_subquery())
+    red_due = (Item.deadline <= today - timedelta(days=rule.red_after_days)) | (yellows >= rule.red_after_yellows)
+    yellow_due = Item.deadline <= today - timedelta(days=rule.yellow_after_days)
+    below_red = Item.urge_level.is_(None) | (Item.urge_level != UrgeLevel.red)
+    below_yellow = Item.urge_level.is_(None) | (Item.urge_level == UrgeLevel.notice)
+    return (Item.status != Status.closed) & ((red_due & below_red) | (yellow_due & below_yellow))
 
 
 def recipients(item: Item) -> list[User]:
