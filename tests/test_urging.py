@@ -293,3 +293,17 @@ def test_the_monthly_bulletin_reaches_each_supervisor_once_with_its_download(org
     link = re.search(r'href="(/bulletin\.docx\?[^"]+)"', page).group(1).replace("&amp;", "&")
     document = login(org.sup_a).get(link)
     assert document.status_code == 200 and "2026年11月1日至2026年11月30日" in _bulletin_text(document.data)
+
+
+def test_the_bulletin_names_the_units_own_items_when_they_got_a_red_notice(org, make, api, login, today):
+    own = make.item(org.city, None, deadline_days=-30)
+    issue(api, org.admin, own, level="red")
+    answer = login(org.city_sup).get(f"/bulletin.docx?unit={org.city.id}&from={today.isoformat()}&to={today.isoformat()}")
+    text = _bulletin_text(answer.data)
+    assert "市局本级本期有事项被红牌督办，予以通报批评" in text
+    last = [p.text for p in docx.Document(io.BytesIO(answer.data)).paragraphs][-2:]
+    assert last == ["市局", date_cn(today)]  # signed and dated
+
+
+def date_cn(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"

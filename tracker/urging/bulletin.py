@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from sqlalchemy import select
 
 from tracker import clock
@@ -34,6 +35,7 @@ class Bulletin:
     closed: int
     longest: list[tuple[Item, int]]
     urges: list[Urge]
+    made_on: date
 
     @property
     def ranked(self) -> list[rollup.UnitRow]:
@@ -45,10 +47,13 @@ class Bulletin:
         return [row.unit for row in self.ranked if row.totals.overdue == 0]
 
     @property
-    def criticised(self) -> list[Unit]:
-        """Child units with a 红牌 notice in the period about an item of their subtree."""
-        red = {urge.item.unit.path for urge in self.urges if urge.level is UrgeLevel.red}
-        return [row.unit for row in self.figures.rows if not row.own and any(p.startswith(row.unit.path) for p in red)]
+    def criticised(self) -> list[str]:
+        """Child units with a 红牌 notice in the period about an item of their subtree, and 本级
+        when the unit's own items got one."""
+        red = [urge.item.unit for urge in self.urges if urge.level is UrgeLevel.red]
+        named = [f"{self.unit.name}本级"] if any(unit.id == self.unit.id for unit in red) else []
+        return named + [row.unit.name for row in self.figures.rows
+                        if not row.own and any(unit.is_within(row.unit) for unit in red)]
 
 
 def check_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
@@ -82,7 +87,7 @@ def bulletin_for(user: User | None, unit: Unit, start: date, end: date, today: d
                Urge.issued_at >= clock.day_start(start), Urge.issued_at < clock.day_start(end + timedelta(days=1)))
         .order_by(Urge.issued_at, Urge.id)
     ))
-    return Bulletin(unit, start, end, figures, created, closed, longest, urges)
+    return Bulletin(unit, start, end, figures, created, closed, longest, urges, today)
 
 
 def bulletin_filename(b: Bulletin) -> str:
@@ -144,11 +149,15 @@ def bulletin_document(b: Bulletin) -> bytes:
     paragraph(document, "五、表扬与通报批评", HEADING_FONT, SIZE_3, indent=True)
     praised = "、".join(unit.name for unit in b.praised)
     body(document, f"{praised}无逾期事项，予以表扬。" if praised else "本期没有无逾期事项的单位。")
-    criticised = "、".join(unit.name for unit in b.criticised)
+    criticised = "、".join(b.criticised)
     body(document, f"{criticised}本期有事项被红牌督办，予以通报批评，请限期整改到位。" if criticised
          else "本期没有被红牌督办的单位。")
     paragraph(document, "", BODY_FONT, SIZE_3)
     body(document, "请各单位对照通报，逐项抓好整改落实。")
+    paragraph(document, "", BODY_FONT, SIZE_3)
+    for line in (b.unit.name, chinese_date(b.made_on)):
+        signature = paragraph(document, line, BODY_FONT, SIZE_3)
+        signature.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
