@@ -3,29 +3,75 @@
     .venv/bin/python -m bench.stats [--items 100000] [--database-url URL]
 
 Seeds the bench.pages province (616 units, 3,080 users, ``--items`` items) once per database,
-then builds item_states from the items and their history (what refresh-stats runs, timed), and
+gives each item a life in its own year (created then; started, submitted and closed on their own
+days, half of the closes after the deadline), then builds item_states from the items and their
+history (what refresh-stats runs, timed: about 2.5 states an item), and
 prints for the province, a city and a county supervisor the median of 5 requests and the SQL
 statements one request issued: the dashboard today, the dashboard as of 90 days ago, and the API.
 Nothing here runs in the test suite.
 """
 
 import argparse
+import random
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import event, func, select, text
+from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
 
 from bench.pages import PASSWORD, seed
 from bench.seeding import Counter, signed_in
 from tracker import clock, create_app
 from tracker.extensions import db
 from tracker.items import states
-from tracker.items.models import Item, ItemState
+from tracker.items.models import Item, ItemEvent, ItemState, Status
 from tracker.org import tokens
 from tracker.org.models import User
+
+
+def spread_history(batch: int = 5000) -> None:
+    """Each seeded item created on a day of its year, with start, submit and approve events on
+    later days as its status says, and its close record (closed on or after its deadline)."""
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(Item.id, Item.year, Item.status, Item.deadline).where(Item.id > last).order_by(Item.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        updates, events = [], []
+        for item_id, year, status, deadline in rows:
+            created = min(datetime(year, 1, 1, 2, tzinfo=UTC) + timedelta(days=rng.randint(0, 364)), now - timedelta(days=2))
+            change = {"item_id": item_id, "b_created": created, "b_closed_at": None, "b_closed_on": None,
+                      "b_closed_deadline": None}
+            events.append({"item_id": item_id, "at": created, "action": "create", "details": {"deadline": deadline.isoformat()}})
+            if status is not Status.open:
+                started = min(created + timedelta(days=rng.randint(1, 30)), now - timedelta(days=1))
+                events.append({"item_id": item_id, "at": started, "action": "start",
+                               "details": {"from": "open", "to": "in_progress"}})
+                if status in (Status.pending_review, Status.closed):
+                    submitted = min(started + timedelta(days=rng.randint(1, 120)), now)
+                    events.append({"item_id": item_id, "at": submitted, "action": "submit",
+                                   "details": {"from": "in_progress", "to": "pending_review"}})
+                    if status is Status.closed:
+                        closed = min(submitted + timedelta(days=rng.randint(0, 10)), now)
+                        events.append({"item_id": item_id, "at": closed, "action": "approve",
+                                       "details": {"from": "pending_review", "to": "closed"}})
+                        change.update(b_closed_at=closed, b_closed_on=closed.date(), b_closed_deadline=deadline)
+            updates.append(change)
+        db.session.execute(delete(ItemEvent).where(ItemEvent.item_id.in_([r[0] for r in rows])))
+        db.session.execute(insert(ItemEvent), [{**e, "comment": ""} for e in events])
+        db.session.execute(
+            update(Item.__table__).where(Item.__table__.c.id == bindparam("item_id"))
+            .values(created_at=bindparam("b_created"), closed_at=bindparam("b_closed_at"),
+                    closed_on=bindparam("b_closed_on"), closed_deadline=bindparam("b_closed_deadline")),
+            updates)
+        db.session.commit()
 
 
 def main() -> None:
@@ -44,6 +90,9 @@ def main() -> None:
             start = time.perf_counter()
             seed(args.items)
             print(f"seeded {args.items} items in {time.perf_counter() - start:.1f} s")
+            start = time.perf_counter()
+            spread_history()
+            print(f"spread the items' history over their years in {time.perf_counter() - start:.1f} s")
         if not db.session.scalar(select(func.count(ItemState.id))):  # bulk-loaded by SQL: as refresh-stats
             start = time.perf_counter()
             result = states.rebuild(db.session.connection(), clock.local_zone())
