@@ -69,6 +69,7 @@ def upgrade():
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('urge_level', sa.Enum('notice', 'yellow', 'red', name='urgelevel', native_enum=False, length=20), nullable=True))
         batch_op.add_column(sa.Column('urge_count', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('urge_yellows', sa.Integer(), server_default='0', nullable=False))
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('key', sa.String(length=64), server_default='', nullable=False))
@@ -92,6 +93,7 @@ def downgrade():
         batch_op.drop_column('key')
 
     with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.drop_column('urge_yellows')
         batch_op.drop_column('urge_count')
         batch_op.drop_column('urge_level')
 

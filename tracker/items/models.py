@@ -210,9 +210,11 @@ class Item(db.Model):
     # time stays answerable however the deadline changes after a reopening. None while not closed.
     closed_on: Mapped[date | None] = mapped_column(Date)
     closed_deadline: Mapped[date | None] = mapped_column(Date)
-    # The last 督办单 the item got, and how many (tracker.urging): the badge in every list.
+    # The last 督办单 the item got, and how many (tracker.urging): the badge in every list, and what
+    # the 督办规则 reads to suggest the next level.
     urge_level: Mapped[UrgeLevel | None] = mapped_column(enum_column(UrgeLevel))
     urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    urge_yellows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 黄牌 among them
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: a write based on a stale read fails instead of overwriting.

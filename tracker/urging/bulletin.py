@@ -71,7 +71,7 @@ def bulletin_for(user: User | None, unit: Unit, start: date, end: date, today: d
     if user is not None and not permissions.supervises_unit(user, unit):
         raise Forbidden("只有该单位及其上级单位的督办人才能生成情况通报。")
     figures = rollup.rollup(unit, rollup.StatsFilter(as_of=end), today)
-    within = [ItemState.unit_id.in_(permissions.units_below(unit)), as_of(end)]
+    within = [ItemState.unit_id.in_(figures.unit_ids), as_of(end)]
     created, closed = db.session.execute(select(
         rollup.count_where(ItemState.created_on >= start),
         rollup.count_where((ItemState.status == Status.closed) & (ItemState.closed_on >= start)),
@@ -83,7 +83,7 @@ def bulletin_for(user: User | None, unit: Unit, start: date, end: date, today: d
     )]
     urges = list(db.session.scalars(
         select(Urge).join(Item, Item.id == Urge.item_id)
-        .where(Item.unit_id.in_(permissions.units_below(unit)),
+        .where(Item.unit_id.in_(figures.unit_ids),
                Urge.issued_at >= clock.day_start(start), Urge.issued_at < clock.day_start(end + timedelta(days=1)))
         .order_by(Urge.issued_at, Urge.id)
     ))

@@ -32,7 +32,7 @@ def auto_issue(today: date, now: datetime) -> int:
         if not items:
             return issued
         for item in items:
-            level = services.suggested_level(item, services.yellow_count(item), today, rule)
+            level = services.suggested_level(item, today, rule)
             services.issue(item, None, level, unit=item.unit.parent or item.unit, now=now, today=today)
             issued += 1
         last = items[-1].id

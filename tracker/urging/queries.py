@@ -8,12 +8,10 @@ from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db
 from tracker.items.models import Item, UrgeLevel
-from tracker.org import permissions
-from tracker.org.models import Unit
 from tracker.urging import services
-from tracker.urging.models import Urge
 
 SHOWN = 20  # on the dashboard; the count says how many more
+COUNTED = 1000
 
 
 @dataclass
@@ -25,23 +23,22 @@ class DueItem:
 @dataclass
 class Due:
     items: list[DueItem]
-    total: int
+    total: int  # up to COUNTED + 1
+
+    @property
+    def total_label(self) -> str:
+        return f"{COUNTED}+" if self.total > COUNTED else str(self.total)
 
 
-def due_for_urging(unit: Unit, today: date) -> Due:
-    """Items of ``unit``'s subtree to press, most overdue first: two statements, and one for the
-    yellow notices of the items shown."""
+def due_for_urging(unit_ids: list[int], today: date) -> Due:
+    """Items of those units to press, most overdue first: two statements (the count stops at
+    COUNTED, shown as "COUNTED+")."""
     rule = services.current_rule()
-    condition = (Item.unit_id.in_(permissions.units_below(unit)), services.suggested_clause(rule, today))
-    total = db.session.scalar(select(func.count(Item.id)).where(*condition)) or 0
+    condition = (Item.unit_id.in_(unit_ids), services.suggested_clause(rule, today))
+    total = db.session.scalar(select(func.count()).select_from(
+        select(Item.id).where(*condition).limit(COUNTED + 1).subquery())) or 0
     items = list(db.session.scalars(
         select(Item).where(*condition).options(joinedload(Item.unit), joinedload(Item.owner))
         .order_by(Item.deadline.asc().nulls_last(), Item.id).limit(SHOWN)
     ))
-    yellows = dict(db.session.execute(
-        select(Urge.item_id, func.count(Urge.id))
-        .where(Urge.item_id.in_([item.id for item in items]), Urge.level == UrgeLevel.yellow)
-        .group_by(Urge.item_id)
-    ).all())
-    return Due([DueItem(item, services.suggested_level(item, yellows.get(item.id, 0), today, rule)) for item in items],
-               total)
+    return Due([DueItem(item, services.suggested_level(item, today, rule)) for item in items], total)

@@ -8,7 +8,7 @@ supervisors of the item's unit (or of the nearest unit above it that has any).
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db, insert_ignore
@@ -80,6 +80,8 @@ def issue(item: Item, actor: User | None, level: UrgeLevel, *, comment: str = ""
                 issued_at=now)
     db.session.add(urge)
     item.urge_level, item.urge_count = level, (item.urge_count or 0) + 1
+    if level is UrgeLevel.yellow:
+        item.urge_yellows = (item.urge_yellows or 0) + 1
     record(item, actor, EventAction.urge, now=now, comment=comment,
            details={"level": level.value, "number": urge.number, "reply_by": reply_by.isoformat()})
     db.session.flush()
@@ -100,7 +102,7 @@ def issue_many(items: list[Item], actor: User, level: UrgeLevel | None, *, comme
     if len(items) > BATCH_MAX:
         raise Invalid(f"一次最多督办{BATCH_MAX}项。", field="items")
     rule = current_rule()
-    return [issue(item, actor, level or suggested_level(item, yellow_count(item), today, rule), comment=comment,
+    return [issue(item, actor, level or suggested_level(item, today, rule), comment=comment,
                   reply_by=reply_by, now=now, today=today) for item in items]
 
 
@@ -126,16 +128,11 @@ def update_rule(actor: User, *, yellow_after_days: int, red_after_days: int, red
     return rule
 
 
-def yellow_count(item: Item) -> int:
-    return db.session.scalar(select(func.count(Urge.id)).where(
-        Urge.item_id == item.id, Urge.level == UrgeLevel.yellow)) or 0
-
-
-def suggested_level(item: Item, yellows: int, today: date, rule: UrgeRule) -> UrgeLevel:
+def suggested_level(item: Item, today: date, rule: UrgeRule) -> UrgeLevel:
     """The grade ``rule`` suggests for ``item`` now: overdue ``yellow_after_days`` or more 黄牌;
     ``red_after_days`` or more, or ``red_after_yellows`` 黄牌 already, 红牌; else 催办."""
     overdue = max((today - item.deadline).days, 0) if item.deadline and item.status is not Status.closed else 0
-    if overdue >= rule.red_after_days or yellows >= rule.red_after_yellows:
+    if overdue >= rule.red_after_days or (item.urge_yellows or 0) >= rule.red_after_yellows:
         return UrgeLevel.red
     if overdue >= rule.yellow_after_days:
         return UrgeLevel.yellow
@@ -145,9 +142,7 @@ def suggested_level(item: Item, yellows: int, today: date, rule: UrgeRule) -> Ur
 def suggested_clause(rule: UrgeRule, today: date):
     """SQL twin of :func:`suggested_level` being above the item's last notice: the items a
     supervisor should press now (not closed; overdue enough, or yellowed enough)."""
-    yellows = (select(func.count(Urge.id)).where(Urge.item_id == Item.id, Urge.level == UrgeLevel.yellow)
-               .scalar_subquery())
-    red_due = (Item.deadline <= today - timedelta(days=rule.red_after_days)) | (yellows >= rule.red_after_yellows)
+    red_due = (Item.deadline <= today - timedelta(days=rule.red_after_days)) | (Item.urge_yellows >= rule.red_after_yellows)
     yellow_due = Item.deadline <= today - timedelta(days=rule.yellow_after_days)
     below_red = Item.urge_level.is_(None) | (Item.urge_level != UrgeLevel.red)
     below_yellow = Item.urge_level.is_(None) | (Item.urge_level == UrgeLevel.notice)

@@ -32,16 +32,14 @@ guard(bp)
 def urging_panel(item) -> dict:
     """What the item page shows of its notices: the list, and the form for those who may issue one."""
     may_issue = permissions.may_urge_now(current_user, item)
-    urges = services.item_urges(item)
-    yellows = sum(1 for urge in urges if urge.level is UrgeLevel.yellow)
-    return {"urges": urges, "form": UrgeForm(formdata=None) if may_issue else None, "levels": list(UrgeLevel),
-            "suggested": services.suggested_level(item, yellows, clock.local_today(), services.current_rule())}
+    return {"urges": services.item_urges(item), "form": UrgeForm(formdata=None) if may_issue else None,
+            "levels": list(UrgeLevel), "suggested": services.suggested_level(item, clock.local_today(), services.current_rule())}
 
 
 @bp.app_template_global()
-def urging_due(unit) -> urging_queries.Due:
-    """The dashboard's 建议督办: the items of ``unit``'s subtree whose suggested level is above their last notice."""
-    return urging_queries.due_for_urging(unit, clock.local_today())
+def urging_due(unit_ids: list[int]) -> urging_queries.Due:
+    """The dashboard's 建议督办: the items of those units whose suggested level is above their last notice."""
+    return urging_queries.due_for_urging(unit_ids, clock.local_today())
 
 
 @bp.post("/items/<id:item_id>/urge")
