@@ -70,6 +70,7 @@ def upgrade():
         batch_op.add_column(sa.Column('urge_level', sa.Enum('notice', 'yellow', 'red', name='urgelevel', native_enum=False, length=20), nullable=True))
         batch_op.add_column(sa.Column('urge_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('urge_yellows', sa.Integer(), server_default='0', nullable=False))
+        batch_op.create_index('ix_items_working_deadline', ['deadline', 'id'], unique=False, sqlite_where=sa.text("status <> 'closed'"), postgresql_where=sa.text("status <> 'closed'"))
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('key', sa.String(length=64), server_default='', nullable=False))
@@ -93,6 +94,7 @@ def downgrade():
         batch_op.drop_column('key')
 
     with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.drop_index('ix_items_working_deadline', sqlite_where=sa.text("status <> 'closed'"), postgresql_where=sa.text("status <> 'closed'"))
         batch_op.drop_column('urge_yellows')
         batch_op.drop_column('urge_count')
         batch_op.drop_column('urge_level')

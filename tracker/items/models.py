@@ -189,6 +189,9 @@ class Item(db.Model):
         Index("ix_items_status_deadline", "status", "deadline"),
         Index("ix_items_owner_id_status", "owner_id", "status"),
         Index("ix_items_unit_id_year", "unit_id", "year"),
+        # Open items by deadline: the 建议督办 list (most overdue first) walks it and stops at its page.
+        Index("ix_items_working_deadline", "deadline", "id", postgresql_where=text("status <> 'closed'"),
+              sqlite_where=text("status <> 'closed'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,8 +37,11 @@ def due_for_urging(unit_ids: list[int], today: date) -> Due:
     condition = (Item.unit_id.in_(unit_ids), services.suggested_clause(rule, today))
     total = db.session.scalar(select(func.count()).select_from(
         select(Item.id).where(*condition).limit(COUNTED + 1).subquery())) or 0
+    # The page's ids first, then their rows with unit and owner: a join before the LIMIT would sort
+    # every due row with its unit and owner attached.
+    shown = select(Item.id).where(*condition).order_by(Item.deadline.asc().nulls_last(), Item.id).limit(SHOWN)
     items = list(db.session.scalars(
-        select(Item).where(*condition).options(joinedload(Item.unit), joinedload(Item.owner))
-        .order_by(Item.deadline.asc().nulls_last(), Item.id).limit(SHOWN)
+        select(Item).where(Item.id.in_(shown)).options(joinedload(Item.unit), joinedload(Item.owner))
+        .order_by(Item.deadline.asc().nulls_last(), Item.id)
     ))
     return Due([DueItem(item, services.suggested_level(item, today, rule)) for item in items], total)
