@@ -165,7 +165,8 @@ def test_the_scheduler_registers_its_jobs_and_catches_up_a_missed_pass(app):
     try:
         ids = {job.id for job in scheduler.get_jobs()}
         assert ids == {job_ids.DAILY_PASS, job_ids.DRAIN, job_ids.DRAIN_EMAIL, job_ids.HOUSEKEEPING, job_ids.CATCH_UP,
-                       job_ids.YEAR_END, job_ids.YEAR_END_CATCH_UP, job_ids.URGE_AUTO, job_ids.BULLETIN_MONTHLY}
+                       job_ids.YEAR_END, job_ids.YEAR_END_CATCH_UP, job_ids.URGE_AUTO, job_ids.BULLETIN_MONTHLY,
+                       job_ids.STATS_REFRESH}
         assert "day='1', hour='8', minute='30'" in str(scheduler.get_job(job_ids.BULLETIN_MONTHLY).trigger)
         daily = scheduler.get_job(job_ids.DAILY_PASS)
         assert (daily.coalesce, daily.max_instances, daily.misfire_grace_time) == (True, 1, None)

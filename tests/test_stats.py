@@ -273,3 +273,49 @@ def test_the_dashboard_and_the_api_issue_a_fixed_number_of_statements(org, make,
                 assert login(org.city_sup).get(url).status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
+
+
+# The materialised roll-up (stats.cells) gives what item_states gives ------------------------------
+
+def _as_json(result) -> dict:
+    from tracker.stats.schemas import StatsSchema
+
+    return StatsSchema.of(result).dump()
+
+
+@pytest.mark.parametrize("filters", [{}, {"year": 2024}, {"year": 2023}, {"category": "other"}])
+def test_todays_figures_from_the_roll_up_are_those_computed_from_the_states(history, org, today, filters):
+    from tracker.stats import cells
+
+    live = [_as_json(rollup.rollup(unit, rollup.StatsFilter(**filters), today)) for unit in (org.city, org.county_a)]
+    cells.refresh(db.session.connection(), today, clock.utcnow())
+    db.session.commit()
+    read = [rollup.rollup(unit, rollup.StatsFilter(**filters), today) for unit in (org.city, org.county_a)]
+    assert all(r.refreshed_at is not None for r in read)  # served from the roll-up
+    assert [_as_json(r) for r in read] == live
+
+
+def test_an_old_or_yesterdays_roll_up_is_not_shown(history, org, today):
+    from tracker.stats import cells
+
+    cells.refresh(db.session.connection(), today - timedelta(days=1), clock.utcnow())
+    db.session.commit()
+    assert rollup.rollup(org.city, rollup.StatsFilter(), today).refreshed_at is None  # yesterday's
+    cells.refresh(db.session.connection(), today, clock.utcnow() - timedelta(minutes=30))
+    db.session.commit()
+    assert rollup.rollup(org.city, rollup.StatsFilter(), today).refreshed_at is None  # 30 minutes old
+    cells.refresh(db.session.connection(), today, clock.utcnow())
+    db.session.commit()
+    result = rollup.rollup(org.city, rollup.StatsFilter(), today)
+    assert result.refreshed_at is not None and result.totals.items == 5
+    past = rollup.rollup(org.city, rollup.StatsFilter(as_of=today - timedelta(days=35)), today)
+    assert past.refreshed_at is None and past.totals.items == 4  # another day: from the states
+
+
+def test_the_dashboard_says_when_the_roll_up_was_rebuilt(history, org, login, today):
+    from tracker.stats import cells
+
+    cells.refresh(db.session.connection(), today, clock.utcnow())
+    db.session.commit()
+    page = login(org.city_sup).get("/dashboard").get_data(as_text=True)
+    assert 'id="refreshed"' in page and "更新" in page

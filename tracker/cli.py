@@ -299,13 +299,19 @@ def bulletin(unit_name: str, start: str, end: str, out: str) -> None:
 
 @tracker_cli.command("refresh-stats")
 def refresh_stats() -> None:
-    """Rebuild what is derived from the items (the day-by-day states the statistics read) from the
-    items and their history, as after a restore or a bulk load by SQL. Safe to run at any time."""
+    """Rebuild what is derived from the items (the day-by-day states, then the roll-up the
+    dashboard reads) from the items and their history, as after a restore or a bulk load by SQL.
+    Safe to run at any time."""
     from tracker import clock
     from tracker.items import states
+    from tracker.stats import cells
 
-    result = run(lambda: {"item_states": states.rebuild(db.session.connection(), clock.local_zone())})
-    _emit(result)
+    def rebuild() -> dict:
+        connection = db.session.connection()
+        rebuilt = states.rebuild(connection, clock.local_zone())
+        return {"item_states": rebuilt, "rollup": cells.refresh(connection, clock.local_today(), clock.utcnow())}
+
+    _emit(run(rebuild))
 
 
 @tracker_cli.command("serve")

@@ -14,6 +14,10 @@ REMIND_AT = "09:00"
 # reviewers; reminders only on working days (weekends and the admin's holiday table off).
 REVIEW_WAIT_DAYS = 3
 REMIND_WORKING_DAYS_ONLY = False
+# Not in CONTRACT.md: the scheduler rebuilds the roll-up today's dashboards read every this many
+# minutes; a roll-up older than STATS_MAX_AGE_MINUTES is not shown (figures are computed then).
+STATS_REFRESH_MINUTES = 1
+STATS_MAX_AGE_MINUTES = 10
 # Where reminder links point: the address users open tracker at.
 BASE_URL = "http://127.0.0.1:5000"
 MAIL_SERVER = None

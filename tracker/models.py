@@ -29,4 +29,5 @@ from tracker.reminders.models import (  # noqa: F401
     ReminderSettings,
 )
 from tracker.rollover.models import RolloverRun  # noqa: F401
+from tracker.stats.cells import RollupRun, cells  # noqa: F401
 from tracker.urging.models import Urge, UrgeCounter, UrgeRule  # noqa: F401

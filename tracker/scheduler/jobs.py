@@ -9,6 +9,7 @@ from tracker import clock, housekeeping
 from tracker.reminders import jobs as reminders
 from tracker.reminders.services import EMAIL
 from tracker.rollover import jobs as rollover
+from tracker.stats import cells
 from tracker.urging import jobs as urging
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ YEAR_END = "rollover.year_end"  # 1 January, 02:00 local
 YEAR_END_CATCH_UP = "rollover.catch_up"  # once at start, in January, if the rollover was missed
 URGE_AUTO = "urging.auto_issue"  # 08:00 local, when the 督办规则 turns it on
 BULLETIN_MONTHLY = "urging.monthly_bulletin"  # the 1st, 08:30 local, when the 督办规则 turns it on
+STATS_REFRESH = "stats.refresh"  # every STATS_REFRESH_MINUTES (1): the roll-up today's dashboards read
 
 
 def daily_pass(app: Flask) -> None:
@@ -82,3 +84,11 @@ def bulletin_monthly(app: Flask) -> None:
         sent = urging.monthly_bulletins(clock.local_today(), clock.utcnow())
         if sent:
             log.info("monthly bulletins to %s supervisors", sent)
+
+
+def stats_refresh(app: Flask) -> None:
+    with app.app_context():
+        result = cells.refresh(db.session.connection(), clock.local_today(), clock.utcnow())
+        db.session.commit()
+        if result["seconds"] > 5:
+            log.info("roll-up rebuilt slowly: %s", result)

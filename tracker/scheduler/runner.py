@@ -78,6 +78,9 @@ def configure(app: Flask, scheduler: BaseScheduler, *, still_ours: Callable[[], 
                       id=jobs.HOUSEKEEPING, name="清理过期记录", replace_existing=True)
     scheduler.add_job(guarded(jobs.year_end), CronTrigger(month=1, day=1, hour=2, minute=0, timezone=zone), args=[app],
                       id=jobs.YEAR_END, name="年度结转", replace_existing=True)
+    minutes = float(app.config.get("STATS_REFRESH_MINUTES", 1))
+    scheduler.add_job(guarded(jobs.stats_refresh), IntervalTrigger(minutes=minutes, timezone=zone), args=[app],
+                      id=jobs.STATS_REFRESH, name="刷新统计", replace_existing=True, next_run_time=now)
     scheduler.add_job(guarded(jobs.urge_auto), CronTrigger(hour=8, minute=0, timezone=zone), args=[app],
                       id=jobs.URGE_AUTO, name="按督办规则发督办单", replace_existing=True)
     scheduler.add_job(guarded(jobs.bulletin_monthly), CronTrigger(day=1, hour=8, minute=30, timezone=zone), args=[app],

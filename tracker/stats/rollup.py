@@ -2,16 +2,17 @@
 items and of each direct child's whole subtree, by category and by month, as of any day.
 
 Read from ``item_states`` (the state of each item on each day, ``tracker.items.states``), grouped
-over units and primary categories in the database: six statements whatever the number of items
-or units (the subtree; the figures by unit with the months' new and closed; by category; the
-month-end overdue; the categories; the waiting extensions), and a city's
+over units and primary categories: for today from the materialised roll-up (``stats.cells``,
+rebuilt every minute), for any other day from ``item_states`` directly; a fixed number of
+statements whatever the number of items or units, and a city's
 figures read the rows of its own units by index, never the whole table.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import ColumnElement, func, or_, select
 
 from tracker import clock
@@ -22,6 +23,7 @@ from tracker.items.states import as_of
 from tracker.org import permissions
 from tracker.org.models import Unit, User, path_ids
 from tracker.org.services import find_unit
+from tracker.stats import cells
 from tracker.web.params import Params
 
 MONTHS = 12  # the months series: this many, ending with the as-of day's month
@@ -132,6 +134,7 @@ class Rollup:
     months: list[MonthRow]
     pending_extensions: int
     unit_ids: list[int]  # the subtree's, for the pages that show more of it (建议督办)
+    refreshed_at: datetime | None = None  # read from the roll-up rebuilt then; None: computed now
 
     @property
     def is_past(self) -> bool:
@@ -179,39 +182,39 @@ def rollup(unit: Unit, flt: StatsFilter, today: date) -> Rollup:
         if member.id != unit.id:
             row_of[member.id] = rows[path_ids(member.path)[depth]]
 
-    # By unit, with the months' new and closed items as columns (the rows add up to the totals),
-    # then by primary category.
-    starts, ends = _month_bounds(day)
-    month_columns = [column for start, end in zip(starts, ends, strict=True) for column in (
-        count_where(ItemState.created_on.between(start, end)),
-        count_where((ItemState.status == Status.closed) & ItemState.closed_on.between(start, end)),
-    )]
+    starts, ends = month_bounds(day)
+    config = current_app.config
+    run = None
+    if day == today:
+        run = cells.fresh_run(today, clock.utcnow(), timedelta(minutes=float(config.get("STATS_MAX_AGE_MINUTES", 10))))
+    if run is not None:
+        by_unit, by_category_rows = cells.read(ids, flt.year, category.id if category else None)
+    else:
+        by_unit, by_category_rows = _live(ids, flt.year, category, day, today, starts, ends)
     totals = Totals()
-    created, closed = [0] * len(starts), [0] * len(starts)
+    created, closed, overdue = [0] * MONTHS, [0] * MONTHS, [0] * MONTHS
     n = len(FIGURES)
-    for unit_id, *values in db.session.execute(
-        select(ItemState.unit_id, *_figures(day), *month_columns).where(*scope).group_by(ItemState.unit_id)
-    ):
+    for unit_id, *values in by_unit:
         found = Totals(*values[:n])
         totals.add(found)
         if unit_id in row_of:
             row_of[unit_id].totals.add(found)
-        for i in range(len(starts)):
-            created[i] += values[n + 2 * i]
-            closed[i] += values[n + 2 * i + 1]
+        for i in range(MONTHS):
+            created[i] += values[n + i] or 0
+            closed[i] += values[n + MONTHS + i] or 0
+            overdue[i] += values[n + 2 * MONTHS + i] or 0
     unit_rows = list(rows.values())
     _rank(unit_rows)
-    by_category = {category_id: Totals(*values) for category_id, *values in db.session.execute(
-        select(ItemState.category_id, *_figures(day)).where(*scope).group_by(ItemState.category_id))}
+    by_category = {category_id: Totals(*values) for category_id, *values in by_category_rows}
     categories = [category] if category else list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
     category_rows = [CategoryRow(c, by_category.get(c.id, Totals())) for c in categories]
-    overdue = _month_end_overdue(_within(ids, flt.year, category), ends)
     months = [MonthRow(start, created[i], closed[i], overdue[i]) for i, start in enumerate(starts)]
 
     return Rollup(
         unit=unit, as_of=day, today=today, year=flt.year, category=category, totals=totals, rows=unit_rows,
         categories=category_rows, months=months,
         pending_extensions=_pending_extensions(scope, day), unit_ids=ids,
+        refreshed_at=run.refreshed_at if run is not None else None,
     )
 
 
@@ -232,7 +235,7 @@ def _within(unit_ids: list[int], year: int | None, category: Category | None) ->
     return conditions
 
 
-def _figures(day: date) -> list:
+def figure_columns(day: date) -> list:
     """Totals' columns, in FIGURES order, as aggregates over ``ItemState`` rows as of ``day``."""
     working = ItemState.status != Status.closed
     overdue = working & (ItemState.deadline < day)
@@ -266,21 +269,55 @@ def month_starts(day: date, n: int = MONTHS) -> list[date]:
     return starts[::-1]
 
 
-def _month_bounds(day: date) -> tuple[list[date], list[date]]:
+def month_bounds(day: date) -> tuple[list[date], list[date]]:
     """First and last days of the MONTHS months ending with ``day``'s (the last one ends on ``day``)."""
     starts = month_starts(day)
     ends = [min(next_start - timedelta(days=1), day) for next_start in [*starts[1:], _next_month(starts[-1])]]
     return starts, ends
 
 
-def _month_end_overdue(within: list, ends: list[date]) -> list[int]:
-    """Overdue at the end of each month: one statement over the states of those days."""
-    return list(db.session.execute(select(*[
-        count_where(as_of(end) & (ItemState.deadline < end)) for end in ends
-    ]).where(
-        *within, ItemState.status != Status.closed, ItemState.deadline < ends[-1],
-        ItemState.valid_from <= ends[-1], or_(ItemState.valid_to.is_(None), ItemState.valid_to > ends[0]),
-    )).one())
+def month_columns(starts: list[date], ends: list[date]) -> list:
+    """New and closed in each month, interleaved (created_0, closed_0, created_1, …)."""
+    return [column for start, end in zip(starts, ends, strict=True) for column in (
+        count_where(ItemState.created_on.between(start, end)),
+        count_where((ItemState.status == Status.closed) & ItemState.closed_on.between(start, end)),
+    )]
+
+
+def overdue_columns(ends: list[date]) -> list:
+    """Overdue at the end of each month, over the states of those days (with ``overdue_window``)."""
+    return [count_where(as_of(end) & (ItemState.deadline < end)) for end in ends]
+
+
+def overdue_window(ends: list[date]) -> list:
+    """The states that can be overdue at one of those month ends."""
+    return [ItemState.status != Status.closed, ItemState.deadline < ends[-1], ItemState.valid_from <= ends[-1],
+            or_(ItemState.valid_to.is_(None), ItemState.valid_to > ends[0])]
+
+
+def _live(ids: list[int], year: int | None, category: Category | None, day: date, today: date,
+          starts: list[date], ends: list[date]):
+    """The roll-up's rows computed from ``item_states`` now: by unit (figures, then the months'
+    new, closed and overdue), and by primary category. Three statements."""
+    within = _within(ids, year, category)
+    scope = [as_of(day, today), *within]
+    n = len(FIGURES)
+    by_unit: dict[int, list[int]] = {}
+    for unit_id, *values in db.session.execute(
+        select(ItemState.unit_id, *figure_columns(day), *month_columns(starts, ends)).where(*scope)
+        .group_by(ItemState.unit_id)
+    ):
+        months = values[n:]
+        by_unit[unit_id] = [*values[:n], *months[0::2], *months[1::2], *[0] * MONTHS]
+    for unit_id, *values in db.session.execute(
+        select(ItemState.unit_id, *overdue_columns(ends)).where(*within, *overdue_window(ends))
+        .group_by(ItemState.unit_id)
+    ):
+        row = by_unit.setdefault(unit_id, [0] * (n + 2 * MONTHS) + [0] * MONTHS)
+        row[n + 2 * MONTHS:] = values
+    by_category = db.session.execute(
+        select(ItemState.category_id, *figure_columns(day)).where(*scope).group_by(ItemState.category_id)).all()
+    return [(unit_id, *values) for unit_id, values in by_unit.items()], by_category
 
 
 def _next_month(start: date) -> date:
