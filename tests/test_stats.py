@@ -319,3 +319,14 @@ def test_the_dashboard_says_when_the_roll_up_was_rebuilt(history, org, login, to
     db.session.commit()
     page = login(org.city_sup).get("/dashboard").get_data(as_text=True)
     assert 'id="refreshed"' in page and "更新" in page
+
+
+def test_the_scheduler_job_rebuilds_the_roll_up_that_pages_then_read(history, app, org, today):
+    from tracker.scheduler import jobs
+
+    jobs.stats_refresh(app)
+    db.session.expire_all()
+    result = rollup.rollup(org.city, rollup.StatsFilter(), today)
+    assert result.refreshed_at is not None and (result.totals.items, result.totals.overdue) == (5, 1)
+    assert [m.overdue for m in result.months] == [m.overdue for m in rollup.rollup(
+        org.city, rollup.StatsFilter(as_of=today + timedelta(days=0)), today + timedelta(days=1)).months]

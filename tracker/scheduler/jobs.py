@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 
 from tracker import clock, housekeeping
+from tracker.extensions import db
 from tracker.reminders import jobs as reminders
 from tracker.reminders.services import EMAIL
 from tracker.rollover import jobs as rollover

@@ -9,7 +9,21 @@ day, is computed from ``item_states`` directly (``rollup.live_figures``).
 import time
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Column, Connection, Date, Float, ForeignKey, Index, Integer, Table, delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.extensions import db
@@ -23,7 +37,6 @@ FIGURE_NAMES = ("items", "open", "in_progress", "pending_review", "closed", "ove
 CREATED = tuple(f"created_{i}" for i in range(MONTHS))  # 0: the oldest of the twelve months
 CLOSED = tuple(f"closed_{i}" for i in range(MONTHS))
 OVERDUE = tuple(f"overdue_{i}" for i in range(MONTHS))
-BATCH = 5000
 
 cells = Table(
     "rollup_cells", db.metadata,
@@ -31,7 +44,8 @@ cells = Table(
     Column("unit_id", ForeignKey("units.id"), nullable=False),
     Column("year", Integer, nullable=False),
     Column("category_id", ForeignKey("categories.id"), nullable=True),
-    *[Column(name, Integer, nullable=False, default=0) for name in (*FIGURE_NAMES, *CREATED, *CLOSED, *OVERDUE)],
+    *[Column(name, Integer, nullable=False, default=0, server_default="0")
+      for name in (*FIGURE_NAMES, *CREATED, *CLOSED, *OVERDUE)],
     Index("ix_rollup_cells_unit_id_year", "unit_id", "year"),
 )
 
@@ -49,44 +63,39 @@ class RollupRun(db.Model):
 
 
 def refresh(connection: Connection, today: date, now: datetime) -> dict:
-    """Rebuild every cell from ``item_states`` as of ``today``, in the caller's transaction."""
+    """Rebuild every cell from ``item_states`` as of ``today``, in the caller's transaction, in
+    the database itself (INSERT … SELECT, UPDATE … FROM): four statements whatever the size."""
     from tracker.stats import rollup  # the figures' definitions (rollup imports this module)
 
     started = time.perf_counter()
     starts, ends = rollup.month_bounds(today)
     key = (ItemState.unit_id, ItemState.year, ItemState.category_id)
-    found: dict[tuple, dict] = {}
-    for unit_id, year, category_id, *values in connection.execute(
-        select(*key, *rollup.figure_columns(today), *rollup.month_columns(starts, ends))
-        .where(as_of(today, today)).group_by(*key)
-    ):
-        row = found.setdefault((unit_id, year, category_id), _blank(unit_id, year, category_id))
-        for name, value in zip((*FIGURE_NAMES, *_interleaved()), values, strict=True):
-            row[name] = value
-    for unit_id, year, category_id, *values in connection.execute(
-        select(*key, *rollup.overdue_columns(ends)).where(*rollup.overdue_window(ends)).group_by(*key)
-    ):
-        row = found.setdefault((unit_id, year, category_id), _blank(unit_id, year, category_id))
-        row.update(zip(OVERDUE, values, strict=True))
+    keys = ("unit_id", "year", "category_id")
     connection.execute(delete(cells))
-    rows = list(found.values())
-    for start in range(0, len(rows), BATCH):
-        connection.execute(insert(cells), rows[start:start + BATCH])
+    connection.execute(insert(cells).from_select(
+        [*keys, *FIGURE_NAMES, *_interleaved()],
+        select(*key, *rollup.figure_columns(today), *rollup.month_columns(starts, ends))
+        .where(as_of(today, today)).group_by(*key)))
+    # Overdue at past month ends, also for a year or category an item no longer has (carried over).
+    overdue = (select(*key, *[column.label(name) for column, name in zip(rollup.overdue_columns(ends), OVERDUE, strict=True)])
+               .where(*rollup.overdue_window(ends)).group_by(*key).subquery())
+    same = [cells.c.unit_id == overdue.c.unit_id, cells.c.year == overdue.c.year,
+            cells.c.category_id.is_not_distinct_from(overdue.c.category_id)]
+    connection.execute(insert(cells).from_select(
+        list(keys), select(overdue.c.unit_id, overdue.c.year, overdue.c.category_id)
+        .where(~select(cells.c.id).where(*same).exists())))
+    connection.execute(update(cells).where(*same).values({name: overdue.c[name] for name in OVERDUE}))
+    count = connection.scalar(select(func.count()).select_from(cells))
     seconds = round(time.perf_counter() - started, 3)
     connection.execute(delete(RollupRun.__table__))
-    connection.execute(insert(RollupRun.__table__).values(id=1, day=today, refreshed_at=now, cells=len(rows),
+    connection.execute(insert(RollupRun.__table__).values(id=1, day=today, refreshed_at=now, cells=count,
                                                           seconds=seconds))
-    return {"day": today.isoformat(), "cells": len(rows), "seconds": seconds}
+    return {"day": today.isoformat(), "cells": count, "seconds": seconds}
 
 
 def _interleaved() -> list[str]:
     """The month columns in the order rollup.month_columns gives them: created, closed, per month."""
     return [name for i in range(MONTHS) for name in (CREATED[i], CLOSED[i])]
-
-
-def _blank(unit_id: int, year: int, category_id: int | None) -> dict:
-    return {"unit_id": unit_id, "year": year, "category_id": category_id,
-            **dict.fromkeys((*FIGURE_NAMES, *CREATED, *CLOSED, *OVERDUE), 0)}
 
 
 def fresh_run(today: date, now: datetime, max_age: timedelta) -> RollupRun | None:
