@@ -184,7 +184,7 @@ PATHS = {
         "parameters": [
             _param("unit", {"type": "string", "maxLength": 200}, description="单位名称或路径；默认为调用者所在单位"),
             _param("year", {"type": "integer", "minimum": 2000, "maximum": 2100}),
-            _param("category", {"type": "string", "maxLength": 50}, description="问题类别代码"),
+            _param("category", {"type": "string", "maxLength": 50}, description="问题类别代码（按主类别，即第一个类别）"),
             _param("as_of", {"type": "string", "format": "date"}, description="截至日期 YYYY-MM-DD，默认今天"),
         ],
         "responses": {"200": _ok("Stats"), **_errors("403", "422")}}},

@@ -26,10 +26,8 @@ from tracker.org.services import find_unit
 from tracker.stats import cells
 from tracker.web.params import Params
 
-MONTHS = 12  # the months series: this many, ending with the as-of day's month
-
-FIGURES = ("items", "open", "in_progress", "pending_review", "closed", "overdue", "red", "yellow", "green",
-           "closed_on_time")
+MONTHS = cells.MONTHS  # the months series: this many, ending with the as-of day's month
+FIGURES = cells.FIGURE_NAMES
 
 
 @dataclass
@@ -171,22 +169,10 @@ def rollup(unit: Unit, flt: StatsFilter, today: date) -> Rollup:
     ids = [member.id for member in units]
     scope = _scope(ids, flt.year, category, day, today)
 
-    rows = {unit.id: UnitRow(unit, own=True)}
-    row_of: dict[int, UnitRow] = {unit.id: rows[unit.id]}
-    depth = len(path_ids(unit.path))
-    for member in units:
-        lineage = path_ids(member.path)
-        if member.id != unit.id and len(lineage) == depth + 1:
-            rows[member.id] = UnitRow(member, own=False)
-    for member in units:
-        if member.id != unit.id:
-            row_of[member.id] = rows[path_ids(member.path)[depth]]
-
+    unit_rows, row_of = _unit_rows(unit, units)
     starts, ends = month_bounds(day)
-    config = current_app.config
-    run = None
-    if day == today:
-        run = cells.fresh_run(today, clock.utcnow(), timedelta(minutes=float(config.get("STATS_MAX_AGE_MINUTES", 10))))
+    max_age = timedelta(minutes=float(current_app.config.get("STATS_MAX_AGE_MINUTES", 10)))
+    run = cells.fresh_run(today, clock.utcnow(), max_age) if day == today else None
     if run is not None:
         by_unit, by_category_rows = cells.read(ids, flt.year, category.id if category else None)
     else:
@@ -203,7 +189,6 @@ def rollup(unit: Unit, flt: StatsFilter, today: date) -> Rollup:
             created[i] += values[n + i] or 0
             closed[i] += values[n + MONTHS + i] or 0
             overdue[i] += values[n + 2 * MONTHS + i] or 0
-    unit_rows = list(rows.values())
     _rank(unit_rows)
     by_category = {category_id: Totals(*values) for category_id, *values in by_category_rows}
     categories = [category] if category else list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
@@ -216,6 +201,18 @@ def rollup(unit: Unit, flt: StatsFilter, today: date) -> Rollup:
         pending_extensions=_pending_extensions(scope, day), unit_ids=ids,
         refreshed_at=run.refreshed_at if run is not None else None,
     )
+
+
+def _unit_rows(unit: Unit, units: list[Unit]) -> tuple[list[UnitRow], dict[int, UnitRow]]:
+    """本级, then a row per direct child; and the row each unit of the subtree counts in."""
+    rows = {unit.id: UnitRow(unit, own=True)}
+    depth = len(path_ids(unit.path))
+    for member in units:
+        if member.id != unit.id and len(path_ids(member.path)) == depth + 1:
+            rows[member.id] = UnitRow(member, own=False)
+    row_of = {member.id: rows[unit.id] if member.id == unit.id else rows[path_ids(member.path)[depth]]
+              for member in units}
+    return list(rows.values()), row_of
 
 
 def _scope(unit_ids: list[int], year: int | None, category: Category | None, day: date,

@@ -46,6 +46,8 @@ class UnitTotalsSchema(Schema):
 
 
 class CategoryTotalsSchema(Schema):
+    """Each item counts once, under its primary (first) category: the rows add up to the totals."""
+
     model_config = ConfigDict(title="CategoryTotals")
 
     code: str
