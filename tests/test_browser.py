@@ -229,3 +229,39 @@ def test_pages_run_their_scripts_under_the_content_security_policy(browser, serv
     page.goto(f"{server}/profile")
     assert page.locator("#sessions").is_visible()
     assert refused == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_supervisor_drills_down_from_the_dashboard_and_presses_an_owner_who_hears_it(browser, server, width):
+    """dashboard → a county → its overdue items → one item → 红牌督办 → the owner's bell."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    _sign_in(page, server, "city_sup")
+    assert page.url.endswith("/dashboard") and "市交通运输局 · 统计看板" in page.locator("h1").inner_text()
+    page.wait_for_selector("#chart-units canvas")  # ECharts, served by the app, drew the unit chart
+    assert page.locator("#chart-months canvas").count() == 1
+    page.click("#unit-table a:text('睢县交通运输局')")
+    page.wait_for_load_state()
+    assert "睢县交通运输局 · 统计看板" in page.locator("h1").inner_text()
+    overdue_cell = page.locator("#unit-table tbody tr").first.locator("td").nth(4)
+    shown = int(overdue_cell.inner_text())
+    overdue_cell.locator("a").click()
+    page.wait_for_load_state()
+    assert page.locator("tr[data-item-id]").count() == shown >= 1
+    page.locator("tr[data-item-id] a").first.click()
+    page.wait_for_load_state()
+    page.locator("#urges details").evaluate("d => d.open = true")
+    page.select_option("#urge-level", "red")
+    page.fill("#urge-comment", "请三日内说明逾期原因。")
+    page.click("#urge-form button[type=submit]")
+    page.wait_for_load_state()
+    notice = page.locator(".alert-success").inner_text()
+    number = re.search(r"市交通运输局督〔\d{4}〕第\d+号", notice).group(0)
+    assert "红牌督办" in page.locator("#urges").inner_text() and number in page.locator("#urges").inner_text()
+    owner = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    _sign_in(owner, server, "suixian_off")
+    assert owner.locator("#bell-count").inner_text() == "1"
+    owner.click("#bell")
+    owner.wait_for_load_state()
+    assert number in owner.locator("main").inner_text() and "请三日内说明逾期原因。" in owner.locator("main").inner_text()
+    context.close()
