@@ -180,8 +180,9 @@ def test_former_owner_cannot_withdraw_and_nobody_withdraws_twice(org, make, logi
 
 
 def test_upload_does_not_collide_with_an_open_edit_form(org, make, login):
-    """Uploads and notes leave the item row alone, so a form opened before them still saves."""
-    item = make.item(org.county_a, org.off_a)
+    """Uploads and notes leave the item row alone, so a form opened before them still saves (once
+    started: the owner's first work on an open item starts it, a change of status)."""
+    item = make.item(org.county_a, org.off_a, status="in_progress")
     version = item.version
     owner = login(org.off_a)
     assert _upload(owner, item.id, PDF, "a.pdf").status_code == 302

@@ -5,11 +5,14 @@ The expected outcome is written out here from CONTRACT.md's table, independently
 tracker.items.workflow.TRANSITIONS, so that a wrong table in the code fails these tests.
 """
 
+import io
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import PDF
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.items import queries, workflow
@@ -17,7 +20,7 @@ from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEv
 from tracker.items.workflow import Action
 
 STATUSES = ["open", "in_progress", "pending_review", "closed"]
-ACTIONS = ["start", "submit", "approve", "return", "reopen", "request_extension",
+ACTIONS = ["start", "submit", "approve", "return", "reopen", "withdraw", "request_extension",
            "approve_extension", "reject_extension"]
 # role name → attribute of the org fixture; the item belongs to 甲县局 and is owned by off_a.
 ROLES = {
@@ -39,6 +42,7 @@ EXPECTED = {
     "approve": ({"pending_review"}, "closed", "reviewer"),
     "return": ({"pending_review"}, "in_progress", "reviewer"),
     "reopen": ({"closed"}, "in_progress", "reviewer"),
+    "withdraw": ({"pending_review"}, "in_progress", "owner"),
     "request_extension": ({"open", "in_progress", "pending_review"}, None, "owner"),
     "approve_extension": ({"open", "in_progress", "pending_review"}, None, "reviewer"),
     "reject_extension": ({"open", "in_progress", "pending_review"}, None, "reviewer"),
@@ -66,8 +70,8 @@ def _snapshot(item_id: int) -> dict:
 
 def _item_in(make, org, status: str, action: str) -> Item:
     item = make.item(org.county_a, org.off_a, status=status, supervisor=org.sup_a)
-    if status in ("open", "in_progress"):
-        make.evidence(item, org.off_a)  # so that submit is refused only for status or role
+    if status in ("open", "in_progress"):  # so that submit is refused only for status or role; the
+        make.evidence(item, org.sup_a)  # supervisor's file, as the owner's would start an open item
     if action in ("approve_extension", "reject_extension") and status != "closed":
         workflow.perform(item, Action.request_extension, org.off_a, now=make.now, today=make.today,
                          deadline=item.deadline + timedelta(days=60), comment="需要更多时间")
@@ -140,7 +144,8 @@ OVER_HTTP = [
     ("open", "start", "owner"), ("in_progress", "submit", "owner"), ("pending_review", "approve", "unit_supervisor"),
     ("pending_review", "return", "upper_supervisor"), ("closed", "reopen", "admin"),
     ("in_progress", "request_extension", "owner"), ("open", "approve_extension", "unit_supervisor"),
-    ("pending_review", "reject_extension", "admin"),
+    ("pending_review", "reject_extension", "admin"), ("pending_review", "withdraw", "owner"),
+    ("pending_review", "withdraw", "unit_supervisor"),  # 403: the owner's own request
     ("open", "start", "official_below"), ("pending_review", "approve", "other_supervisor"),  # 404
     ("open", "start", "colleague"), ("pending_review", "approve", "owner"),  # 403
     ("closed", "submit", "owner"), ("open", "approve", "admin"), ("closed", "request_extension", "owner"),  # 409
@@ -283,3 +288,76 @@ def test_a_close_keeps_its_day_and_the_deadline_then_in_force(org, make, api):
     assert (late.closed_on, late.closed_deadline, late.closed_on_time) == (None, None, None)
     answer = supervisor.get(f"/items/{late.id}").json
     assert answer["closed_on_time"] is None and answer["closed_at"] is None
+
+
+
+# The review loop as offices work it -----------------------------------------------------------
+
+def test_every_action_of_the_matrix_is_a_row_of_the_one_transition_table():
+    assert {a.value for a in workflow.TRANSITIONS} == set(EXPECTED)
+    for action, (sources, target, who) in EXPECTED.items():
+        rule = workflow.TRANSITIONS[workflow.Action(action)]
+        assert {s.value for s in rule.sources} == sources
+        assert (rule.target.value if rule.target else None, rule.who.value) == (target, "owner" if who == "owner" else "reviewer")
+
+
+def test_a_returned_item_is_marked_until_resubmitted_and_the_box_starts_from_the_last_summary(org, make, login, api):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    sup = login(org.sup_a)
+    sup.post(f"/items/{item.id}/transition", data={"action": "return", "comment": "佐证材料不全，请补充会议纪要。"})
+    owner = login(org.off_a)
+    page = owner.get(f"/items/{item.id}").get_data(as_text=True)
+    assert 'id="returned"' in page and "佐证材料不全，请补充会议纪要。" in page
+    assert re.search(r'<textarea[^>]*id="submit-summary"[^>]*>\s*已完成整改</textarea>', page)  # starts from the last
+    for url in ("/my", "/items"):
+        assert "returned-badge" in owner.get(url).get_data(as_text=True), url
+    assert api(org.off_a).get(f"/items/{item.id}").json["returned"] == "佐证材料不全，请补充会议纪要。"
+    owner.post(f"/items/{item.id}/transition", data={"action": "submit", "summary": "已补充会议纪要。"})
+    assert api(org.off_a).get(f"/items/{item.id}").json["returned"] is None
+    assert 'id="returned"' not in owner.get(f"/items/{item.id}").get_data(as_text=True)
+    summaries = [e.details["summary"] for e in db.session.scalars(
+        select(ItemEvent).where(ItemEvent.item_id == item.id, ItemEvent.action == "submit").order_by(ItemEvent.id))]
+    assert summaries == ["已完成整改", "已补充会议纪要。"]  # every submission kept in history
+
+
+def test_the_owner_withdraws_a_submitted_close_out(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    page = login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
+    assert 'data-action="withdraw"' in page
+    answer = login(org.off_a).post(f"/items/{item.id}/transition", data={"action": "withdraw", "comment": "还需补充材料"})
+    assert answer.status_code == 302
+    assert _snapshot(item.id)["status"] == "in_progress"
+    last = db.session.scalar(select(ItemEvent).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id.desc()))
+    assert (last.action.value, last.comment, last.details) == ("withdraw", "还需补充材料",
+                                                                {"from": "pending_review", "to": "in_progress"})
+
+
+@pytest.mark.parametrize("action, label", [("approve_extension", "批准意见"), ("reject_extension", "不批准的理由")])
+def test_both_extension_decisions_keep_their_comment_and_show_it(org, make, login, action, label):
+    item = _item_in(make, org, "in_progress", action)
+    review = login(org.sup_a).get("/review").get_data(as_text=True)
+    assert review.count('name="comment"') >= 2  # a box for each decision
+    login(org.sup_a).post(f"/items/{item.id}/transition", data={"action": action, "comment": "请按期完成，不再延期。"})
+    page = login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
+    assert f"{label}：请按期完成，不再延期。" in page and "理由：需要更多时间" in page
+
+
+@pytest.mark.parametrize("work", ["progress", "evidence"])
+def test_the_owners_first_work_on_an_open_item_starts_it(org, make, login, work):
+    item = make.item(org.county_a, org.off_a)
+    if work == "progress":
+        answer = login(org.off_a).post(f"/items/{item.id}/progress", data={"note": "已召开专题会议。"})
+    else:
+        answer = login(org.off_a).post(f"/items/{item.id}/evidence", data={"file": (io.BytesIO(PDF), "纪要.pdf")},
+                                       content_type="multipart/form-data")
+    assert answer.status_code == 302
+    assert _snapshot(item.id)["status"] == "in_progress"
+    actions = [e.action.value for e in db.session.scalars(
+        select(ItemEvent).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id))]
+    assert actions[-2:] == ["start", "progress" if work == "progress" else "evidence_added"]
+
+
+def test_a_supervisors_note_on_an_open_item_does_not_start_it(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    assert login(org.sup_a).post(f"/items/{item.id}/progress", data={"note": "请尽快开始。"}).status_code == 302
+    assert _snapshot(item.id)["status"] == "open"

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from tracker import filetypes
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
-from tracker.items import permissions
+from tracker.items import permissions, workflow
 from tracker.items.history import record
 from tracker.items.models import EventAction, Evidence, Item, lock_item
 from tracker.org.models import User
@@ -237,6 +237,7 @@ def add_evidence(
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise Invalid(f"说明不能超过{DESCRIPTION_MAX}字。", field="description")
+    workflow.start_on_work(item, actor, now=now)  # an open item's owner at work has started it
 
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)

@@ -213,6 +213,10 @@ class Item(db.Model):
     # time stays answerable however the deadline changes after a reopening. None while not closed.
     closed_on: Mapped[date | None] = mapped_column(Date)
     closed_deadline: Mapped[date | None] = mapped_column(Date)
+    # While a close-out returned by its reviewer waits to be resubmitted: the reviewer's comment
+    # (the 已退回 badge and banner) and when. Cleared by the next submission.
+    returned_comment: Mapped[str | None] = mapped_column(Text)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last 督办单 the item got, and how many (tracker.urging): the badge in every list, and what
     # the 督办规则 reads to suggest the next level.
     urge_level: Mapped[UrgeLevel | None] = mapped_column(enum_column(UrgeLevel))
@@ -378,7 +382,7 @@ class EventAction(TitledEnum):
     __titles__ = {
         "create": "创建事项", "start": "开始整改", "submit": "提交销号申请", "approve": "审核通过并销号",
         "return": "退回整改", "reopen": "重新打开", "request_extension": "申请延期", "approve_extension": "批准延期",
-        "reject_extension": "不批准延期", "edit": "修改事项", "progress": "进展情况",
+        "reject_extension": "不批准延期", "edit": "修改事项", "progress": "进展情况", "withdraw": "撤回销号申请",
         "evidence_added": "上传佐证材料", "evidence_removed": "撤回佐证材料", "carry_over": "年度结转",
         "urge": "督办",
     }
@@ -388,6 +392,7 @@ class EventAction(TitledEnum):
     approve = "approve"
     return_ = "return"
     reopen = "reopen"
+    withdraw = "withdraw"
     request_extension = "request_extension"
     approve_extension = "approve_extension"
     reject_extension = "reject_extension"

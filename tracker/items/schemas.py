@@ -49,6 +49,7 @@ class ItemSchema(Schema):
     carry_count: int
     closed_at: Moment | None
     closed_on_time: bool | None = Field(description="是否在销号时有效的整改时限内销号；未销号或无时限时为 null")
+    returned: str | None = Field(description="已退回：审核人的退回意见，直到再次提交销号申请；未退回时为 null")
     version: int = Field(description="乐观锁版本：PATCH/transition 时以 If-Match 或 version 回传")
     created_at: Moment
     updated_at: Moment
@@ -61,7 +62,8 @@ class ItemSchema(Schema):
             status=item.status, overdue=item.is_overdue(today), light=item.light(today), measures=item.measures,
             summary=item.summary, report_id=item.report_id, year=item.year,
             carried_over_from_year=item.carried_over_from_year, carry_count=item.carry_count,
-            closed_at=item.closed_at, closed_on_time=item.closed_on_time, version=item.version,
+            closed_at=item.closed_at, closed_on_time=item.closed_on_time, returned=item.returned_comment,
+            version=item.version,
             created_at=item.created_at, updated_at=item.updated_at,
         )
 

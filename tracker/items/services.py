@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.formats import iso
-from tracker.items import permissions
+from tracker.items import permissions, workflow
 from tracker.items.history import record
 from tracker.items.models import Category, EventAction, Item, ItemCategory, Report, Status
 from tracker.org import permissions as org_permissions
@@ -265,7 +265,8 @@ def add_progress(item: Item, actor: User, note: str, *, now: datetime):
     if not permissions.can_add_progress(actor, item):
         raise Forbidden("只有责任人或督办人可以填写进展情况。")
     note = _check_text(note, "note", "进展情况", NOTE_MAX, required=True)
-    # The item row itself is not touched: a note must not collide with a concurrent edit.
+    workflow.start_on_work(item, actor, now=now)  # an open item's owner at work has started it
+    # Otherwise the item row itself is not touched: a note must not collide with a concurrent edit.
     event = record(item, actor, EventAction.progress, now=now, comment=note)
     db.session.flush()
     return event

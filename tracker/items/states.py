@@ -132,7 +132,7 @@ def _changed(item: Item, names) -> bool:
 
 # What the history says each action changed: the workflow's status moves carry "from"/"to".
 _STATUS_ACTIONS = frozenset({EventAction.start, EventAction.submit, EventAction.approve, EventAction.return_,
-                             EventAction.reopen})
+                             EventAction.reopen, EventAction.withdraw})
 _HISTORY_ACTIONS = _STATUS_ACTIONS | {EventAction.edit, EventAction.approve_extension, EventAction.carry_over}
 
 

@@ -160,6 +160,8 @@ def item_page(
     transition_forms = {}
     for action in workflow.available_actions(current_user, item, pending):
         form = forms.get(action.value) or TransitionForm(formdata=None)
+        if action is workflow.Action.submit and form.summary.data is None:
+            form.summary.data = item.summary  # a resubmission starts from the last one
         form.action.data = action.value
         form.version.data = item.version
         transition_forms[action] = form

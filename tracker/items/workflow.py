@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
+from tracker import clock
 from tracker.errors import Conflict, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.formats import iso
@@ -33,6 +34,7 @@ class Action(enum.Enum):
     approve = "approve"
     return_ = "return"
     reopen = "reopen"
+    withdraw = "withdraw"
     request_extension = "request_extension"
     approve_extension = "approve_extension"
     reject_extension = "reject_extension"
@@ -85,6 +87,10 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.return_: Transition(
         EventAction.return_.title, frozenset({Status.pending_review}), Status.in_progress, Who.reviewer,
         needs_comment=True, button=STOP, comment_label="退回意见（必填）", comment_needed="请填写退回意见。",
+    ),
+    Action.withdraw: Transition(
+        EventAction.withdraw.title, frozenset({Status.pending_review}), Status.in_progress, Who.owner,
+        comment_label="撤回理由（可选）", confirm="确认撤回销号申请？撤回后可继续整改、补充材料后再提交。", folded=True,
     ),
     Action.reopen: Transition(
         EventAction.reopen.title, frozenset({Status.closed}), Status.in_progress, Who.reviewer, needs_comment=True,
@@ -216,7 +222,10 @@ def perform(
             item.deadline = pending.new_deadline
     elif action is Action.submit:
         item.summary = summary
+        item.returned_comment = item.returned_at = None  # resubmitted: no longer 已退回
         details = {"summary": summary}
+    elif action is Action.return_:
+        item.returned_comment, item.returned_at = comment, now
     elif action is Action.approve:
         item.closed_at, item.closed_on, item.closed_deadline = now, today, item.deadline
         if pending is not None:  # a closed item needs no later deadline
@@ -227,6 +236,8 @@ def perform(
             details = {"extension_withdrawn": iso(pending.new_deadline)}
     elif action is Action.reopen:
         item.closed_at = item.closed_on = item.closed_deadline = None
+    if action is Action.approve:
+        item.returned_comment = item.returned_at = None
 
     if rule.target is not None:
         details = {"from": item.status.value, "to": rule.target.value, **details}
@@ -235,6 +246,14 @@ def perform(
     event = record(item, actor, EventAction(action.value), now=now, comment=comment, details=details)
     db.session.flush()
     return event
+
+
+def start_on_work(item: Item, actor: User, *, now: datetime) -> ItemEvent | None:
+    """The owner's first progress note or evidence file starts an open item (开始整改), as the
+    start button would, with its own history row; None when there is nothing to start."""
+    if item.status is not Status.open or not permissions.is_owner(actor, item):
+        return None
+    return perform(item, Action.start, actor, now=now, today=clock.to_local(now).date())
 
 
 _EXTENSION_ACTIONS = frozenset({Action.request_extension, Action.approve_extension, Action.reject_extension})
