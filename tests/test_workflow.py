@@ -361,3 +361,28 @@ def test_a_supervisors_note_on_an_open_item_does_not_start_it(org, make, login):
     item = make.item(org.county_a, org.off_a)
     assert login(org.sup_a).post(f"/items/{item.id}/progress", data={"note": "请尽快开始。"}).status_code == 302
     assert _snapshot(item.id)["status"] == "open"
+
+
+def test_a_supervisor_assigns_from_the_item_page(org, make, login):
+    item = make.item(org.county_a, None)
+    sup = login(org.sup_a)
+    page = sup.get(f"/items/{item.id}").get_data(as_text=True)
+    assert 'id="assign"' in page and '<option value="off_a2">' in page
+    answer = sup.post("/items/assign", data={"item_ids": item.id, "owner": "off_a2", "next": f"/items/{item.id}"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/items/{item.id}")
+    db.session.expire_all()
+    assert db.session.get(Item, item.id).owner_id == org.off_a2.id
+    assert 'id="assign"' not in login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
+
+
+def test_review_cards_show_the_evidence_its_images_and_earlier_returns(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    workflow.perform(item, Action.return_, org.sup_a, now=make.now, today=make.today, comment="请补充照片")
+    db.session.commit()
+    photo = make.evidence(item, org.off_a, data=b"\x89PNG\r\n\x1a\n" + b"\0" * 100, filename="现场照片.png")
+    workflow.perform(item, Action.submit, org.off_a, now=make.now, today=make.today, summary="已补充现场照片")
+    db.session.commit()
+    page = login(org.sup_a).get("/review").get_data(as_text=True)
+    card = page[page.index(f'data-item-id="{item.id}"'):]
+    assert 'data-evidence-count="2"' in card and "曾退回1次" in card
+    assert card.count('class="evidence-thumb"') == 1 and f"/evidence/{photo.id}?inline=1" in card

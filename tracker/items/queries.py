@@ -15,6 +15,7 @@ from tracker.items.models import (
     YELLOW_WITHIN_DAYS,
     CarryOver,
     Category,
+    EventAction,
     Evidence,
     ExtensionRequest,
     ExtensionStatus,
@@ -265,6 +266,29 @@ def review_queue(user: User, *, page: int = 1, per_page: int = 50) -> Page:
         .where(permissions.supervised_items_clause(user), Item.status == Status.pending_review)
     )
     return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page)
+
+
+@dataclass
+class ReviewFacts:
+    """What a review card shows beside an item: its evidence, and how often it was returned."""
+
+    evidence: list[Evidence]
+    returns: int
+
+
+def review_facts(item_ids: list[int]) -> dict[int, ReviewFacts]:
+    """For the items of a review page: two statements whatever their number."""
+    facts = {item_id: ReviewFacts([], 0) for item_id in item_ids}
+    for evidence in db.session.scalars(
+        select(Evidence).where(Evidence.item_id.in_(item_ids), Evidence.removed_at.is_(None)).order_by(Evidence.id)
+    ):
+        facts[evidence.item_id].evidence.append(evidence)
+    for item_id, returns in db.session.execute(
+        select(ItemEvent.item_id, func.count(ItemEvent.id))
+        .where(ItemEvent.item_id.in_(item_ids), ItemEvent.action == EventAction.return_).group_by(ItemEvent.item_id)
+    ):
+        facts[item_id].returns = returns
+    return facts
 
 
 def pending_extensions(user: User, limit: int = 200) -> list[ExtensionRequest]:

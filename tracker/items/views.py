@@ -125,9 +125,12 @@ def review():
     if not org_permissions.is_supervisor(current_user):
         abort(403)
     page, per_page = _page_args()
+    queue = queries.review_queue(current_user, page=page, per_page=per_page)
     return render_template(
         "items/review.html",
-        page=queries.review_queue(current_user, page=page, per_page=per_page),
+        page=queue,
+        facts=queries.review_facts([item.id for item in queue.items]),
+        images=evidence_files.PREVIEWABLE - {"application/pdf"},
         extensions=queries.pending_extensions(current_user),
         form=TransitionForm(),
     )
@@ -176,6 +179,7 @@ def item_page(
             error_action=error_action,
             page_error=page_error,
             history=queries.item_history(item),
+            owners=org_queries.owner_choices(item.unit) if permissions.can_revise(current_user, item) else [],
             evidence_form=forms.get("evidence") or EvidenceForm(formdata=None),
             progress_form=forms.get("progress") or ProgressForm(formdata=None),
             remove_form=ButtonForm(formdata=None),
