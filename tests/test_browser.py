@@ -260,7 +260,7 @@ def test_supervisor_drills_down_from_the_dashboard_and_presses_an_owner_who_hear
     assert "红牌督办" in page.locator("#urges").inner_text() and number in page.locator("#urges").inner_text()
     owner = browser.new_context(viewport={"width": width, "height": 900}).new_page()
     _sign_in(owner, server, "suixian_off")
-    assert owner.locator("#bell-count").inner_text() == "1"
+    assert int(owner.locator("#bell-count").inner_text()) >= 1
     owner.click("#bell")
     owner.wait_for_load_state()
     assert number in owner.locator("main").inner_text() and "请三日内说明逾期原因。" in owner.locator("main").inner_text()

@@ -42,7 +42,8 @@ def test_the_owner_hears_at_once_on_the_bell_and_through_the_outbox(org, make, a
     item = make.item(org.county_a, org.off_a)
     answer = issue(api, org.city_sup, item, comment="请本周内完成。")
     assert answer.status_code == 201
-    bell = db.session.scalars(db.select(Notification).where(Notification.user_id == org.off_a.id)).all()
+    bell = db.session.scalars(db.select(Notification).where(Notification.user_id == org.off_a.id,
+                                                            Notification.kind == "urged")).all()
     assert len(bell) == 1 and answer.json["number"] in bell[0].title and "请本周内完成。" in bell[0].body
     mail = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient_id == org.off_a.id)).all()
     assert [(m.channel.value, m.kind) for m in mail] == [("email", MessageKind.urge)]
@@ -103,7 +104,7 @@ def test_a_closed_item_or_a_bad_level_or_date_is_refused_and_nothing_is_kept(org
     late = issue(api, org.city_sup, item, reply_by="2020-01-01")
     assert late.status_code == 422 and late.json["field"] == "reply_by"
     assert not db.session.scalar(db.select(db.func.count(Urge.id)))
-    assert not db.session.scalar(db.select(db.func.count(Notification.id)))
+    assert not db.session.scalar(db.select(db.func.count(Notification.id)).where(Notification.kind == "urged"))
 
 
 def test_the_item_page_issues_a_notice_and_lists_show_its_badge(org, make, login):
@@ -272,7 +273,8 @@ def test_nothing_is_issued_automatically_unless_the_admin_turns_it_on(org, make,
     assert jobs.auto_issue(today, now) == 1
     urge = db.session.scalar(db.select(Urge))
     assert (urge.level.value, urge.issuing_unit.name, urge.issued_by_id) == ("red", "甲县局", None)  # the unit above
-    assert db.session.scalar(db.select(Notification).where(Notification.user_id == org.off_team.id)) is not None
+    assert db.session.scalar(db.select(Notification).where(Notification.user_id == org.off_team.id,
+                                                           Notification.kind == "urged")) is not None
     assert jobs.auto_issue(today, now) == 0  # a second run: nothing due any more
     assert item.id == urge.item_id
 

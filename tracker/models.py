@@ -19,6 +19,7 @@ from tracker.org.models import (  # noqa: F401
     Unit,
     User,
 )
+from tracker.reminders import events  # noqa: F401  (tells people what happened to their items)
 from tracker.reminders.models import (  # noqa: F401
     CalendarDay,
     ChatRobot,

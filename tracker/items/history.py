@@ -3,6 +3,8 @@
 from datetime import date, datetime
 from typing import Any
 
+from blinker import Namespace
+
 from tracker.extensions import db
 from tracker.formats import chinese_date
 from tracker.items.models import EventAction, Item, ItemEvent
@@ -16,6 +18,12 @@ FIELD_TITLES = {
     "owner": "责任人",
     "categories": "问题类别",
 }
+
+
+signals = Namespace()
+# Sent with each history row as it is recorded, in its transaction: the domains above items
+# (reminders: event notifications) tell people what happened, without items knowing of them.
+recorded = signals.signal("item-recorded")
 
 
 def record(
@@ -36,6 +44,7 @@ def record(
         details=details or {},
     )
     db.session.add(event)
+    recorded.send(event, item=item, actor=actor)
     return event
 
 

@@ -256,7 +256,7 @@ class Item(db.Model):
 
     @property
     def carried_label(self) -> str:
-        return carried_label(self.carry_count, self.status is Status.closed)
+        return carried_label(self.carry_count or 0, self.status is Status.closed)  # 0 before its first flush
 
     @property
     def origin_year(self) -> int:

@@ -82,3 +82,17 @@ def supervised_users(user: User, limit: int = 500) -> list[User]:
             .limit(limit)
         )
     )
+
+
+def nearest_supervisors(unit: Unit, *, besides: set[int] = frozenset()) -> list[User]:
+    """The active supervisors of ``unit``, or of the nearest unit above it that has any (leaving
+    out the users ``besides``): who reviews, or hears about, an item of ``unit``."""
+    lineage = unit.lineage
+    found = [user for user in db.session.scalars(
+        select(User).where(User.active.is_(True), User.role == Role.supervisor, User.unit_id.in_(lineage))
+        .order_by(User.id)) if user.id not in besides]
+    for unit_id in reversed(lineage):
+        nearest = [user for user in found if user.unit_id == unit_id]
+        if nearest:
+            return nearest
+    return []

@@ -41,6 +41,7 @@ class MessageKind(enum.Enum):
 
     digest = "digest"
     urge = "urge"  # a 督办单, sent at once (tracker.urging)
+    event = "event"  # something happened to an item (tracker.reminders.events), sent at once
 
 
 class MessageStatus(TitledEnum):
@@ -199,6 +200,10 @@ class Notification(db.Model):
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox_messages.id", ondelete="SET NULL"), unique=True
     )
+    # CONTRACT.md's kinds: reminder (the daily digest), assigned, submitted, returned, approved,
+    # reopened, extension_requested, extension_approved, extension_rejected, urged; and bulletin.
+    kind: Mapped[str] = mapped_column(String(30), default="reminder", server_default="reminder")
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -17,7 +17,8 @@ from tracker.items import permissions
 from tracker.items.history import record
 from tracker.items.models import EventAction, Item, Status, UrgeLevel, lock_item
 from tracker.items.queries import load_item
-from tracker.org.models import Role, Unit, User
+from tracker.org.models import Unit, User
+from tracker.org.queries import nearest_supervisors
 from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
 from tracker.reminders.services import user_channels
 from tracker.urging.models import Urge, UrgeCounter, UrgeRule
@@ -154,14 +155,7 @@ def recipients(item: Item) -> list[User]:
     nearest unit above it that has any."""
     if item.owner is not None and item.owner.active:
         return [item.owner]
-    lineage = item.unit.lineage
-    found = list(db.session.scalars(
-        select(User).where(User.active.is_(True), User.role == Role.supervisor, User.unit_id.in_(lineage))))
-    for unit_id in reversed(lineage):
-        nearest = [user for user in found if user.unit_id == unit_id]
-        if nearest:
-            return nearest
-    return []
+    return nearest_supervisors(item.unit)
 
 
 def _tell(urge: Urge, item: Item, today: date, now: datetime) -> None:
@@ -177,7 +171,8 @@ def _tell(urge: Urge, item: Item, today: date, now: datetime) -> None:
             "carried": item.carried_label,
         }]}]}
     for user in recipients(item):
-        db.session.add(Notification(user_id=user.id, title=subject, body=reason, payload=payload, created_at=now))
+        db.session.add(Notification(user_id=user.id, kind="urged", item_id=item.id, title=subject, body=reason,
+                                    payload=payload, created_at=now))
         for channel in user_channels(user):
             if channel is Channel.inapp:
                 continue

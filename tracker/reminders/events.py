@@ -1,0 +1,85 @@
+"""Event notifications (CONTRACT.md's kinds): whoever an item's change concerns hears of it.
+
+Every history row is announced by ``items.history.recorded``; for the actions below this writes,
+in the same transaction, a notification on the bell of each person concerned, and for the kinds
+sent at once (退回, decided extensions) a message to each of their other chosen channels through
+the outbox, keyed by the event so that it is never sent twice. 督办单 (``urged``) are told by
+``tracker.urging`` itself. The other kinds reach only the bell for now.
+"""
+
+import uuid
+
+from tracker import clock
+from tracker.extensions import db
+from tracker.items.history import recorded
+from tracker.items.models import EventAction, Item, ItemEvent
+from tracker.org.models import User
+from tracker.org.queries import nearest_supervisors
+from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
+
+KINDS = {
+    EventAction.submit: "submitted", EventAction.return_: "returned", EventAction.approve: "approved",
+    EventAction.reopen: "reopened", EventAction.request_extension: "extension_requested",
+    EventAction.approve_extension: "extension_approved", EventAction.reject_extension: "extension_rejected",
+}
+TITLES = {
+    "assigned": "分派给您", "submitted": "待您审核", "returned": "销号申请被退回", "approved": "已审核销号",
+    "reopened": "已重新打开", "extension_requested": "延期申请待您审批", "extension_approved": "延期申请已批准",
+    "extension_rejected": "延期申请未获批准",
+}
+TO_REVIEWERS = frozenset({"submitted", "extension_requested"})
+AT_ONCE = frozenset({"returned", "extension_approved", "extension_rejected"})  # CONTRACT.md's defaults
+
+
+def kind_of(event: ItemEvent) -> str | None:
+    if event.action is EventAction.edit and isinstance(event.details.get("owner"), dict):
+        return "assigned" if event.details["owner"].get("new") else None
+    if event.action is EventAction.create and event.details.get("owner"):
+        return "assigned"
+    return KINDS.get(event.action)
+
+
+def concerned(kind: str, item: Item, actor: User | None) -> list[User]:
+    """Who hears of it: the reviewers for a request, else the (new) owner; never the actor."""
+    besides = {actor.id} if actor is not None else set()
+    if kind in TO_REVIEWERS:
+        return nearest_supervisors(item.unit, besides=besides | ({item.owner_id} if item.owner_id else set()))
+    owner = item.owner
+    return [owner] if owner is not None and owner.active and owner.id not in besides else []
+
+
+@recorded.connect
+def tell(event: ItemEvent, *, item: Item, actor: User | None) -> None:
+    kind = kind_of(event)
+    if kind is None:
+        return
+    people = concerned(kind, item, actor)
+    if not people:
+        return
+    if item.id is None:  # a new item (assigned at creation): its id, for the links
+        db.session.flush()
+    from tracker.reminders.services import user_channels  # services imports this module's callers
+
+    who = actor.display_name if actor is not None else "系统"
+    text = event.comment or event.details.get("summary") or ""
+    subject = f"【{TITLES[kind]}】{item.title}"
+    line = f"{who}：{text}" if text else f"由{who}操作"
+    payload = {"kind": kind, "item_id": item.id, "sections": [{"title": TITLES[kind], "items": [{
+        "id": item.id, "title": item.title, "unit": item.unit.name,
+        "owner": item.owner.display_name if item.owner else None,
+        "deadline": item.deadline.isoformat() if item.deadline else None, "light": "none",
+        "days_left": None, "reason": line, "carried": item.carried_label,
+    }]}]}
+    key = f"event-{uuid.uuid4().hex}"
+    for user in people:
+        db.session.add(Notification(user_id=user.id, kind=kind, item_id=item.id, title=subject[:200], body=line,
+                                    payload=payload, created_at=event.at))
+        if kind not in AT_ONCE:
+            continue
+        for channel in user_channels(user):
+            if channel is not Channel.inapp:
+                db.session.add(OutboxMessage(
+                    recipient_id=user.id, channel=channel, day=clock.to_local(event.at).date(), kind=MessageKind.event,
+                    key=key,
+                    subject=subject[:200], payload=payload, item_count=1, next_attempt_at=event.at,
+                    created_at=event.at))
