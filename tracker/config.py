@@ -18,6 +18,8 @@ REMIND_WORKING_DAYS_ONLY = False
 # minutes; a roll-up older than STATS_MAX_AGE_MINUTES is not shown (figures are computed then).
 STATS_REFRESH_MINUTES = 1
 STATS_MAX_AGE_MINUTES = 10
+# Notifications, and outbox messages done with, are kept this many days (housekeeping prunes them).
+NOTIFICATION_KEEP_DAYS = 180
 # Where reminder links point: the address users open tracker at.
 BASE_URL = "http://127.0.0.1:5000"
 MAIL_SERVER = None

@@ -8,13 +8,16 @@ from tracker import clock
 from tracker.extensions import db
 from tracker.items import evidence
 from tracker.org import signin
+from tracker.reminders import services as reminders
 
 
 def run() -> dict:
-    """Forget old sign-in log lines and ended sessions; remove upload files that no evidence row
+    """Forget old sign-in log lines and ended sessions, and notifications and sent messages older
+    than NOTIFICATION_KEEP_DAYS (180); remove upload files that no evidence row
     names (a worker killed between writing a file and committing its row). Commits."""
     now = clock.utcnow()
     done = signin.prune(now, keep_days=int(current_app.config.get("SIGN_IN_LOG_DAYS", 365)))
+    done.update(reminders.prune(now, keep_days=int(current_app.config.get("NOTIFICATION_KEEP_DAYS", 180))))
     db.session.commit()
     done["orphan_files"] = evidence.remove_orphan_files(now=now, older_than=timedelta(hours=1))
     return done

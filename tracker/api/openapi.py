@@ -179,6 +179,25 @@ PATHS = {
         "summary": "督办通知单（.docx）", "parameters": [_param("urge_id", ID, "path", True)],
         "responses": {"200": {"description": "Word 文档", "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}},
                       **_errors("404")}}},
+    "/notifications": {"get": {
+        "summary": "调用者的通知，最新的在前",
+        "parameters": [_param("unread", {"type": "string", "enum": ["0", "1"]}, description="1：只看未读"), *PAGING],
+        "responses": {"200": {"description": "成功", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "items": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": ID, "at": {"type": "string"}, "kind": {"type": "string", "description":
+                        "reminder、assigned、submitted、returned、approved、reopened、extension_requested、"
+                        "extension_approved、extension_rejected、urged、bulletin"},
+                    "item_id": {"type": "integer", "nullable": True}, "title": {"type": "string"},
+                    "text": {"type": "string"}, "read": {"type": "boolean"}}}},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}}}}}},
+            **_errors("422")}}},
+    "/notifications/read": {"post": {
+        "summary": "标为已读：{\"ids\": [...]} 或 {\"all\": true}",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "ids": {"type": "array", "items": ID}, "all": {"type": "boolean"}}}}}},
+        "responses": {"200": {"description": "成功", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"read": {"type": "integer"}}}}}}, **_errors("400", "422")}}},
     "/stats": {"get": {
         "summary": "单位及其下级的统计（截至某日）",
         "parameters": [

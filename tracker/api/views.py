@@ -33,6 +33,8 @@ from tracker.officedoc import DOCX_TYPE
 from tracker.org import permissions, signin
 from tracker.org.tokens import user_for_token
 from tracker.org.views import client
+from tracker.reminders import queries as reminder_queries
+from tracker.reminders import services as reminder_services
 from tracker.reports import queries as report_queries
 from tracker.reports.schemas import ReportPageSchema, ReportSchema
 from tracker.stats import rollup
@@ -299,6 +301,30 @@ def urge_docx(urge_id: int):
     notice = urging.load_urge(urge_id, _user())
     return send_file(io.BytesIO(urge_document(notice)), mimetype=DOCX_TYPE, as_attachment=True,
                      download_name=urge_filename(notice))
+
+
+@bp.get("/notifications")
+def list_notifications():
+    page, per_page = _page_params()
+    listed = reminder_queries.notifications(_user(), unread_only=Params(request.args).flag("unread"), page=page,
+                                            per_page=per_page, clamp=False)
+    return {"items": [{"id": n.id, "at": n.created_at.isoformat(), "kind": n.kind, "item_id": n.item_id,
+                       "title": n.title, "text": n.body, "read": n.read_at is not None} for n in listed.items],
+            "page": listed.page, "per_page": listed.per_page, "total": listed.total}
+
+
+@bp.post("/notifications/read")
+def read_notifications():
+    body = _json_body()
+    if body.get("all") is True:
+        count = run(lambda: reminder_services.mark_all_read(_user(), clock.utcnow()))
+    else:
+        ids = body.get("ids")
+        if not isinstance(ids, list) or len(ids) > 1000:
+            raise Invalid("请用 ids 给出要标为已读的通知（最多1000个），或用 all: true 全部标为已读。", field="ids")
+        chosen = [params.record_id(value, "ids") for value in ids]
+        count = run(lambda: reminder_services.mark_read(_user(), chosen, clock.utcnow()))
+    return {"read": count}
 
 
 @bp.get("/stats")

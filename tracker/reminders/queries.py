@@ -9,6 +9,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from tracker.extensions import db
 from tracker.org import permissions
 from tracker.org.models import Unit, User
+from tracker.pagination import Page, paginate
 from tracker.reminders.models import Channel, ChatRobot, MessageStatus, Notification, OutboxMessage, ReminderPass
 
 
@@ -18,10 +19,13 @@ def unread_count(user: User) -> int:
     ) or 0
 
 
-def notifications(user: User, limit: int = 50) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc()).limit(limit)
-    ))
+def notifications(user: User, *, unread_only: bool = False, page: int = 1, per_page: int = 20,
+                  clamp: bool = True) -> Page:
+    """A page of ``user``'s notifications, newest first (the bell, GET /notifications)."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return paginate(query, Notification.id, (Notification.id.desc(),), page, per_page, clamp=clamp)
 
 
 @dataclass

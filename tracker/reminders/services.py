@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db, insert_ignore
@@ -89,6 +89,14 @@ def set_user_channels(user: User, channels: list[str]) -> None:
     user.notify_channels = ",".join(known)
     db.session.flush()
 
+
+
+def mark_read(user: User, ids: list[int], now: datetime) -> int:
+    """Mark those of ``user``'s notifications read (others' ids are ignored); how many were unread."""
+    return db.session.execute(
+        update(Notification).where(Notification.user_id == user.id, Notification.id.in_(ids),
+                                   Notification.read_at.is_(None)).values(read_at=now)
+    ).rowcount
 
 
 def mark_all_read(user: User, now: datetime) -> int:
@@ -300,3 +308,29 @@ def pending_count(day: date | None = None) -> int:
     if day is not None:
         query = query.where(OutboxMessage.day == day)
     return db.session.scalar(query) or 0
+
+
+PRUNE_BATCH = 5000
+
+
+def prune(now: datetime, keep_days: int) -> dict:
+    """Forget notifications, and messages done with (sent, failed, not sent), older than
+    ``keep_days``, with their delivery attempts; pending messages stay. In batches; flushes."""
+    cutoff = now - timedelta(days=keep_days)
+    removed = {"notifications": 0, "outbox_messages": 0}
+    while True:
+        ids = list(db.session.scalars(select(Notification.id).where(Notification.created_at < cutoff).limit(PRUNE_BATCH)))
+        if not ids:
+            break
+        removed["notifications"] += db.session.execute(delete(Notification).where(Notification.id.in_(ids))).rowcount
+    done = (MessageStatus.sent, MessageStatus.failed, MessageStatus.skipped)
+    while True:
+        ids = list(db.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.created_at < cutoff, OutboxMessage.status.in_(done)).limit(PRUNE_BATCH)))
+        if not ids:
+            break
+        db.session.execute(update(Notification).where(Notification.message_id.in_(ids)).values(message_id=None))
+        db.session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(ids)))
+        removed["outbox_messages"] += db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids))).rowcount
+    db.session.flush()
+    return removed

@@ -43,7 +43,11 @@ def save_channels():
 @bp.get("/notifications")
 @login_required
 def notifications():
-    return render_template("reminders/notifications.html", notifications=queries.notifications(current_user))
+    args = Params(request.args, strict=False)
+    page, _ = args.page(per_page=20, max_per_page=20)
+    listed = queries.notifications(current_user, unread_only=args.flag("unread"), page=page)
+    return render_template("reminders/notifications.html", notifications=listed.items, page=listed,
+                           unread_only=args.flag("unread"))
 
 
 @bp.post("/notifications/read")

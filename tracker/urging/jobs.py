@@ -62,7 +62,8 @@ def monthly_bulletins(today: date, now: datetime) -> int:
             continue
         query = urlencode({"unit": user.unit.id, "from": start.isoformat(), "to": end.isoformat()})
         db.session.add(Notification(
-            user_id=user.id, kind="bulletin", title=title, body=f"{start.isoformat()}至{end.isoformat()}的情况通报已生成，请下载查看。",
+            user_id=user.id, kind="bulletin", title=title,
+            body=f"{start.isoformat()}至{end.isoformat()}的情况通报已生成，请下载查看。",
             payload={"kind": "bulletin", "download": f"/bulletin.docx?{query}", "download_title": "下载情况通报（Word）"},
             created_at=now))
         sent += 1

@@ -1,0 +1,138 @@
+"""Event notifications (CONTRACT.md's kinds): who hears of each change, on which channels, once;
+the notifications API; the bell's pages; pruning."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.items import services, workflow
+from tracker.items.workflow import Action
+from tracker.reminders import services as reminder_services
+from tracker.reminders.models import Channel, MessageKind, MessageStatus, Notification, OutboxMessage
+
+
+def _heard(user, kind: str) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id, Notification.kind == kind)))
+
+
+def _mail(user) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_id == user.id,
+                                                               OutboxMessage.kind == MessageKind.event)))
+
+
+def _perform(make, item, action, actor, **kw):
+    workflow.perform(item, action, actor, now=make.now, today=make.today, **kw)
+    db.session.commit()
+
+
+@pytest.fixture
+def channels(org):
+    for user in (org.off_a, org.sup_a, org.city_sup):
+        user.notify_channels = "inapp,email"
+    db.session.commit()
+
+
+def test_the_owner_hears_of_an_assignment_and_the_reviewers_of_a_submission(org, make, channels):
+    item = make.item(org.county_a, None)
+    services.update_item(item, org.sup_a, {"owner": org.off_a}, now=make.now, today=make.today)
+    db.session.commit()
+    assigned = _heard(org.off_a, "assigned")
+    assert len(assigned) == 1 and assigned[0].item_id == item.id and "分派给您" in assigned[0].title
+    assert _heard(org.sup_a, "assigned") == []  # not the one who did it
+    make.advance(item, "pending_review")
+    submitted = _heard(org.sup_a, "submitted")
+    assert len(submitted) == 1 and "已完成整改" in submitted[0].body  # the summary
+    assert _heard(org.city_sup, "submitted") == []  # the unit's own supervisors review first
+    assert _mail(org.sup_a) == [] and _mail(org.off_a) == []  # digest kinds: the bell only, by default
+
+
+@pytest.mark.parametrize("action, kind", [(Action.return_, "returned"), (Action.approve, "approved")])
+def test_the_owner_hears_the_review_and_a_return_reaches_his_mail_at_once(org, make, channels, action, kind):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    _perform(make, item, action, org.sup_a, comment="请补充会议纪要")
+    heard = _heard(org.off_a, kind)
+    assert len(heard) == 1 and heard[0].item_id == item.id
+    mail = _mail(org.off_a)
+    if kind == "returned":
+        assert [(m.channel, m.status) for m in mail] == [(Channel.email, MessageStatus.pending)]
+        assert "请补充会议纪要" in heard[0].body and "请补充会议纪要" in mail[0].payload["sections"][0]["items"][0]["reason"]
+    else:
+        assert mail == []
+
+
+def test_extension_requests_and_decisions_reach_the_other_side(org, make, channels):
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    _perform(make, item, Action.request_extension, org.off_a, deadline=item.deadline + timedelta(days=30),
+             comment="需要更多时间")
+    assert len(_heard(org.sup_a, "extension_requested")) == 1
+    _perform(make, item, Action.reject_extension, org.sup_a, comment="不同意")
+    assert len(_heard(org.off_a, "extension_rejected")) == 1 and len(_mail(org.off_a)) == 1
+    closed = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+    _perform(make, closed, Action.reopen, org.sup_a, comment="复查发现问题")
+    assert len(_heard(org.off_a, "reopened")) == 1
+
+
+def test_each_event_is_one_message_whatever_the_drains(app, org, make, channels):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    _perform(make, item, Action.return_, org.sup_a, comment="退回一")
+    workflow.perform(item, Action.submit, org.off_a, now=make.now, today=make.today, summary="再次提交")
+    db.session.commit()
+    _perform(make, item, Action.return_, org.sup_a, comment="退回二")
+    keys = [m.key for m in _mail(org.off_a)]
+    assert len(keys) == 2 and len(set(keys)) == 2  # two returns, two messages, each its own key
+    first = reminder_services.drain(app.config, channels={Channel.email}, seconds=5)
+    again = reminder_services.drain(app.config, channels={Channel.email}, seconds=5)
+    assert first.done == 2 and again.done == 0  # settled once (no mail server here: not sent, not lost)
+
+
+def test_the_api_lists_and_marks_notifications(org, make, api):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    _perform(make, item, Action.return_, org.sup_a, comment="请补充")
+    client = api(org.off_a)
+    listed = client.get("/notifications?unread=1").json
+    kinds = [n["kind"] for n in listed["items"]]
+    assert kinds[0] == "returned" and "assigned" in kinds and listed["total"] == len(kinds)
+    first = listed["items"][0]
+    assert set(first) == {"id", "at", "kind", "item_id", "title", "text", "read"} and first["item_id"] == item.id
+    assert client.post("/notifications/read", json={"ids": [first["id"]]}).json == {"read": 1}
+    assert first["id"] not in [n["id"] for n in client.get("/notifications?unread=1").json["items"]]
+    assert api(org.sup_a).post("/notifications/read", json={"ids": [first["id"]]}).json == {"read": 0}  # not his
+    assert client.post("/notifications/read", json={"all": True}).json["read"] == listed["total"] - 1
+    assert client.post("/notifications/read", json={"ids": "x"}).status_code == 422
+
+
+def test_the_bell_shows_pages_of_twenty_and_a_digest_s_first_lines(org, make, login):
+    for n in range(25):
+        make.item(org.county_a, org.off_a, title=f"事项{n}")
+    page = login(org.off_a).get("/notifications").get_data(as_text=True)
+    assert page.count('id="notification-') == 20 and "分页" in page
+    second = login(org.off_a).get("/notifications?page=2").get_data(as_text=True)
+    assert second.count('id="notification-') == 5
+    db.session.add(Notification(user_id=org.off_a.id, title="【整改提醒】", payload={"sections": [{
+        "key": "mine", "title": "您负责的整改事项", "items": [
+            {"id": 1, "title": f"长清单{n}", "unit": "甲县局", "owner": None, "deadline": None, "light": "red",
+             "reason": "已逾期", "carried": ""} for n in range(40)]}]}))
+    db.session.commit()
+    page = login(org.off_a).get("/notifications").get_data(as_text=True)
+    assert "长清单4<" in page and "长清单5<" not in page and "等40项" in page and "查看完整清单" in page
+
+
+def test_old_notifications_and_sent_messages_are_pruned_pending_ones_kept(app, org, make, now):
+    from tracker import housekeeping
+
+    old = now - timedelta(days=200)
+    db.session.add_all([
+        Notification(user_id=org.off_a.id, title="旧", created_at=old),
+        Notification(user_id=org.off_a.id, title="新", created_at=now),
+        OutboxMessage(recipient_id=org.off_a.id, channel=Channel.email, day=old.date(), subject="旧的已发",
+                      status=MessageStatus.sent, created_at=old),
+        OutboxMessage(recipient_id=org.off_a.id, channel=Channel.email, day=old.date(), key="k", subject="旧的待发",
+                      status=MessageStatus.pending, created_at=old),
+    ])
+    db.session.commit()
+    result = housekeeping.run()
+    assert (result["notifications"], result["outbox_messages"]) == (1, 1)
+    assert [n.title for n in db.session.scalars(select(Notification))] == ["新"]
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1  # the pending one waits
