@@ -386,3 +386,16 @@ def test_review_cards_show_the_evidence_its_images_and_earlier_returns(org, make
     card = page[page.index(f'data-item-id="{item.id}"'):]
     assert 'data-evidence-count="2"' in card and "曾退回1次" in card
     assert card.count('class="evidence-thumb"') == 1 and f"/evidence/{photo.id}?inline=1" in card
+
+
+def test_an_item_may_go_to_an_owner_anywhere_below_its_unit_who_then_sees_and_works_on_it(org, make, login, api):
+    item = make.item(org.county_a, None, title="县局的问题")
+    page = login(org.sup_a).get(f"/items/{item.id}").get_data(as_text=True)
+    assert '<option value="off_team">' in page  # 甲大队, below 甲县局, is offered
+    assert api(org.sup_a).patch(f"/items/{item.id}", json={"owner": "off_team"}).status_code == 200
+    team = login(org.off_team)
+    assert "县局的问题" in team.get("/my").get_data(as_text=True)
+    assert team.post(f"/items/{item.id}/progress", data={"note": "大队已开始整改。"}).status_code == 302
+    assert _snapshot(item.id)["status"] == "in_progress"  # his first work started it
+    refused = api(org.sup_a).patch(f"/items/{item.id}", json={"owner": "off_b"})  # a sibling county's
+    assert refused.status_code == 422 and "下级单位" in refused.json["error"]

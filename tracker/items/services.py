@@ -87,7 +87,7 @@ def find_person(name_or_username: str) -> User:
 
 def check_owner(owner: User | None, unit: Unit) -> User:
     if owner is None or not org_permissions.eligible_owner(owner, unit):
-        raise Invalid("责任人不存在、已停用，或不属于该事项的单位。", field="owner")
+        raise Invalid("责任人不存在、已停用，或不属于该事项的单位及其下级单位。", field="owner")
     return owner
 
 

@@ -50,8 +50,9 @@ def can_manage(user: User) -> bool:
 
 
 def eligible_owner(user: User, unit: Unit) -> bool:
-    """Who may own an item of ``unit``: an active user of that unit, or a supervisor over it."""
-    return user.active and (user.unit_id == unit.id or supervises_unit(user, unit))
+    """Who may own an item of ``unit``: an active user of that unit or of any unit below it (a
+    city report's problem may go to its 执法支队), or a supervisor over it."""
+    return user.active and (user.unit.is_within(unit) or supervises_unit(user, unit))
 
 
 def visible_units_clause(user: User) -> ColumnElement[bool]:

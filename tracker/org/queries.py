@@ -49,22 +49,24 @@ def supervised_units(user: User) -> list[Unit]:
 
 
 def owner_choices(unit: Unit) -> list[User]:
-    """Active users who may own an item of ``unit``: its own staff, and supervisors above it."""
+    """Active users who may own an item of ``unit`` (permissions.eligible_owner): the staff of it and
+    of the units below it, supervisors above it, admins; its own unit's people first."""
     ancestor_ids = unit.lineage
 
     return list(
         db.session.scalars(
             select(User)
+            .join(User.unit)
             .where(
                 User.active.is_(True),
                 or_(
-                    User.unit_id == unit.id,
+                    Unit.path.startswith(unit.path, autoescape=True),
                     (User.role == Role.supervisor) & User.unit_id.in_(ancestor_ids),
                     User.role == Role.admin,
                 ),
             )
             .options(joinedload(User.unit))
-            .order_by(User.role, User.username)
+            .order_by(User.unit_id != unit.id, User.role, Unit.path, User.username)
             .limit(500)
         )
     )
