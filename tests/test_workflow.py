@@ -399,3 +399,27 @@ def test_an_item_may_go_to_an_owner_anywhere_below_its_unit_who_then_sees_and_wo
     assert _snapshot(item.id)["status"] == "in_progress"  # his first work started it
     refused = api(org.sup_a).patch(f"/items/{item.id}", json={"owner": "off_b"})  # a sibling county's
     assert refused.status_code == 422 and "下级单位" in refused.json["error"]
+
+
+def test_a_supervisor_moves_an_item_within_his_subtree_and_an_ineligible_owner_is_cleared(org, make, login, api):
+    item = make.item(org.county_a, org.off_a, title="归错单位的问题")
+    sup = login(org.city_sup)
+    page = sup.post(f"/items/{item.id}/edit", data={
+        "title": item.title, "primary_category": "other", "owner": str(org.off_a.id), "unit": str(org.county_b.id),
+        "version": item.version})
+    assert page.status_code == 302
+    followed = sup.get(f"/items/{item.id}").get_data(as_text=True)
+    assert "原责任人不能负责乙县局的事项，已取消分派" in followed
+    assert "责任单位：甲县局 → 乙县局" in followed
+    db.session.expire_all()
+    moved = db.session.get(Item, item.id)
+    assert (moved.unit_id, moved.owner_id) == (org.county_b.id, None)
+    # through the API, a move the supervisor does not oversee is refused, one he does is made
+    again = make.item(org.county_a, org.off_a)
+    refused = api(org.sup_a).patch(f"/items/{again.id}", json={"unit": "乙县局"})
+    assert refused.status_code == 403 and _snapshot(again.id)["version"] == again.version
+    down = api(org.sup_a).patch(f"/items/{again.id}", json={"unit": "甲大队"})
+    assert down.status_code == 200 and down.json["unit"] == "甲大队" and down.json["owner"] is None
+    kept = make.item(org.county_a, org.city_sup)
+    assert api(org.city_sup).patch(f"/items/{kept.id}", json={"unit": "乙县局"}).json["owner"] == "city_sup"
+    assert api(org.city_sup).patch(f"/items/{kept.id}", json={"unit": "没有的单位"}).json["field"] == "unit"

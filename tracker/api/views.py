@@ -31,6 +31,7 @@ from tracker.items.schemas import (
 )
 from tracker.officedoc import DOCX_TYPE
 from tracker.org import permissions, signin
+from tracker.org.services import find_unit
 from tracker.org.tokens import user_for_token
 from tracker.org.views import client
 from tracker.reminders import queries as reminder_queries
@@ -204,10 +205,19 @@ def patch_item(item_id: int):
         changes["owner"] = services.find_person(changes["owner"])
     if "categories" in changes:
         changes["categories"] = services.categories_by_code(changes["categories"])
+    if "unit" in changes:
+        changes["unit"] = _unit_named(changes["unit"])
     with unit_of_work():
         services.update_item(item, _user(), changes, now=clock.utcnow(), today=_today(),
                              expected_version=_expected_version(body))
     return ItemSchema.of(item, _today()).dump()
+
+
+def _unit_named(name: str | None):
+    try:
+        return find_unit(name or "")
+    except DomainError as error:
+        raise Invalid(error.message, field="unit") from None
 
 
 @bp.post("/items/<id:item_id>/progress")

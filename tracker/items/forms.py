@@ -61,12 +61,12 @@ class ItemForm(Form):
     other_categories = MultiCheckboxField("其他类别", validate_choice=False)
     owner = SelectField("责任人", coerce=db_id, validate_choice=False)
     deadline = ChineseDateField("整改时限", validators=[Optional()])
+    unit = SelectField("责任单位", coerce=db_id, validate_choice=False)
 
 
 class NewItemForm(ItemForm):
-    """Create an item: the edit fields plus its unit and year."""
+    """Create an item: the edit fields plus its year."""
 
-    unit = SelectField("责任单位", coerce=db_id, validate_choice=False)
     year = IntegerField(
         "年度", validators=[InputRequired("请填写年度。"), NumberRange(2000, 2100, "年度应在2000至2100之间。")]
     )

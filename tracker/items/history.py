@@ -17,6 +17,7 @@ FIELD_TITLES = {
     "deadline": "整改时限",
     "owner": "责任人",
     "categories": "问题类别",
+    "unit": "责任单位",
 }
 
 

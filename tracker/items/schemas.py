@@ -175,6 +175,7 @@ class ItemPatchSchema(Body):
     deadline: Annotated[Day | None, _day("deadline")] = None
     owner: Annotated[str | None, BeforeValidator(_username)] = Field(None, description="用户名")
     categories: Annotated[list[str] | None, BeforeValidator(_codes)] = None
+    unit: Annotated[str | None, _text("unit")] = Field(None, description="责任单位的名称（同名时用路径）：移到您督办的另一单位")
     version: int | None = None
 
 

@@ -23,7 +23,7 @@ NOTE_MAX = 2000
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 # The fields an owner may change on their own item; everything else needs a supervisor.
-EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline"})
+EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline", "unit"})
 
 
 def check_year(year: int) -> int:
@@ -150,9 +150,10 @@ def update_item(
     today: date,
     expected_version: int | None = None,
 ) -> dict:
-    """Apply field ``changes`` (title, text, measures, categories, owner, deadline) to ``item``.
+    """Apply field ``changes`` (title, text, measures, categories, owner, deadline, unit) to ``item``.
 
-    ``owner`` is a ``User`` (or None), ``categories`` a list of ``Category``, ``deadline`` a date.
+    ``owner`` is a ``User`` (or None), ``categories`` a list of ``Category``, ``deadline`` a date,
+    ``unit`` a ``Unit`` of the actor's subtree (the owner is cleared if not eligible there).
     An owner may change only the measures; a supervisor over the unit may change everything.
     Records one history row listing each changed field with its old and new value; returns
     that mapping (empty when nothing changed).
@@ -189,6 +190,8 @@ def update_item(
             check_deadline(deadline, today)
             diff["deadline"] = {"old": iso(item.deadline), "new": deadline.isoformat()}
             item.deadline = deadline
+    if "unit" in changes:  # before the owner: who may own it depends on the unit
+        _move(item, actor, changes["unit"], diff, keep_owner="owner" in changes)
     if "owner" in changes:
         owner = changes["owner"]
         if owner is None or owner.id != item.owner_id:
@@ -217,6 +220,23 @@ def update_item(
         record(item, actor, EventAction.edit, now=now, details=diff)
         db.session.flush()
     return diff
+
+
+def _move(item: Item, actor: User, unit: Unit | None, diff: dict, *, keep_owner: bool) -> None:
+    """Move ``item`` to ``unit`` (one the actor supervises). Its owner stays if he may own an item
+    there, else the item is left unassigned (``diff`` says so, and the history row)."""
+    if unit is None:
+        raise Invalid("请选择责任单位。", field="unit")
+    if unit.id == item.unit_id:
+        return
+    if not org_permissions.supervises_unit(actor, unit):
+        raise Forbidden("只能把事项移到您督办的单位。", field="unit")
+    diff["unit"] = {"old": item.unit.name, "new": unit.name}
+    item.unit = unit
+    if item.owner is not None and not keep_owner and not org_permissions.eligible_owner(item.owner, unit):
+        diff["owner"] = {"old": item.owner.username, "new": None, "old_name": item.owner.display_name,
+                         "new_name": None}
+        item.owner = None
 
 
 def assign_items(

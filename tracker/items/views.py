@@ -324,10 +324,12 @@ def edit(item_id: int):
         form.owner.choices = [(0, "（未指定）")] + [
             (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in org_queries.owner_choices(item.unit)
         ]
+        form.unit.choices = [(u.id, u.indented_name) for u in org_queries.supervised_units(current_user)]
     if request.method == "GET":
         form.version.data = item.version
         if supervising:
             form.owner.data = item.owner_id or 0
+            form.unit.data = item.unit_id
             codes = [c.code for c in item.categories]
             form.primary_category.data = codes[0] if codes else "other"
             form.other_categories.data = codes[1:]
@@ -338,8 +340,10 @@ def edit(item_id: int):
             changes = {"measures": form.measures.data}
             if supervising:
                 changes.update(title=form.title.data, text=form.text.data, categories=_chosen_categories(form))
-                if form.owner.data:
+                if form.owner.data and form.owner.data != item.owner_id:  # the same owner is no change
                     changes["owner"] = _owner_from(form)
+                if form.unit.data and form.unit.data != item.unit_id:
+                    changes["unit"] = db.session.get(Unit, form.unit.data)
                 if form.deadline.data is not None:
                     changes["deadline"] = form.deadline.data
             return services.update_item(
@@ -349,7 +353,12 @@ def edit(item_id: int):
 
         outcome = submitted(form, save, aliases=CATEGORY_FIELD)
         if outcome.ok:
-            return done("已保存修改。" if outcome.result else "内容没有变化，未作修改。", url_for("items.show", item_id=item.id))
+            diff = outcome.result
+            cleared = "unit" in diff and diff.get("owner", {}).get("new", "") is None
+            message = "已保存修改。" if diff else "内容没有变化，未作修改。"
+            if cleared:
+                message += f"原责任人不能负责{item.unit.name}的事项，已取消分派，请重新分派。"
+            return done(message, url_for("items.show", item_id=item.id))
         status = outcome.status
     return render_template("items/edit.html", form=form, item=item, supervising=supervising), status
 
