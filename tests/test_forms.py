@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.extensions import db
+from tracker.items import services
 from tracker.items.models import Category, Item, ItemEvent
 from tracker.org.models import Unit, User
 
@@ -371,3 +372,16 @@ def test_extension_history_reads_as_what_happened(org, make, login, today):
     login(org.sup_a).post(f"/items/{item.id}/transition", data={"action": "reject_extension"})
     page = owner.get(f"/items/{item.id}").get_data(as_text=True)
     assert f"申请延至{new.year}年{new.month}月{new.day}日未获批准" in page
+
+
+def test_saving_an_unchanged_multi_line_text_changes_nothing(org, make, login):
+    item = make.item(org.county_a, org.off_a)
+    services.update_item(item, org.sup_a, {"measures": "一、建立制度\n二、加强培训"}, now=make.now, today=make.today)
+    db.session.commit()
+    version = item.version
+    page = login(org.sup_a).post(f"/items/{item.id}/edit", data={
+        "title": item.title, "text": item.text, "measures": "一、建立制度\r\n二、加强培训", "primary_category": "other",
+        "owner": str(org.off_a.id), "unit": str(org.county_a.id), "version": version})
+    assert page.status_code == 302
+    db.session.refresh(item)
+    assert item.version == version  # the browser's CRLF is not a change

@@ -41,7 +41,8 @@ def check_deadline(deadline: date, today: date) -> date:
 
 
 def _check_text(value: str, field: str, label: str, maximum: int, required: bool) -> str:
-    value = (value or "").strip()
+    # Browsers send a textarea's line breaks as CRLF: stored as LF, an unchanged text stays unchanged.
+    value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if required and not value:
         raise Invalid(f"请填写{label}。", field=field)
     if len(value) > maximum:
