@@ -136,3 +136,68 @@ def test_old_notifications_and_sent_messages_are_pruned_pending_ones_kept(app, o
     assert (result["notifications"], result["outbox_messages"]) == (1, 1)
     assert [n.title for n in db.session.scalars(select(Notification))] == ["新"]
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1  # the pending one waits
+
+
+def _pass(app, make, days: int = 1):
+    from zoneinfo import ZoneInfo
+
+    from tracker.reminders import rules
+
+    return reminder_services.run_pass(make.today + timedelta(days=days), make.now + timedelta(days=days),
+                                      rules.current_rule(app.config), ZoneInfo("Asia/Shanghai"))
+
+
+def _digests(user, channel) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient_id == user.id, OutboxMessage.channel == channel,
+        OutboxMessage.kind == MessageKind.digest)))
+
+
+def test_kinds_sent_later_by_default_come_once_in_the_next_daily_digest_not_on_the_bell_twice(app, org, make, channels):
+    item = make.item(org.county_a, org.off_a, deadline_days=90)
+    make.advance(item, "pending_review")  # 提交销号: the supervisor's mail waits for the digest
+    db.session.commit()
+    assert _mail(org.sup_a) == []
+    _pass(app, make)
+    mail = _digests(org.sup_a, Channel.email)
+    assert len(mail) == 1 and "1条整改动态" in mail[0].subject
+    section = mail[0].payload["sections"][-1]
+    assert section["title"] == "近期动态" and [i["id"] for i in section["items"]] == [item.id]
+    assert section["items"][0]["reason"].startswith("待您审核：")
+    assert _digests(org.sup_a, Channel.inapp) == []  # the bell had it at once: no second bell line
+    _pass(app, make, days=2)
+    assert len(_digests(org.sup_a, Channel.email)) == 1  # the next day's pass does not tell it again
+
+
+def test_a_person_chooses_per_channel_what_is_sent_at_once(app, org, make, login, channels):
+    org.sup_a.notify_channels = "inapp,email,wecom"
+    db.session.commit()
+    page = login(org.sup_a).get("/profile").get_data(as_text=True)
+    assert 'value="email:returned"' in page and 'value="wecom:submitted"' in page and "通知时机" in page
+    client = login(org.sup_a)
+    answer = client.post("/profile/at-once", data={"at_once": ["email:submitted", "wecom:urged", "bogus:x"]},
+                         follow_redirects=True)
+    assert "通知时机已保存" in answer.get_data(as_text=True)
+    db.session.refresh(org.sup_a)
+    assert reminder_services.at_once_channels(org.sup_a, "submitted") == [Channel.email]
+    assert reminder_services.at_once_channels(org.sup_a, "extension_requested") == []
+    item = make.item(org.county_a, org.off_a, deadline_days=90)
+    make.advance(item, "pending_review")
+    db.session.commit()
+    assert [m.channel for m in _mail(org.sup_a)] == [Channel.email]  # at once by mail, not to the group
+    _pass(app, make)
+    wecom = _digests(org.sup_a, Channel.wecom)
+    assert len(wecom) == 1 and wecom[0].payload["sections"][-1]["title"] == "近期动态"
+    assert _digests(org.sup_a, Channel.email) == []  # mail had it at once; nothing else was owed
+
+
+def test_an_official_who_wants_returns_only_in_the_digest_gets_no_mail_at_once(app, org, make, login, channels):
+    login(org.off_a).post("/profile/at-once", data={"at_once": []})
+    db.session.refresh(org.off_a)
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    _perform(make, item, Action.return_, org.sup_a, comment="请补充照片")
+    assert len(_heard(org.off_a, "returned")) == 1 and _mail(org.off_a) == []  # the bell still has it
+    _pass(app, make)
+    lines = [i["reason"] for m in _digests(org.off_a, Channel.email) for s in m.payload["sections"]
+             if s["title"] == "近期动态" for i in s["items"]]
+    assert any("请补充照片" in line for line in lines)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false, true
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -89,6 +89,9 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The reminder channels this user chose ("inapp,email,wecom"); see tracker.reminders.
     notify_channels: Mapped[str] = mapped_column(String(100), default="inapp,email", server_default="inapp,email")
+    # Per channel, the event kinds sent at once ({"email": ["returned", "urged"]}); a channel not
+    # named keeps the defaults, and the other kinds wait for the daily digest. See tracker.reminders.
+    notify_at_once: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -16,10 +16,15 @@ def item_url(base_url: str, item_id: int) -> str:
 
 
 def subject(recipient: str, day, sections: list[dict]) -> str:
-    items = [i for s in sections for i in s["items"]]
+    items = [i for s in sections if s.get("key") != "events" for i in s["items"]]
+    told = sum(len(s["items"]) for s in sections if s.get("key") == "events")
     red = sum(1 for i in items if i["light"] == Light.red.value)
     tail = f"，其中{red}项已逾期" if red else ""
-    return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{len(items)}项整改事项需要关注{tail}"
+    news = f"{told}条整改动态" if told else ""
+    if not items:
+        return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{news}"
+    news = f"，另有{news}" if news else ""
+    return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{len(items)}项整改事项需要关注{tail}{news}"
 
 
 def _carried(item: dict) -> str:

@@ -4,10 +4,19 @@ Every history row is announced by ``items.history.recorded``; for the actions be
 in the same transaction, a notification on the bell of each person concerned, and for the kinds
 sent at once (退回, decided extensions) a message to each of their other chosen channels through
 the outbox, keyed by the event so that it is never sent twice. 督办单 (``urged``) are told by
-``tracker.urging`` itself. The other kinds reach only the bell for now.
+``tracker.urging`` through :func:`send_at_once`.
+
+Each person chooses, per channel, which kinds go out at once (``User.notify_at_once``; by default
+returned, urged and decided extensions, as CONTRACT.md says); the others wait for the next daily
+digest, which lists them under 近期动态 (:func:`since`). Robot messages wait for the end of their
+minute, so that the sender posts a minute's events into a group as one message.
 """
 
 import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from tracker import clock
 from tracker.extensions import db
@@ -15,7 +24,7 @@ from tracker.items.history import recorded
 from tracker.items.models import EventAction, Item, ItemEvent
 from tracker.org.models import User
 from tracker.org.queries import nearest_supervisors
-from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
+from tracker.reminders.models import MessageKind, Notification, OutboxMessage
 
 KINDS = {
     EventAction.submit: "submitted", EventAction.return_: "returned", EventAction.approve: "approved",
@@ -27,8 +36,15 @@ TITLES = {
     "reopened": "已重新打开", "extension_requested": "延期申请待您审批", "extension_approved": "延期申请已批准",
     "extension_rejected": "延期申请未获批准",
 }
+# Every event kind, as the profile page names them.
+KIND_TITLES = {
+    "assigned": "事项分派给我", "submitted": "有销号申请待我审核", "returned": "销号申请被退回",
+    "approved": "事项审核销号", "reopened": "事项被重新打开", "extension_requested": "有延期申请待我审批",
+    "extension_approved": "延期申请获批", "extension_rejected": "延期申请未获批准", "urged": "收到督办单",
+}
 TO_REVIEWERS = frozenset({"submitted", "extension_requested"})
-AT_ONCE = frozenset({"returned", "extension_approved", "extension_rejected"})  # CONTRACT.md's defaults
+AT_ONCE = frozenset({"returned", "urged", "extension_approved", "extension_rejected"})  # CONTRACT.md's defaults
+DIGEST_SECTION = "近期动态"
 
 
 def kind_of(event: ItemEvent) -> str | None:
@@ -58,8 +74,6 @@ def tell(event: ItemEvent, *, item: Item, actor: User | None) -> None:
         return
     if item.id is None:  # a new item (assigned at creation): its id, for the links
         db.session.flush()
-    from tracker.reminders.services import user_channels  # services imports this module's callers
-
     who = actor.display_name if actor is not None else "系统"
     text = event.comment or event.details.get("summary") or ""
     subject = f"【{TITLES[kind]}】{item.title}"
@@ -74,12 +88,40 @@ def tell(event: ItemEvent, *, item: Item, actor: User | None) -> None:
     for user in people:
         db.session.add(Notification(user_id=user.id, kind=kind, item_id=item.id, title=subject[:200], body=line,
                                     payload=payload, created_at=event.at))
-        if kind not in AT_ONCE:
-            continue
-        for channel in user_channels(user):
-            if channel is not Channel.inapp:
-                db.session.add(OutboxMessage(
-                    recipient_id=user.id, channel=channel, day=clock.to_local(event.at).date(), kind=MessageKind.event,
-                    key=key,
-                    subject=subject[:200], payload=payload, item_count=1, next_attempt_at=event.at,
-                    created_at=event.at))
+        send_at_once(user, kind, MessageKind.event, key, subject, payload, event.at)
+
+
+def send_at_once(user: User, kind: str, message_kind: MessageKind, key: str, subject: str, payload: dict,
+                 at: datetime) -> None:
+    """Write the outbox messages of an event to those of ``user``'s channels that hear ``kind``
+    at once. A robot's waits for the end of its minute (the sender joins a minute's events)."""
+    from tracker.reminders.services import at_once_channels  # services imports this module
+
+    next_minute = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    for channel in at_once_channels(user, kind):
+        db.session.add(OutboxMessage(
+            recipient_id=user.id, channel=channel, day=clock.to_local(at).date(), kind=message_kind, key=key,
+            subject=subject[:200], payload=payload, item_count=1,
+            next_attempt_at=next_minute if channel.is_robot else at, created_at=at))
+
+
+def since(start: datetime, end: datetime) -> dict[int, list[Notification]]:
+    """The events told on the bell in [start, end), by person, oldest first: the daily digest
+    lists those a person's channel did not hear at once."""
+    found: dict[int, list[Notification]] = defaultdict(list)
+    query = (select(Notification).where(Notification.kind.in_(list(KIND_TITLES)), Notification.created_at >= start,
+                                        Notification.created_at < end)
+             .order_by(Notification.id).execution_options(yield_per=2000))
+    for note in db.session.scalars(query):
+        found[note.user_id].append(note)
+    return found
+
+
+def digest_section(notes: list[Notification]) -> dict:
+    """The 近期动态 section of a digest: one line per event, as its message would have said."""
+    items = []
+    for note in notes:
+        for section in note.payload.get("sections", ()):
+            for entry in section.get("items", ()):
+                items.append(entry | {"reason": f"{section['title']}：{entry.get('reason') or ''}".rstrip("：")})
+    return {"key": "events", "title": DIGEST_SECTION, "items": items}

@@ -193,7 +193,8 @@ class Notification(db.Model):
     """An in-app message under the bell."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
+    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+                      Index("ix_notifications_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

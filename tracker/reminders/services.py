@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db, insert_ignore
 from tracker.org.models import User
-from tracker.reminders import digest, planning
+from tracker.reminders import digest, events, planning
 from tracker.reminders.channels import UNKNOWN_WAIT_HOURS, Deliverer, Outcome
 from tracker.reminders.models import (
     AttemptOutcome,
@@ -90,6 +90,31 @@ def set_user_channels(user: User, channels: list[str]) -> None:
     db.session.flush()
 
 
+def at_once(user: User, channel: Channel, kind: str) -> bool:
+    """Is an event of ``kind`` sent to ``user`` on ``channel`` as it happens (else in the next
+    daily digest)? The bell always has it at once."""
+    if channel is Channel.inapp:
+        return True
+    chosen = (user.notify_at_once or {}).get(channel.value)
+    return kind in (events.AT_ONCE if chosen is None else chosen)
+
+
+def at_once_channels(user: User, kind: str) -> list[Channel]:
+    """The user's channels besides the bell that hear of an event of ``kind`` at once."""
+    return [c for c in user_channels(user) if c is not Channel.inapp and at_once(user, c, kind)]
+
+
+def set_at_once(user: User, chosen: Collection[str]) -> None:
+    """个人设置 → 通知时机: ``chosen`` holds "channel:kind" for each event sent at once; every other
+    kind of the listed channels waits for the daily digest. Unknown names are ignored."""
+    picked = set(chosen)
+    user.notify_at_once = {
+        channel.value: [kind for kind in events.KIND_TITLES if f"{channel.value}:{kind}" in picked]
+        for channel in Channel if channel is not Channel.inapp
+    }
+    db.session.flush()
+
+
 
 def mark_read(user: User, ids: list[int], now: datetime) -> int:
     """Mark those of ``user``'s notifications read (others' ids are ignored); how many were unread."""
@@ -140,14 +165,23 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     result.digests = planning.decide(day, window[0], window[1], rule, zone)
     if dry_run:
         return result
+    told = events.since(*_events_window(day, now))
+    owed = {found.recipient.id: (found.recipient, found.to_json(), found.item_count) for found in result.digests}
+    for user in db.session.scalars(select(User).where(User.active, User.id.in_(set(told) - set(owed)))):
+        owed[user.id] = (user, {"recipient": user.display_name, "sections": []}, 0)
     rows = []
-    for found in result.digests:
-        payload = found.to_json()
-        subject = digest.subject(found.recipient.display_name, day, payload["sections"])
-        for channel in user_channels(found.recipient):
+    for user_id in sorted(owed):
+        user, payload, count = owed[user_id]
+        for channel in user_channels(user):
+            waiting = [note for note in told.get(user_id, ()) if not at_once(user, channel, note.kind)]
+            sections = payload["sections"] + ([events.digest_section(waiting)] if waiting else [])
+            if not sections:
+                continue
+            subject = digest.subject(user.display_name, day, sections)
             rows.append({
-                "recipient_id": found.recipient.id, "channel": channel, "day": day, "kind": MessageKind.digest,
-                "subject": subject[:200], "payload": payload, "item_count": found.item_count,
+                "recipient_id": user_id, "channel": channel, "day": day, "kind": MessageKind.digest,
+                "subject": subject[:200], "payload": payload | {"sections": sections},
+                "item_count": count + len(waiting),
                 "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": now, "last_error": "",
                 "created_at": now,
             })
@@ -164,6 +198,15 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     db.session.execute(update(ReminderPass).where(ReminderPass.day == day).values(messages=after))
     db.session.flush()
     return result
+
+
+def _events_window(day: date, now: datetime) -> tuple[datetime, datetime]:
+    """The moments whose events the pass on ``day`` lists: from the start of the pass before it
+    (a day earlier for the first one) to its own start, so each event is in one digest."""
+    started = db.session.scalar(select(ReminderPass.started_at).where(ReminderPass.day == day)) or now
+    previous = db.session.scalar(
+        select(ReminderPass.started_at).where(ReminderPass.day < day).order_by(ReminderPass.day.desc()).limit(1))
+    return previous or started - timedelta(days=1), started
 
 
 def _count_for(day: date) -> int:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from tracker import clock
 from tracker.forms import ButtonForm
 from tracker.org import permissions
-from tracker.reminders import queries, services
+from tracker.reminders import events, queries, services
 from tracker.reminders.models import Channel, MessageStatus
 from tracker.web.pages import done, signed_in
 from tracker.web.params import Params
@@ -23,6 +23,8 @@ def bell() -> dict:
 
 
 bp.add_app_template_global(services.user_channels, "chosen_channels")
+bp.add_app_template_global(services.at_once, "sent_at_once")
+bp.add_app_template_global(events.KIND_TITLES, "event_kinds")
 
 
 @bp.post("/profile/channels")
@@ -38,6 +40,17 @@ def save_channels():
     else:
         flash("提醒方式已保存：" + "、".join(c.title for c in chosen) + "。", "success")
     return redirect(url_for("auth.profile") + "#channels")
+
+
+@bp.post("/profile/at-once")
+@login_required
+def save_at_once():
+    """个人设置 → 通知时机: per channel, which events are sent at once."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    run(lambda: services.set_at_once(current_user, request.form.getlist("at_once")))
+    flash("通知时机已保存：未勾选的动态将在次日的每日汇总提醒中一并告知。", "success")
+    return redirect(url_for("auth.profile") + "#at-once")
 
 
 @bp.get("/notifications")

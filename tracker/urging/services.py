@@ -19,8 +19,8 @@ from tracker.items.models import EventAction, Item, Status, UrgeLevel, lock_item
 from tracker.items.queries import load_item
 from tracker.org.models import Unit, User
 from tracker.org.queries import nearest_supervisors
-from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
-from tracker.reminders.services import user_channels
+from tracker.reminders import events
+from tracker.reminders.models import MessageKind, Notification
 from tracker.urging.models import Urge, UrgeCounter, UrgeRule
 
 COMMENT_MAX = 2000
@@ -173,13 +173,7 @@ def _tell(urge: Urge, item: Item, today: date, now: datetime) -> None:
     for user in recipients(item):
         db.session.add(Notification(user_id=user.id, kind="urged", item_id=item.id, title=subject, body=reason,
                                     payload=payload, created_at=now))
-        for channel in user_channels(user):
-            if channel is Channel.inapp:
-                continue
-            db.session.add(OutboxMessage(
-                recipient_id=user.id, channel=channel, day=today, kind=MessageKind.urge, key=f"urge-{urge.id}",
-                subject=subject[:200], payload=payload, item_count=1, next_attempt_at=now, created_at=now,
-            ))
+        events.send_at_once(user, "urged", MessageKind.urge, f"urge-{urge.id}", subject, payload, now)
 
 
 def item_urges(item: Item) -> list[Urge]:
