@@ -201,3 +201,37 @@ def test_an_official_who_wants_returns_only_in_the_digest_gets_no_mail_at_once(a
     lines = [i["reason"] for m in _digests(org.off_a, Channel.email) for s in m.payload["sections"]
              if s["title"] == "近期动态" for i in s["items"]]
     assert any("请补充照片" in line for line in lines)
+
+
+def test_a_minutes_events_reach_a_work_group_as_one_post(app, org, make):
+    """Three supervisors of 甲县局 in its WeCom group: a submission is posted once, with the
+    return of another item in the same minute; nothing goes before the minute has ended."""
+    from tests.servers import RobotServer
+    from tracker.reminders.models import ChatRobot
+
+    app.config["ROBOT_ALLOWED_HOSTS"] = "127.0.0.1"
+    second = make.user("sup_a2", "supervisor", org.county_a, name="副局长")
+    for person in (org.sup_a, second, org.off_a):
+        person.notify_channels = "inapp,wecom"
+        person.notify_at_once = {"wecom": ["submitted", "returned"]}
+    db.session.commit()
+    submitted = make.item(org.county_a, org.off_a, title="普法台账不全", deadline_days=90)
+    returned = make.item(org.county_a, org.off_a, title="案卷归档滞后", status="pending_review", supervisor=org.sup_a)
+    with RobotServer() as server:
+        db.session.add(ChatRobot(unit_id=org.county_a.id, kind=Channel.wecom, name="甲县局群",
+                                 url=server.url + "/cgi-bin/webhook/send?key=k"))
+        db.session.commit()
+        make.advance(submitted, "pending_review")
+        workflow.perform(returned, Action.return_, org.sup_a, now=make.now, today=make.today, comment="补充卷宗目录")
+        db.session.commit()
+        waiting = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == Channel.wecom)))
+        assert len(waiting) == 5  # two submissions to two reviewers each, the return to its owner
+        assert reminder_services.drain(app.config, clock=lambda: make.now, seconds=5).done == 0  # the minute is on
+        later = make.now.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=1)
+        result = reminder_services.drain(app.config, clock=lambda: later, seconds=5)
+        assert result.sent == 5 and len(server.requests) == 1
+        content = server.requests[0][2]["markdown"]["content"]
+        assert content.count("普法台账不全") == 1 and content.count("案卷归档滞后") == 2  # submitted, then returned
+        assert "补充卷宗目录" in content and "【整改动态】3条" in content
+        assert reminder_services.drain(app.config, clock=lambda: later, seconds=5).done == 0
+        assert len(server.requests) == 1

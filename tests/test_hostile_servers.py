@@ -152,7 +152,9 @@ def test_a_title_cannot_make_links_in_robot_markdown(app, make, org):
         jobs.remind(D)
         content = server.requests[0][2]["markdown"]["content"]
     assert "](http://evil.example" not in content and "<font" not in content and "**紧急**" not in content
-    assert len(re.findall(r"\]\(http://127\.0\.0\.1:5000/items/\d+\)", content)) == 2  # one link per item, ours
+    # one link per line, ours: each item's reminder and its assignment under 近期动态
+    assert len(re.findall(r"\]\(http://127\.0\.0\.1:5000/items/\d+\)", content)) == 4
+    assert all(link.startswith("http://127.0.0.1:5000") for link in re.findall(r"\]\((.*?)\)", content))
     assert f"/items/{item.id})" in content and "执法］\\(http://evil.example/\\)" not in content
 
 

@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -163,12 +164,14 @@ class Deliverer:
             return Outcome(AttemptOutcome.skipped, f"本单位及上级单位均未配置{message.channel.title}机器人")
         return None
 
-    def deliver(self, message: OutboxMessage, now: datetime) -> Outcome:
-        """Send one message over the network (after ``settle_locally`` said it must)."""
+    def deliver(self, message: OutboxMessage, now: datetime, joined: Sequence[OutboxMessage] = ()) -> Outcome:
+        """Send one message over the network (after ``settle_locally`` said it must); a robot
+        message with the ``joined`` ones of the same minute and group, as one post."""
         self.now = now
         if message.channel is Channel.email:
             return self._email(message)
-        return self._robot(message)
+        subject, payload = digest.together([message, *joined])
+        return self._robot(message, subject, payload)
 
     # The bell ---------------------------------------------------------------------------------
 
@@ -276,7 +279,7 @@ class Deliverer:
                 return robot
         return None
 
-    def _robot(self, message: OutboxMessage) -> Outcome:
+    def _robot(self, message: OutboxMessage, subject: str, payload: dict) -> Outcome:
         robot = self.robot_for(message.recipient, message.channel)
         title = message.channel.title
         if robot.id in self.unreachable_robots:
@@ -285,7 +288,7 @@ class Deliverer:
         if wait_until is not None:
             return Outcome(AttemptOutcome.deferred, f"{robot.name or title}每分钟限发{ROBOT_PER_MINUTE[robot.kind]}条",
                            robot.id, wait_until)
-        url, body = self._robot_request(robot, message)
+        url, body = self._robot_request(robot, message, subject, payload)
         try:
             response = outbound.post(self.http, url, body, timeout=HTTP_TIMEOUT, seconds=self.robot_seconds)
         except outbound.RefusedAddress:
@@ -321,30 +324,30 @@ class Deliverer:
         window.append(self.now)
         return None
 
-    def _robot_request(self, robot: ChatRobot, message: OutboxMessage) -> tuple[str, dict]:
+    def _robot_request(self, robot: ChatRobot, message: OutboxMessage, subject: str, payload: dict) -> tuple[str, dict]:
         base = self.base_url
         if robot.kind is Channel.wecom:
-            return robot.url, {"msgtype": "markdown", "markdown": {"content": digest.markdown(message.payload, message.subject, base)}}
+            return robot.url, {"msgtype": "markdown", "markdown": {"content": digest.markdown(payload, subject, base)}}
         if robot.kind is Channel.dingtalk:
             url = robot.url
             if robot.secret:
                 stamp = str(round(time.time() * 1000))
                 signed = hmac.new(robot.secret.encode(), f"{stamp}\n{robot.secret}".encode(), hashlib.sha256).digest()
                 url += ("&" if "?" in url else "?") + f"timestamp={stamp}&sign={quote_plus(base64.b64encode(signed))}"
-            md = digest.markdown(message.payload, message.subject, base)
-            return url, {"msgtype": "markdown", "markdown": {"title": message.subject, "text": md}}
+            md = digest.markdown(payload, subject, base)
+            return url, {"msgtype": "markdown", "markdown": {"title": subject, "text": md}}
         if robot.kind is Channel.feishu:
-            body: dict = {"msg_type": "text", "content": {"text": digest.text(message.payload, message.subject, base)}}
+            body: dict = {"msg_type": "text", "content": {"text": digest.text(payload, subject, base)}}
             if robot.secret:
                 stamp = str(int(time.time()))
                 signed = hmac.new(f"{stamp}\n{robot.secret}".encode(), b"", hashlib.sha256).digest()
                 body |= {"timestamp": stamp, "sign": base64.b64encode(signed).decode()}
             return robot.url, body
         return robot.url, {
-            "event": "tracker.reminder", "day": message.day.isoformat(), "subject": message.subject,
+            "event": "tracker.reminder", "day": message.day.isoformat(), "subject": subject,
             "recipient": {"username": message.recipient.username, "name": message.recipient.display_name,
                           "email": message.recipient.email},
-            "text": digest.text(message.payload, message.subject, base), "sections": message.payload["sections"],
+            "text": digest.text(payload, subject, base), "sections": payload["sections"],
         }
 
     def _robot_answer(self, robot: ChatRobot, response: requests.Response) -> Outcome:

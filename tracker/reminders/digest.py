@@ -27,6 +27,24 @@ def subject(recipient: str, day, sections: list[dict]) -> str:
     return f"【整改提醒】{day.month}月{day.day}日：{recipient}，您有{len(items)}项整改事项需要关注{tail}{news}"
 
 
+def together(messages: list) -> tuple[str, dict]:
+    """The subject and payload of one group post for a minute's event messages (the first's own
+    when alone). A line several people were told of (a submission to three reviewers) is posted once."""
+    if len(messages) == 1:
+        return messages[0].subject, messages[0].payload
+    sections: dict[str, list[dict]] = {}
+    seen = set()
+    for message in messages:
+        for section in message.payload["sections"]:
+            for item in section["items"]:
+                if (section["title"], item["id"], item.get("reason")) not in seen:
+                    seen.add((section["title"], item["id"], item.get("reason")))
+                    sections.setdefault(section["title"], []).append(item)
+    count = sum(len(items) for items in sections.values())
+    subject = f"【整改动态】{count}条：" + "、".join(sections)
+    return subject[:200], {"sections": [{"title": title, "items": items} for title, items in sections.items()]}
+
+
 def _carried(item: dict) -> str:
     """【上年度遗留】 or 【连续N年未完成】 before a carried-over item (payloads before year end have none)."""
     return f"【{item['carried']}】" if item.get("carried") else ""

@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -322,19 +322,56 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
                 now = clock()
                 if not _still_mine(message, token, now):
                     continue
+                joined = _joined(message, token, now, deliverer)
                 try:
-                    outcome = deliverer.deliver(message, now)
+                    outcome = deliverer.deliver(message, now, joined)
                 except Exception as error:  # a bug in a channel must not stop the others
                     log.exception("delivering outbox message %s", message.id)
                     db.session.rollback()
                     outcome = Outcome(AttemptOutcome.retry, f"发送时出错：{type(error).__name__}")
                 status = _record(message, outcome, now)
+                for other in joined:  # the same post: the same outcome, one robot send counted
+                    _record(other, replace(outcome, robot_id=None, detail=f"与第{message.id}号消息合并发送：{outcome.detail}"),
+                            now)
                 db.session.commit()
-                setattr(result, status, getattr(result, status) + 1)
+                setattr(result, status, getattr(result, status) + 1 + len(joined))
     finally:
         deliverer.close()
         db.session.rollback()
     return result
+
+
+# A minute's events to the same group robot go as one post (the generic webhook gets each alone).
+JOINED_KINDS = (MessageKind.event, MessageKind.urge)
+GROUP_ROBOTS = (Channel.wecom, Channel.dingtalk, Channel.feishu)
+
+
+def _joined(message: OutboxMessage, token: str, now: datetime, deliverer: Deliverer) -> list[OutboxMessage]:
+    """The other pending event messages of ``message``'s minute bound for the same group robot,
+    claimed for this sender (none already claimed by another)."""
+    if message.kind not in JOINED_KINDS or message.channel not in GROUP_ROBOTS:
+        return []
+    robot = deliverer.robot_for(message.recipient, message.channel)
+    minute = message.created_at.replace(second=0, microsecond=0)
+    free = (OutboxMessage.status == MessageStatus.pending,
+            or_(OutboxMessage.claim == token, OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+    candidates = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.id != message.id, OutboxMessage.channel == message.channel,
+            OutboxMessage.kind.in_(JOINED_KINDS), OutboxMessage.created_at >= minute,
+            OutboxMessage.created_at < minute + timedelta(minutes=1), *free)
+        .options(joinedload(OutboxMessage.recipient).joinedload(User.unit)).order_by(OutboxMessage.id).limit(CLAIM_BATCH)
+    ).all()
+    ids = [other.id for other in candidates if deliverer.robot_for(other.recipient, other.channel) is robot]
+    if not ids:
+        return []
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids), *free)
+        .values(claim=token, claimed_until=now + LEASE).execution_options(synchronize_session=False))
+    db.session.commit()
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claim == token,
+                                                               OutboxMessage.status == MessageStatus.pending)
+                                   .order_by(OutboxMessage.id)))
 
 
 def _release(token: str, ids: list[int]) -> None:
