@@ -18,9 +18,10 @@ from tracker.extensions import db
 from tracker.items import queries, workflow
 from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent
 from tracker.items.workflow import Action
+from tracker.reminders.models import Notification
 
 STATUSES = ["open", "in_progress", "pending_review", "closed"]
-ACTIONS = ["start", "submit", "approve", "return", "reopen", "withdraw", "request_extension",
+ACTIONS = ["start", "submit", "approve_first", "approve", "return", "reopen", "withdraw", "request_extension",
            "approve_extension", "reject_extension"]
 # role name → attribute of the org fixture; the item belongs to 甲县局 and is owned by off_a.
 ROLES = {
@@ -39,6 +40,7 @@ INVISIBLE = {"official_below", "other_supervisor"}
 EXPECTED = {
     "start": ({"open"}, "in_progress", "owner"),
     "submit": ({"in_progress"}, "pending_review", "owner"),
+    "approve_first": ({"pending_review"}, "pending_review", "reviewer"),  # 初审: under 两级审核 only
     "approve": ({"pending_review"}, "closed", "reviewer"),
     "return": ({"pending_review"}, "in_progress", "reviewer"),
     "reopen": ({"closed"}, "in_progress", "reviewer"),
@@ -47,6 +49,8 @@ EXPECTED = {
     "approve_extension": ({"open", "in_progress", "pending_review"}, None, "reviewer"),
     "reject_extension": ({"open", "in_progress", "pending_review"}, None, "reviewer"),
 }
+
+TWO_LEVEL_ONLY = {"approve_first"}
 
 
 def _may_act(role: str, who: str) -> bool:
@@ -105,7 +109,7 @@ def _check(status, action, role, answered: int, before: dict, after: dict, actor
         assert answered == 404
     elif not _may_act(role, who):
         assert answered == 403
-    elif status not in sources:
+    elif status not in sources or action in TWO_LEVEL_ONLY:  # 甲县局 has one review
         assert answered == 409
     else:
         assert answered == 302
@@ -150,6 +154,86 @@ OVER_HTTP = [
     ("open", "start", "colleague"), ("pending_review", "approve", "owner"),  # 403
     ("closed", "submit", "owner"), ("open", "approve", "admin"), ("closed", "request_extension", "owner"),  # 409
 ]
+
+
+# 两级审核 (set on 市局, so 甲县局's close-outs have it): who may take each review action at each
+# stage. 初审 by any reviewer over the item; 复审 only from a unit above the first reviewer's (sup_a
+# of 甲县局 passed the 初审: city_sup and admin may, sup_a may not).
+TWO_LEVEL = {
+    # (stage, action): the roles it is taken by; other reviewers get 409 (wrong stage) or 403
+    ("first", "approve_first"): ({"unit_supervisor", "upper_supervisor", "admin"}, "second"),
+    ("first", "approve"): (set(), None),
+    ("first", "return"): ({"unit_supervisor", "upper_supervisor", "admin"}, "single"),
+    ("second", "approve_first"): (set(), None),
+    ("second", "approve"): ({"upper_supervisor", "admin"}, "single"),
+    ("second", "return"): ({"upper_supervisor", "admin"}, "single"),
+}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("stage,action", list(TWO_LEVEL))
+def test_two_level_review_matrix(org, make, stage, action, role):
+    org.city.two_level_review = True
+    db.session.commit()
+    item = make.item(org.county_a, org.off_a, status="pending_review")
+    assert item.review_waiting.name == "first"
+    if stage == "second":
+        workflow.perform(item, Action.approve_first, org.sup_a, now=make.now, today=make.today)
+        db.session.commit()
+    before = _snapshot(item.id)
+    actor = getattr(org, ROLES[role])
+    answered = _through_the_service(make, actor, item.id, _fields(item, action, before["version"]))
+    allowed, after_stage = TWO_LEVEL[(stage, action)]
+    after = _snapshot(item.id)
+    if role in INVISIBLE:
+        assert answered == 404
+    elif role in allowed:
+        assert answered == 302
+        done = db.session.get(Item, item.id)
+        expected_status = {"approve_first": "pending_review", "approve": "closed", "return": "in_progress"}[action]
+        assert after["status"] == expected_status and done.review_stage == {"single": 0, "second": 2}[after_stage]
+        assert done.first_approver_id == (actor.id if action == "approve_first" else None)
+    elif role in REVIEWERS and not (stage == "second" and role == "unit_supervisor" and action != "approve_first"):
+        assert answered == 409  # a reviewer, at the wrong stage
+        assert after == before
+    else:
+        assert answered == 403  # the owner, a colleague, or the first reviewer at the second review
+        assert after == before
+
+
+def test_two_level_review_on_the_pages_notifies_the_level_above_and_says_who_passed_the_first(org, make, login):
+    org.city.two_level_review = True
+    db.session.commit()
+    item = make.item(org.county_a, org.off_a, status="pending_review")
+    county = login(org.sup_a)
+    card = county.get("/review").get_data(as_text=True)
+    assert "初审通过，报上级复审" in card and "待初审" in card and "审核通过并销号</button>" not in card
+    county.post(f"/items/{item.id}/transition", data={"action": "approve_first", "version": item.version})
+    db.session.refresh(item)
+    assert item.status.value == "pending_review" and item.review_waiting.name == "second"
+    told = db.session.scalars(select(Notification).where(Notification.user_id == org.city_sup.id,
+                                                         Notification.kind == "submitted")).all()
+    assert len(told) == 1 and "待您复审" in told[0].title
+    assert "初审已通过，等待上级单位复审" in county.get("/review").get_data(as_text=True)
+    refused = county.post(f"/items/{item.id}/transition", data={"action": "approve", "version": item.version})
+    assert refused.status_code == 403 and "您已做过初审" in refused.get_data(as_text=True)
+    city = login(org.city_sup)
+    card = city.get("/review").get_data(as_text=True)
+    assert "待复审" in card and f"初审：{org.sup_a.display_name}" in card
+    city.post(f"/items/{item.id}/transition", data={"action": "approve", "version": item.version})
+    db.session.refresh(item)
+    assert item.status.value == "closed"
+    actions = [e.action.value for e in db.session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
+                                                          .order_by(ItemEvent.id))]
+    assert actions[-2:] == ["approve_first", "approve"]
+
+
+def test_an_admin_sets_two_level_review_on_a_unit(org, login):
+    answer = login(org.admin).post(f"/admin/units/{org.city.id}", data={
+        "name": org.city.name, "parent": 0, "short_name": "", "two_level_review": "y"}, follow_redirects=True)
+    assert "已保存" in answer.get_data(as_text=True)
+    db.session.refresh(org.city)
+    assert org.city.two_level_review is True
 
 
 @pytest.mark.parametrize("status,action,role", OVER_HTTP)

@@ -1,5 +1,6 @@
 """Reports, rectification items, their categories, evidence, extension requests and history."""
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -95,6 +96,19 @@ class Status(TitledEnum):
 
 # Being worked on: the owner may still change measures and evidence, and reminders go out.
 WORKING = frozenset({Status.open, Status.in_progress})
+
+
+class ReviewStage(enum.IntEnum):
+    """Which review a close-out waits for: the only one, or under 两级审核 the first (初审, the
+    unit's own check) and then the second (复审, by the unit above the first reviewer's)."""
+
+    single = 0
+    first = 1
+    second = 2
+
+    @property
+    def title(self) -> str:
+        return {0: "", 1: "待初审", 2: "待复审"}[self.value]
 
 
 class UrgeLevel(TitledEnum):
@@ -217,6 +231,10 @@ class Item(db.Model):
     # (the 已退回 badge and banner) and when. Cleared by the next submission.
     returned_comment: Mapped[str | None] = mapped_column(Text)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-level review (两级审核, set on units): which review a pending close-out waits for
+    # (ReviewStage), and who passed it at the first level (he may not pass it at the second).
+    review_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The last 督办单 the item got, and how many (tracker.urging): the badge in every list, and what
     # the 督办规则 reads to suggest the next level.
     urge_level: Mapped[UrgeLevel | None] = mapped_column(enum_column(UrgeLevel))
@@ -231,7 +249,8 @@ class Item(db.Model):
 
     report: Mapped[Report | None] = relationship(back_populates="items")
     unit: Mapped[Unit] = relationship()
-    owner: Mapped[User | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    first_approver: Mapped[User | None] = relationship(foreign_keys=[first_approver_id])
     category_links: Mapped[list[ItemCategory]] = relationship(
         back_populates="item",
         order_by=ItemCategory.position,
@@ -249,6 +268,13 @@ class Item(db.Model):
     extension_requests: Mapped[list["ExtensionRequest"]] = relationship(
         back_populates="item", order_by="ExtensionRequest.id"
     )
+
+    @property
+    def review_waiting(self) -> ReviewStage | None:
+        """The review a close-out waits for under 两级审核 (None: not waiting, or one review only)."""
+        if self.status is Status.pending_review and self.review_stage:
+            return ReviewStage(self.review_stage)
+        return None
 
     @property
     def categories(self) -> list[Category]:
@@ -384,12 +410,13 @@ class EventAction(TitledEnum):
         "return": "退回整改", "reopen": "重新打开", "request_extension": "申请延期", "approve_extension": "批准延期",
         "reject_extension": "不批准延期", "edit": "修改事项", "progress": "进展情况", "withdraw": "撤回销号申请",
         "evidence_added": "上传佐证材料", "evidence_removed": "撤回佐证材料", "carry_over": "年度结转",
-        "urge": "督办",
+        "urge": "督办", "approve_first": "初审通过",
     }
     create = "create"
     start = "start"
     submit = "submit"
     approve = "approve"
+    approve_first = "approve_first"
     return_ = "return"
     reopen = "reopen"
     withdraw = "withdraw"

@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, false, true
 
 from tracker.items.models import WORKING, Evidence, Item, Status
 from tracker.org.models import Role, User
-from tracker.org.permissions import can_view_unit, supervises_unit, units_below
+from tracker.org.permissions import can_view_unit, is_admin, supervises_unit, units_below
 
 
 def can_view_item(user: User, item: Item) -> bool:
@@ -30,6 +30,15 @@ def works_on(user: User, item: Item) -> bool:
 def can_review_item(user: User, item: Item) -> bool:
     """Approve, return, reopen, decide extensions: a supervisor over the unit, never the owner."""
     return can_supervise_item(user, item) and not is_owner(user, item)
+
+
+def can_review_second(user: User, item: Item) -> bool:
+    """复审 of a close-out that passed its 初审: a reviewer of the item from a unit above the first
+    reviewer's (or an admin), never the first reviewer himself."""
+    first = item.first_approver
+    if not can_review_item(user, item) or first is None or user.id == first.id:
+        return False
+    return is_admin(user) or (first.unit.is_within(user.unit) and first.unit_id != user.unit_id)
 
 
 def can_urge_item(user: User, item: Item) -> bool:

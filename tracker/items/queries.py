@@ -264,6 +264,7 @@ def review_queue(user: User, *, page: int = 1, per_page: int = 50) -> Page:
     query = (
         select(Item)
         .where(permissions.supervised_items_clause(user), Item.status == Status.pending_review)
+        .options(selectinload(Item.first_approver).joinedload(User.unit))
     )
     return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page)
 

@@ -7,7 +7,7 @@ Request fields are read with ``tracker.web.params``: a bad value raises ``Invali
 field's name and one Chinese sentence (pydantic lets a validator's own exception through)."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 
@@ -50,6 +50,8 @@ class ItemSchema(Schema):
     closed_at: Moment | None
     closed_on_time: bool | None = Field(description="是否在销号时有效的整改时限内销号；未销号或无时限时为 null")
     returned: str | None = Field(description="已退回：审核人的退回意见，直到再次提交销号申请；未退回时为 null")
+    review: Literal["first", "second"] | None = Field(
+        description="两级审核中待审核的一级：first 待初审，second 待复审（初审已通过）；不在两级审核中时为 null")
     version: int = Field(description="乐观锁版本：PATCH/transition 时以 If-Match 或 version 回传")
     created_at: Moment
     updated_at: Moment
@@ -63,6 +65,7 @@ class ItemSchema(Schema):
             summary=item.summary, report_id=item.report_id, year=item.year,
             carried_over_from_year=item.carried_over_from_year, carry_count=item.carry_count,
             closed_at=item.closed_at, closed_on_time=item.closed_on_time, returned=item.returned_comment,
+            review=item.review_waiting.name if item.review_waiting else None,
             version=item.version,
             created_at=item.created_at, updated_at=item.updated_at,
         )

@@ -130,6 +130,8 @@ def review():
         "items/review.html",
         page=queue,
         facts=queries.review_facts([item.id for item in queue.items]),
+        actions={item.id: workflow.available_actions(current_user, item, None) for item in queue.items},
+        rules=workflow.TRANSITIONS,
         images=evidence_files.PREVIEWABLE - {"application/pdf"},
         extensions=queries.pending_extensions(current_user),
         form=TransitionForm(),

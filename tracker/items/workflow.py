@@ -22,15 +22,18 @@ from tracker.items.models import (
     ExtensionStatus,
     Item,
     ItemEvent,
+    ReviewStage,
     Status,
     lock_item,
 )
 from tracker.org.models import User
+from tracker.org.queries import two_level_review
 
 
 class Action(enum.Enum):
     start = "start"
     submit = "submit"
+    approve_first = "approve_first"
     approve = "approve"
     return_ = "return"
     reopen = "reopen"
@@ -69,6 +72,7 @@ class Transition:
     comment_needed: str = ""  # the sentence when a needed comment is missing
     confirm: str | None = None  # asked in the browser before the form is sent
     folded: bool = False  # the form stays closed under its title until opened
+    stages: frozenset[ReviewStage] | None = None  # the review stages it is taken at (None: any)
 
 
 GO, STOP = "btn-success", "btn-outline-danger"
@@ -80,9 +84,13 @@ TRANSITIONS: dict[Action, Transition] = {
         EventAction.submit.title, frozenset({Status.in_progress}), Status.pending_review, Who.owner,
         needs_summary=True, button=GO, comment_label=None,
     ),
+    Action.approve_first: Transition(
+        EventAction.approve_first.title, frozenset({Status.pending_review}), Status.pending_review, Who.reviewer,
+        button=GO, confirm="确认佐证材料已核实，初审通过并报上级单位复审？", stages=frozenset({ReviewStage.first}),
+    ),
     Action.approve: Transition(
         EventAction.approve.title, frozenset({Status.pending_review}), Status.closed, Who.reviewer, button=GO,
-        confirm="确认佐证材料已核实，审核通过并销号？",
+        confirm="确认佐证材料已核实，审核通过并销号？", stages=frozenset({ReviewStage.single, ReviewStage.second}),
     ),
     Action.return_: Transition(
         EventAction.return_.title, frozenset({Status.pending_review}), Status.in_progress, Who.reviewer,
@@ -127,17 +135,27 @@ def pending_extension(item: Item) -> ExtensionRequest | None:
     )
 
 
-def _actor_allowed(user: User, item: Item, who: Who) -> bool:
-    if who is Who.owner:
+# Under 两级审核 the second review (approve or return) is the upper level's alone.
+SECOND_REVIEW = frozenset({Action.approve, Action.return_})
+
+
+def _actor_allowed(user: User, item: Item, action: Action) -> bool:
+    if TRANSITIONS[action].who is Who.owner:
         return permissions.is_owner(user, item)
+    if action in SECOND_REVIEW and item.review_stage == ReviewStage.second:
+        return permissions.can_review_second(user, item)
     return permissions.can_review_item(user, item)
+
+
+def _at_stage(item: Item, rule: Transition) -> bool:
+    return rule.stages is None or item.status is not Status.pending_review or ReviewStage(item.review_stage) in rule.stages
 
 
 def available_actions(user: User, item: Item, pending: ExtensionRequest | None) -> list[Action]:
     """The actions ``user`` may take on ``item`` now; ``pending`` is its open extension request."""
     actions = []
     for action, rule in TRANSITIONS.items():
-        if item.status not in rule.sources or not _actor_allowed(user, item, rule.who):
+        if item.status not in rule.sources or not _at_stage(item, rule) or not _actor_allowed(user, item, action):
             continue
         if rule.needs_pending_extension and pending is None:
             continue
@@ -170,16 +188,22 @@ def perform(
     summary = (summary or "").strip()
     lock_item(item)  # the status, version and evidence checked below stay as read until commit
 
-    if not _actor_allowed(actor, item, rule.who):
+    if not _actor_allowed(actor, item, action):
         if rule.who is Who.owner:
             raise Forbidden("只有该事项的责任人才能执行此操作。")
         if permissions.is_owner(actor, item) and permissions.can_supervise_item(actor, item):
             raise Forbidden("责任人不能审核自己的事项。")
+        if item.first_approver_id == actor.id:
+            raise Forbidden("您已做过初审，复审须由上级单位的督办人进行。")
+        if permissions.can_review_item(actor, item):
+            raise Forbidden("复审须由初审单位的上级单位督办人进行。")
         raise Forbidden("只有上级督办人才能执行此操作。")
     if expected_version is not None and expected_version != item.version:
         raise Conflict("该事项在您打开页面后已有变动，请刷新页面后重试。")
     if item.status not in rule.sources:
         raise Conflict(f"事项当前状态为“{item.status.title}”，不能{rule.title}。")
+    if not _at_stage(item, rule):
+        raise Conflict(f"该事项{ReviewStage(item.review_stage).title or '只需一级审核'}，不能{rule.title}。")
     if len(comment) > COMMENT_MAX or len(summary) > COMMENT_MAX:
         raise Invalid(f"说明不能超过{COMMENT_MAX}字。", field="summary" if len(summary) > COMMENT_MAX else "comment")
     if rule.needs_comment and not comment:
@@ -223,7 +247,10 @@ def perform(
     elif action is Action.submit:
         item.summary = summary
         item.returned_comment = item.returned_at = None  # resubmitted: no longer 已退回
+        item.review_stage = ReviewStage.first if two_level_review(item.unit) else ReviewStage.single
         details = {"summary": summary}
+    elif action is Action.approve_first:
+        item.review_stage, item.first_approver_id = ReviewStage.second, actor.id
     elif action is Action.return_:
         item.returned_comment, item.returned_at = comment, now
     elif action is Action.approve:
@@ -238,6 +265,8 @@ def perform(
         item.closed_at = item.closed_on = item.closed_deadline = None
     if action is Action.approve:
         item.returned_comment = item.returned_at = None
+    if action in (Action.approve, Action.return_, Action.withdraw):  # the review is over
+        item.review_stage, item.first_approver_id = ReviewStage.single, None
 
     if rule.target is not None:
         details = {"from": item.status.value, "to": rule.target.value, **details}

@@ -43,7 +43,7 @@ def edit_unit(unit_id: int):
     if request.method == "POST":
         outcome = submitted(form, lambda: services.update_unit(
             unit, name=form.name.data, parent=get_or_404(Unit, form.parent.data) if form.parent.data else None,
-            short_name=form.short_name.data,
+            short_name=form.short_name.data, two_level_review=form.two_level_review.data,
         ))
         if outcome.ok:
             return done("已保存。", url_for("admin.units"))

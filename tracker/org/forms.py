@@ -25,6 +25,7 @@ class UnitForm(Form):
     parent = SelectField("上级单位", coerce=db_id, validate_choice=False)
     short_name = StringField("简称（督办单编号的前缀，如“南岸交”；不填则用单位名称）",
                              validators=[Length(max=30, message="简称不能超过30字。")])
+    two_level_review = BooleanField("两级审核：本单位及下级单位的销号申请，先由本级初审，再由上一级单位复审")
 
 
 class UserForm(Form):

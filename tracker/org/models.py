@@ -36,6 +36,9 @@ class Unit(db.Model):
     path: Mapped[str] = mapped_column(String(500), index=True, default="")
     # What its 督办单 numbers begin with, e.g. "南岸交" → 南岸交督〔2024〕第7号 (admins edit it).
     short_name: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    # 两级审核: the close-outs of this unit and every unit below it are checked twice (the unit's
+    # own 初审, then the level above's 复审) before 销号. Set by admins.
+    two_level_review: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped["Unit | None"] = relationship(

@@ -86,6 +86,12 @@ def supervised_users(user: User, limit: int = 500) -> list[User]:
     )
 
 
+def two_level_review(unit: Unit) -> bool:
+    """Do close-outs of ``unit`` need two reviews (set on it or on a unit above it)?"""
+    return bool(db.session.scalar(
+        select(Unit.id).where(Unit.id.in_(unit.lineage), Unit.two_level_review.is_(True)).limit(1)))
+
+
 def nearest_supervisors(unit: Unit, *, besides: set[int] = frozenset()) -> list[User]:
     """The active supervisors of ``unit``, or of the nearest unit above it that has any (leaving
     out the users ``besides``): who reviews, or hears about, an item of ``unit``."""

@@ -71,10 +71,14 @@ def create_unit(name: str, parent: Unit | None = None) -> Unit:
     return unit
 
 
-def update_unit(unit: Unit, *, name: str, parent: Unit | None, short_name: str | None = None) -> Unit:
+def update_unit(unit: Unit, *, name: str, parent: Unit | None, short_name: str | None = None,
+                two_level_review: bool | None = None) -> Unit:
     """Rename a unit or move it (with everything below it) under another parent; ``short_name``
-    (None: unchanged) begins its 督办单 numbers."""
+    (None: unchanged) begins its 督办单 numbers; ``two_level_review`` (None: unchanged) makes its
+    subtree's close-outs pass 初审 and 复审 (close-outs already waiting keep their one review)."""
     name = (name or "").strip()
+    if two_level_review is not None:
+        unit.two_level_review = bool(two_level_review)
     if short_name is not None:
         short_name = short_name.strip()
         if len(short_name) > 30 or "/" in short_name:

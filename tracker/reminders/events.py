@@ -27,7 +27,8 @@ from tracker.org.queries import nearest_supervisors
 from tracker.reminders.models import MessageKind, Notification, OutboxMessage
 
 KINDS = {
-    EventAction.submit: "submitted", EventAction.return_: "returned", EventAction.approve: "approved",
+    EventAction.submit: "submitted", EventAction.approve_first: "submitted", EventAction.return_: "returned",
+    EventAction.approve: "approved",
     EventAction.reopen: "reopened", EventAction.request_extension: "extension_requested",
     EventAction.approve_extension: "extension_approved", EventAction.reject_extension: "extension_rejected",
 }
@@ -55,11 +56,16 @@ def kind_of(event: ItemEvent) -> str | None:
     return KINDS.get(event.action)
 
 
-def concerned(kind: str, item: Item, actor: User | None) -> list[User]:
-    """Who hears of it: the reviewers for a request, else the (new) owner; never the actor."""
+def concerned(kind: str, item: Item, actor: User | None, event: ItemEvent) -> list[User]:
+    """Who hears of it: the reviewers for a request (after a 初审, those above its reviewer's
+    unit), else the (new) owner; never the actor."""
     besides = {actor.id} if actor is not None else set()
     if kind in TO_REVIEWERS:
-        return nearest_supervisors(item.unit, besides=besides | ({item.owner_id} if item.owner_id else set()))
+        besides |= {item.owner_id} if item.owner_id else set()
+        if event.action is EventAction.approve_first:
+            above = actor.unit.parent if actor is not None else None
+            return nearest_supervisors(above, besides=besides) if above is not None else []
+        return nearest_supervisors(item.unit, besides=besides)
     owner = item.owner
     return [owner] if owner is not None and owner.active and owner.id not in besides else []
 
@@ -69,16 +75,17 @@ def tell(event: ItemEvent, *, item: Item, actor: User | None) -> None:
     kind = kind_of(event)
     if kind is None:
         return
-    people = concerned(kind, item, actor)
+    people = concerned(kind, item, actor, event)
     if not people:
         return
     if item.id is None:  # a new item (assigned at creation): its id, for the links
         db.session.flush()
     who = actor.display_name if actor is not None else "系统"
     text = event.comment or event.details.get("summary") or ""
-    subject = f"【{TITLES[kind]}】{item.title}"
+    title = "初审已通过，待您复审" if event.action is EventAction.approve_first else TITLES[kind]
+    subject = f"【{title}】{item.title}"
     line = f"{who}：{text}" if text else f"由{who}操作"
-    payload = {"kind": kind, "item_id": item.id, "sections": [{"title": TITLES[kind], "items": [{
+    payload = {"kind": kind, "item_id": item.id, "sections": [{"title": title, "items": [{
         "id": item.id, "title": item.title, "unit": item.unit.name,
         "owner": item.owner.display_name if item.owner else None,
         "deadline": item.deadline.isoformat() if item.deadline else None, "light": "none",
