@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from tracker.admin import bp, get_or_404
 from tracker.forms import ButtonForm
-from tracker.importing import classify
+from tracker.importing import classify, services
 from tracker.importing.forms import RuleForm
 from tracker.importing.models import CategoryRule
 from tracker.items.models import Category
@@ -43,3 +43,9 @@ def remove_rule(rule_id: int):
     run(lambda: classify.remove_rule(rule))
     flash(f"已删除关键词“{keyword}”。", "success")
     return redirect(url_for("admin.rules"))
+
+
+@bp.get("/withdrawn-reports")
+def withdrawn_reports():
+    """Imports undone: which report, how many problems, who imported and who withdrew it, when, why."""
+    return render_template("admin/withdrawn_reports.html", rows=services.withdrawn_reports())

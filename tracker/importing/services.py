@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from tracker import clock
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
@@ -19,7 +20,8 @@ from tracker.importing.parser import ParsedReport, Section, headline
 from tracker.importing.readers import ImportFailed, check_length
 from tracker.importing.sandbox import Limits, read_and_parse
 from tracker.items import services as items
-from tracker.items.models import Item, Report
+from tracker.items import states
+from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
 from tracker.org import permissions
 from tracker.org.models import Unit, User
 
@@ -76,7 +78,8 @@ def preview_report(
 
 
 def find_duplicate(sha256: str) -> Report | None:
-    return db.session.scalar(select(Report).where(Report.sha256 == sha256).order_by(Report.id).limit(1))
+    return db.session.scalar(select(Report).where(Report.sha256 == sha256, Report.withdrawn_at.is_(None))
+                             .order_by(Report.id).limit(1))
 
 
 def propose_measures(problems: list[Section], plans: list[Section]) -> list[str]:
@@ -254,3 +257,74 @@ def preview_to_json(preview: Preview, report: Report | None = None, item_ids: li
         "report_id": report.id if report else None,
         "item_ids": item_ids if report else None,
     }
+
+
+# Undoing an import ------------------------------------------------------------------------------
+
+# History rows that are not work on an item: its creation and edits of its fields (an assignment).
+NOT_WORK = (EventAction.create, EventAction.edit)
+REASON_MAX = 500
+
+
+def untouched(report: Report) -> bool:
+    """Has none of the report's items progress, evidence or a status change yet?"""
+    ids = select(Item.id).where(Item.report_id == report.id)
+    worked = db.session.scalar(select(ItemEvent.id).where(ItemEvent.item_id.in_(ids), ItemEvent.action.not_in(NOT_WORK))
+                               .limit(1))
+    moved = db.session.scalar(select(Item.id).where(Item.report_id == report.id, Item.status != Status.open).limit(1))
+    return worked is None and moved is None
+
+
+def can_withdraw(user: User, report: Report) -> bool:
+    """An admin always; a supervisor over the report's unit while it is untouched."""
+    if report.withdrawn_at is not None or report.is_draft:
+        return False
+    if permissions.is_admin(user):
+        return True
+    return permissions.supervises_unit(user, report.unit) and untouched(report)
+
+
+def withdraw_report(report: Report, actor: User, *, reason: str, now: datetime) -> int:
+    """Withdraw an imported report (imported under the wrong unit or year, or by mistake): it and
+    its items stay in the database, marked with who did it, when and why, and drop out of every
+    list, figure, reminder and rollover; the same file may be imported again. Returns how many
+    items went with it. Flushes; the caller commits."""
+    reason = (reason or "").strip()
+    if report.withdrawn_at is not None:
+        raise Conflict(f"这份报告已于{clock.to_local(report.withdrawn_at):%Y-%m-%d %H:%M}撤回。")
+    if report.is_draft:
+        raise Conflict("年度结转生成的草稿报告不是导入的，不能撤回。")
+    if not permissions.is_admin(actor):
+        if not permissions.supervises_unit(actor, report.unit):
+            raise Forbidden("您只能撤回督办范围内单位的报告。")
+        if not untouched(report):
+            raise Conflict("这份报告已有事项开始整改（有进展、佐证材料或状态变化），督办人不能再撤回；"
+                           "确需撤回的，请联系系统管理员。")
+    if not reason:
+        raise Invalid("请填写撤回理由，例如“导入单位有误”。", field="reason")
+    if len(reason) > REASON_MAX:
+        raise Invalid(f"撤回理由不能超过{REASON_MAX}字。", field="reason")
+    carried = db.session.scalar(select(func.count(Item.id)).where(
+        Item.report_id == report.id, Item.carried_over_from_year.is_not(None)))
+    if carried:
+        raise Conflict(f"这份报告里有{carried}项上年度结转来的问题，不能整体撤回。")
+    ids = list(db.session.scalars(select(Item.id).where(Item.report_id == report.id, Item.withdrawn_at.is_(None))))
+    report.withdrawn_at, report.withdrawn_by_id, report.withdrawn_reason = now, actor.id, reason
+    for start in range(0, len(ids), 1000):
+        db.session.execute(update(Item).where(Item.id.in_(ids[start:start + 1000])).values(withdrawn_at=now)
+                           .execution_options(synchronize_session=False))
+    states.forget(db.session.connection(), ids)
+    db.session.flush()
+    return len(ids)
+
+
+def withdrawn_reports(limit: int = 500) -> list[tuple[Report, int]]:
+    """系统管理 → 已撤回的报告: newest first, each with its number of items (two statements)."""
+    reports = list(db.session.scalars(
+        select(Report).where(Report.withdrawn_at.is_not(None))
+        .options(joinedload(Report.unit), joinedload(Report.withdrawn_by), joinedload(Report.created_by))
+        .order_by(Report.withdrawn_at.desc(), Report.id.desc()).limit(limit)))
+    counts = dict(db.session.execute(
+        select(Item.report_id, func.count(Item.id)).where(Item.report_id.in_([r.id for r in reports]))
+        .group_by(Item.report_id)).all()) if reports else {}
+    return [(report, counts.get(report.id, 0)) for report in reports]

@@ -157,8 +157,8 @@ class Report(db.Model):
         # One import per file, unless the user confirmed a second one (which names the first): two
         # identical imports sent at once cannot both pass a check made before either was stored.
         Index("ux_reports_sha256_first", "sha256", unique=True,
-              sqlite_where=text("sha256 IS NOT NULL AND duplicate_of_id IS NULL"),
-              postgresql_where=text("sha256 IS NOT NULL AND duplicate_of_id IS NULL")),
+              sqlite_where=text("sha256 IS NOT NULL AND duplicate_of_id IS NULL AND withdrawn_at IS NULL"),
+              postgresql_where=text("sha256 IS NOT NULL AND duplicate_of_id IS NULL AND withdrawn_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -174,9 +174,15 @@ class Report(db.Model):
     # Created by the rollover to receive last year's open items, until the year's own report is
     # imported into it.
     is_draft: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # An import undone (tracker.importing.withdraw_report): the report and its items stay, marked,
+    # out of every list and figure; the same file may be imported again.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     unit: Mapped[Unit] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
     items: Mapped[list["Item"]] = relationship(back_populates="report", order_by="Item.id")
 
 
@@ -231,6 +237,8 @@ class Item(db.Model):
     # (the 已退回 badge and banner) and when. Cleared by the next submission.
     returned_comment: Mapped[str | None] = mapped_column(Text)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when its report's import was withdrawn: kept, but out of every list, figure and job.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Two-level review (两级审核, set on units): which review a pending close-out waits for
     # (ReviewStage), and who passed it at the first level (he may not pass it at the second).
     review_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -339,6 +347,11 @@ class ItemState(db.Model):
     created_on: Mapped[date] = mapped_column(Date)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+def live():
+    """SQL condition on ``Item``: not withdrawn with its report. Every list, figure and job has it."""
+    return Item.withdrawn_at.is_(None)
 
 
 def lock_item(item: "Item") -> "Item":

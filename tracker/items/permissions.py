@@ -2,23 +2,27 @@
 doors and the templates alike, with the SQL twins that lists filter by. Built on the unit and role
 predicates of ``tracker.org.permissions``."""
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false
 
-from tracker.items.models import WORKING, Evidence, Item, Status
+from tracker.items.models import WORKING, Evidence, Item, Status, live
 from tracker.org.models import Role, User
 from tracker.org.permissions import can_view_unit, is_admin, supervises_unit, units_below
 
 
 def can_view_item(user: User, item: Item) -> bool:
+    """Its unit's people, the supervisors over it and its owner; an item withdrawn with its
+    report, only admins (read only: nobody acts on it)."""
+    if item.withdrawn_at is not None:
+        return is_admin(user)
     return can_view_unit(user, item.unit) or item.owner_id == user.id
 
 
 def is_owner(user: User, item: Item) -> bool:
-    return item.owner_id is not None and item.owner_id == user.id
+    return item.owner_id is not None and item.owner_id == user.id and item.withdrawn_at is None
 
 
 def can_supervise_item(user: User, item: Item) -> bool:
-    return supervises_unit(user, item.unit)
+    return item.withdrawn_at is None and supervises_unit(user, item.unit)
 
 
 def works_on(user: User, item: Item) -> bool:
@@ -103,16 +107,16 @@ def visible_items_clause(user: User) -> ColumnElement[bool]:
     Written on ``items.unit_id`` and ``items.owner_id`` so that both of their indexes can serve it.
     """
     if user.role is Role.admin:
-        return true()
+        return live()
     if user.role is Role.supervisor:
-        return Item.unit_id.in_(units_below(user.unit)) | (Item.owner_id == user.id)
-    return (Item.unit_id == user.unit_id) | (Item.owner_id == user.id)
+        return live() & (Item.unit_id.in_(units_below(user.unit)) | (Item.owner_id == user.id))
+    return live() & ((Item.unit_id == user.unit_id) | (Item.owner_id == user.id))
 
 
 def supervised_items_clause(user: User) -> ColumnElement[bool]:
     """SQL condition on ``Item`` for the items ``user`` supervises (none for an official)."""
     if user.role is Role.admin:
-        return true()
+        return live()
     if user.role is Role.supervisor:
-        return Item.unit_id.in_(units_below(user.unit))
+        return live() & Item.unit_id.in_(units_below(user.unit))
     return false()

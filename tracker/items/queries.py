@@ -24,6 +24,7 @@ from tracker.items.models import (
     ItemEvent,
     Light,
     Status,
+    live,
 )
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
@@ -248,7 +249,7 @@ def overdue_items(
 
 def my_items(user: User, *, today: date, include_closed: bool, page: int = 1, per_page: int = 50) -> Page:
     """The items ``user`` owns: most urgent first (no deadline last), closed ones only on request."""
-    query = select(Item).where(Item.owner_id == user.id)
+    query = select(Item).where(Item.owner_id == user.id, live())
     if not include_closed:
         query = query.where(Item.status != Status.closed)
     order = (
@@ -363,7 +364,7 @@ def items_owned_outside_reach(user: User, limit: int = 1000) -> int:
     """Unclosed items ``user`` owns but could no longer be given (after a move to another unit)."""
     owned = db.session.scalars(
         select(Item)
-        .where(Item.owner_id == user.id, Item.status != Status.closed)
+        .where(Item.owner_id == user.id, Item.status != Status.closed, live())
         .options(joinedload(Item.unit))
         .limit(limit)
     )

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, delete, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from tracker.items.models import EventAction, Item, ItemCategory, ItemEvent, ItemState, Status
+from tracker.items.models import EventAction, Item, ItemCategory, ItemEvent, ItemState, Status, live
 
 TRACKED = ("status", "deadline", "year", "unit_id", "closed_on", "closed_deadline")
 STATES = ItemState.__table__
@@ -70,7 +70,13 @@ def _current(ids: list[int]):
     primary = (select(ItemCategory.category_id).where(ItemCategory.item_id == Item.id)
                .order_by(ItemCategory.position).limit(1).scalar_subquery())
     return select(Item.id, Item.unit_id, Item.year, Item.status, Item.deadline, Item.closed_on,
-                  Item.closed_deadline, primary, Item.created_at).where(Item.id.in_(ids)).order_by(Item.id)
+                  Item.closed_deadline, primary, Item.created_at).where(Item.id.in_(ids), live()).order_by(Item.id)
+
+
+def forget(connection: Connection, ids: list[int]) -> None:
+    """Withdrawn items are in no figure, of any day."""
+    for start in range(0, len(ids), BATCH):
+        connection.execute(delete(STATES).where(STATES.c.item_id.in_(ids[start:start + BATCH])))
 
 
 def _primary_category(item: Item) -> int | None:

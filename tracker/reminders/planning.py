@@ -29,6 +29,7 @@ from tracker.items.models import (
     Light,
     Status,
     carried_label,
+    live,
     traffic_light,
 )
 from tracker.org.models import Role, Unit, User, path_ids
@@ -183,7 +184,7 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     before_dates = {start + timedelta(days=n + b) for b in owner_days(rule) for n in range((end - start).days + 1)}
     due = (
         select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
-        .where(Item.status.in_(WORKING), (Item.deadline < end) | Item.deadline.in_(sorted(before_dates)))
+        .where(Item.status.in_(WORKING), live(), (Item.deadline < end) | Item.deadline.in_(sorted(before_dates)))
         .order_by(Item.deadline, Item.id)
         .execution_options(yield_per=BATCH)
     )
@@ -207,11 +208,11 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     columns = (Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
     waiting = (
         select(*columns, submitted.c.at).join(submitted, submitted.c.item_id == Item.id)
-        .where(Item.status == Status.pending_review)
+        .where(Item.status == Status.pending_review, live())
     )
     extensions = (
         select(*columns, ExtensionRequest.requested_at).join(ExtensionRequest, ExtensionRequest.item_id == Item.id)
-        .where(ExtensionRequest.status == ExtensionStatus.pending)
+        .where(ExtensionRequest.status == ExtensionStatus.pending, live())
     )
     for query, what in ((waiting, "提交销号"), (extensions, "延期申请")):
         for item_id, title, unit_id, owner_id, deadline, status, carries, at in db.session.execute(

@@ -1,5 +1,5 @@
-from wtforms import IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from tracker.forms import Form
 
@@ -11,3 +11,8 @@ class RolloverForm(Form):
     ])
     # "" = every unit (admins only); else a unit id among the user's supervised units
     unit = SelectField("单位范围", choices=[], validate_choice=False)
+
+
+class WithdrawForm(Form):
+    reason = TextAreaField("撤回理由（必填，如“导入单位有误，应为××局”）",
+                           validators=[Length(max=500, message="撤回理由不能超过500字。")])

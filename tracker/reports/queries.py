@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items import permissions
-from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
+from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status, live
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
 from tracker.pagination import Page, paginate
@@ -52,13 +52,14 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     if user is not None and not org_permissions.can_view_unit(user, unit):
         raise NotFound("报告不存在，或您无权查看。")
     reports = list(db.session.scalars(
-        select(Report).where(Report.unit_id == unit.id, Report.year == year).order_by(Report.is_draft, Report.id)
+        select(Report).where(Report.unit_id == unit.id, Report.year == year, Report.withdrawn_at.is_(None))
+        .order_by(Report.is_draft, Report.id)
     ))
     if not reports:
         raise NotFound(f"{unit.name}没有{year}年度的报告。")
     query = (
         select(Item)
-        .where(_in_reports([report.id for report in reports]))
+        .where(_in_reports([report.id for report in reports]), live())
         .options(joinedload(Item.owner), joinedload(Item.unit), selectinload(Item.category_links))
         .order_by(Item.id)
         .limit(ROW_LIMIT)
@@ -134,7 +135,8 @@ def reports_query(user: User):
     """Reports of the units ``user`` supervises (officials have none), with their units."""
     return (
         select(Report)
-        .where(Report.unit_id.in_(select(Unit.id).where(org_permissions.supervised_units_clause(user))))
+        .where(Report.unit_id.in_(select(Unit.id).where(org_permissions.supervised_units_clause(user))),
+               Report.withdrawn_at.is_(None))
         .options(joinedload(Report.unit))
     )
 

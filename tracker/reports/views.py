@@ -9,11 +9,12 @@ from tracker import clock
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import db_id
+from tracker.importing import services as importing
 from tracker.org import permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit
 from tracker.reports import queries
-from tracker.reports.forms import RolloverForm
+from tracker.reports.forms import RolloverForm, WithdrawForm
 from tracker.rollover import services as rollover
 from tracker.rollover.models import RolloverSource
 from tracker.web.pages import done, guard
@@ -74,9 +75,27 @@ def roll_over():
 
 
 @bp.get("/<id:unit_id>/<year:year>")
-def show(unit_id: int, year: int):
+def show(unit_id: int, year: int, *, status: int = 200, withdraw: tuple[int, WithdrawForm] | None = None):
     unit = org_queries.report_unit(unit_id)
     report = queries.report_year(unit, year, current_user)
-    return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT)
+    return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT,
+                           withdraw=withdraw), status
+
+
+@bp.post("/<id:report_id>/withdraw")
+def withdraw(report_id: int):
+    """撤回导入: the whole report and its items, out of every list (see importing.withdraw_report)."""
+    report = queries.find_report(report_id, current_user)
+    form = WithdrawForm()
+    outcome = submitted(form, lambda: importing.withdraw_report(
+        report, current_user, reason=form.reason.data, now=clock.utcnow()))
+    if outcome.ok:
+        return done(f"已撤回《{report.title}》及其{outcome.result}个问题；如需要，可在正确的单位或年度下重新导入。",
+                    url_for("reports.index"))
+    return show(report.unit_id, report.year, status=outcome.status, withdraw=(report.id, form))
+
+
+bp.add_app_template_global(importing.can_withdraw, "can_withdraw_report")
+bp.add_app_template_global(WithdrawForm, "WithdrawForm")
 
 

@@ -18,7 +18,7 @@ from tracker import clock
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db, insert_ignore
 from tracker.items import states
-from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
+from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status, live
 from tracker.items.services import EARLIEST_YEAR, LATEST_YEAR
 from tracker.org import permissions
 from tracker.org.models import Unit, User
@@ -69,7 +69,7 @@ def carry_over_year(
     if actor is not None and not permissions.can_roll_over(actor, unit):
         raise Forbidden("您只能结转督办范围内单位的事项。" if unit else "只有系统管理员可以结转全部单位。")
     query = select(Item.id, Item.unit_id, Item.report_id, Item.year).where(
-        Item.year <= year, Item.status != Status.closed)
+        Item.year <= year, Item.status != Status.closed, live())
     if unit is not None:
         query = query.where(Item.unit_id.in_(permissions.units_below(unit)))
     by_unit: dict[int, list[tuple[int, tuple[int | None, int]]]] = defaultdict(list)

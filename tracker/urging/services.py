@@ -15,7 +15,7 @@ from tracker.extensions import db, insert_ignore
 from tracker.formats import chinese_date
 from tracker.items import permissions
 from tracker.items.history import record
-from tracker.items.models import EventAction, Item, Status, UrgeLevel, lock_item
+from tracker.items.models import EventAction, Item, Status, UrgeLevel, live, lock_item
 from tracker.items.queries import load_item
 from tracker.org.models import Unit, User
 from tracker.org.queries import nearest_supervisors
@@ -147,7 +147,7 @@ def suggested_clause(rule: UrgeRule, today: date):
     yellow_due = Item.deadline <= today - timedelta(days=rule.yellow_after_days)
     below_red = Item.urge_level.is_(None) | (Item.urge_level != UrgeLevel.red)
     below_yellow = Item.urge_level.is_(None) | (Item.urge_level == UrgeLevel.notice)
-    return (Item.status != Status.closed) & ((red_due & below_red) | (yellow_due & below_yellow))
+    return (Item.status != Status.closed) & live() & ((red_due & below_red) | (yellow_due & below_yellow))
 
 
 def recipients(item: Item) -> list[User]:

@@ -1,0 +1,92 @@
+"""Undoing an import: a supervisor withdraws a report while none of its problems has been worked
+on, an admin at any time; the report and its items stay, marked, out of every list and figure,
+and the same file can be imported again (under the right unit)."""
+
+import io
+
+from sqlalchemy import func, select
+
+from tests.reports import sample_text
+from tracker.extensions import db
+from tracker.items.models import Item, ItemState, Report
+from tracker.reminders.models import Notification
+
+
+def _import(api, org, make):
+    make.unit("呼兰区交通运输局", org.city)
+    data = sample_text("004_a88482b488a96b1d.txt").encode("gb18030")
+    stored = api(org.city_sup).post("/reports/import", data={"file": (io.BytesIO(data), "r.txt")})
+    assert stored.status_code == 201
+    return db.session.get(Report, stored.json["report_id"]), stored.json["item_ids"], data
+
+
+def _withdraw(client, report, reason="导入单位有误，应为呼兰区交通运输局"):
+    return client.post(f"/reports/{report.id}/withdraw", data={"reason": reason})
+
+
+def test_a_supervisor_withdraws_an_untouched_import_and_it_leaves_every_list(org, make, api, login):
+    report, ids, data = _import(api, org, make)
+    city = login(org.city_sup)
+    page = city.get(f"/reports/{report.unit_id}/{report.year}").get_data(as_text=True)
+    assert "撤回这次导入" in page
+    assert db.session.scalar(select(func.count()).select_from(ItemState).where(ItemState.item_id.in_(ids))) == 3
+    no_reason = _withdraw(city, report, reason=" ")
+    assert no_reason.status_code == 422 and "请填写撤回理由" in no_reason.get_data(as_text=True)
+    assert db.session.get(Report, report.id).withdrawn_at is None
+    answer = _withdraw(city, report)
+    assert answer.status_code == 302
+    assert "已撤回" in city.get(answer.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    withdrawn = db.session.get(Report, report.id)
+    assert withdrawn.withdrawn_by_id == org.city_sup.id and "呼兰区" in withdrawn.withdrawn_reason
+    assert all(db.session.get(Item, i).withdrawn_at is not None for i in ids)  # kept, marked
+    # out of the lists, the item pages, the API, the reports and the figures
+    listing = city.get("/items?per_page=100").get_data(as_text=True)
+    assert all(f'data-item-id="{i}"' not in listing for i in ids)
+    assert city.get(f"/items/{ids[0]}").status_code == 404
+    assert api(org.city_sup).get(f"/items/{ids[0]}").status_code == 404
+    assert all(r["id"] != report.id for r in api(org.city_sup).get("/reports").json["reports"])
+    assert db.session.scalar(select(func.count()).select_from(ItemState).where(ItemState.item_id.in_(ids))) == 0
+    assert api(org.city_sup).get("/stats").json["totals"]["items"] == 0
+    # the admin's list says who withdrew what, when and why; the admin may still open the items
+    admin = login(org.admin)
+    listed = admin.get("/admin/withdrawn-reports").get_data(as_text=True)
+    assert f'data-report-id="{report.id}"' in listed and org.city_sup.display_name in listed and "呼兰区" in listed
+    assert admin.get(f"/items/{ids[0]}").status_code == 200
+    # the same file can be imported again
+    again = api(org.city_sup).post("/reports/import", data={"file": (io.BytesIO(data), "r.txt")})
+    assert again.status_code == 201
+
+
+def test_once_work_has_started_only_an_admin_may_withdraw(org, make, api, login):
+    report, ids, _ = _import(api, org, make)
+    assert api(org.city_sup).post(f"/items/{ids[0]}/progress", json={"note": "已召开专题会议"}).status_code == 201
+    city = login(org.city_sup)
+    refused = _withdraw(city, report)
+    assert refused.status_code == 409 and "请联系系统管理员" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Report, report.id).withdrawn_at is None and db.session.get(Item, ids[0]).withdrawn_at is None
+    assert "撤回这次导入" not in city.get(f"/reports/{report.unit_id}/{report.year}").get_data(as_text=True)
+    assert _withdraw(login(org.sup_b), report).status_code == 404  # not his unit: not even seen
+    assert _withdraw(login(org.admin), report).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Report, report.id).withdrawn_by_id == org.admin.id
+
+
+def test_withdrawn_items_are_not_carried_over_nor_reminded(app, org, make, api, login):
+    from datetime import date
+
+    from tests.test_events import _pass
+    from tracker.rollover import services as rollover
+
+    report, ids, _ = _import(api, org, make)
+    assert _withdraw(login(org.city_sup), report).status_code == 302
+    db.session.query(Item).filter(Item.id.in_(ids)).update({"deadline": make.today}, synchronize_session=False)
+    db.session.commit()
+    _pass(app, make, days=0)
+    db.session.commit()
+    told = " ".join(str(n.payload) for n in db.session.scalars(select(Notification)))
+    assert all(db.session.get(Item, i).title not in told for i in ids)  # due today, yet nobody is reminded
+    result = rollover.carry_over_year(report.year, today=date(report.year + 1, 1, 1), now=make.now)
+    db.session.commit()
+    assert result.carried == 0 and all(db.session.get(Item, i).year == report.year for i in ids)
