@@ -170,7 +170,7 @@ def test_former_owner_cannot_withdraw_and_nobody_withdraws_twice(org, make, logi
     item = make.item(org.county_a, org.off_a, status="in_progress")
     evidence = make.evidence(item, org.off_a)
     assert login(org.sup_a).post(f"/items/{item.id}/edit", data={
-        "title": item.title, "primary_category": "other", "owner": str(org.off_a2.id)}).status_code == 302
+        "title": item.title, "primary_category": "other", "owner": org.off_a2.username}).status_code == 302
     assert login(org.off_a).post(f"/evidence/{evidence.id}/remove").status_code == 403
     new_owner = login(org.off_a2)
     assert new_owner.post(f"/evidence/{evidence.id}/remove").status_code == 302

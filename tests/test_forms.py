@@ -26,13 +26,13 @@ def _beside_field(page: str, message: str) -> bool:
     ("deadline", "2024-02-30", "日期无效"),
     ("deadline", "明天", "日期无效"),
     ("deadline", "2001-01-01", "整改时限不能早于今天。"),
-    ("owner", "99999", "责任人不存在"),
+    ("owner", "无此人", "找不到用户“无此人”"),
     ("primary_category", "no_such", "未知的问题类别"),
 ])
 def test_item_edit_rejects_bad_input_beside_the_field(org, make, login, field, value, message):
     item = make.item(org.county_a, org.off_a, title="原标题")
     data = {"title": "原标题", "text": "问题描述", "measures": "", "primary_category": "other",
-            "owner": str(org.off_a.id), "year": "2023", "version": item.version}
+            "owner": org.off_a.username, "year": "2023", "version": item.version}
     data[field] = value
     before = (_events(), item.version)
     page = login(org.sup_a).post(f"/items/{item.id}/edit", data=data)
@@ -45,7 +45,7 @@ def test_item_edit_rejects_bad_input_beside_the_field(org, make, login, field, v
 def test_owner_of_another_unit_is_refused(org, make, login):
     item = make.item(org.county_a, org.off_a)
     page = login(org.sup_a).post(f"/items/{item.id}/edit", data={
-        "title": item.title, "primary_category": "other", "owner": str(org.off_b.id), "year": "2023"})
+        "title": item.title, "primary_category": "other", "owner": org.off_b.username, "year": "2023"})
     assert page.status_code == 422
     assert "责任人不存在、已停用，或不属于该事项的单位" in page.get_data(as_text=True)
     db.session.refresh(item)
@@ -56,7 +56,7 @@ def test_edit_records_old_and_new_values(org, make, login, today):
     item = make.item(org.county_a, None, title="旧标题")
     page = login(org.sup_a).post(f"/items/{item.id}/edit", data={
         "title": "新标题", "text": "新描述", "measures": "措施", "primary_category": "legal_publicity",
-        "other_categories": ["case_file_quality"], "owner": str(org.off_a.id),
+        "other_categories": ["case_file_quality"], "owner": org.off_a.username,
         "deadline": f"{today.year + 1}-06-30", "year": "2023"})
     assert page.status_code == 302
     db.session.refresh(item)
@@ -102,7 +102,7 @@ def test_new_item_form_errors(org, login):
 def test_new_item_is_created_with_history(org, login):
     page = login(org.sup_a).post("/items/new", data={
         "unit": str(org.team_a.id), "year": "2024", "title": "执法案卷不规范", "text": "案卷瑕疵",
-        "primary_category": "case_file_quality", "owner": str(org.off_team.id)})
+        "primary_category": "case_file_quality", "owner": org.off_team.username})
     assert page.status_code == 302
     item = db.session.scalar(select(Item))
     assert (item.unit_id, item.owner_id, item.status.value) == (org.team_a.id, org.off_team.id, "open")
@@ -246,7 +246,7 @@ def test_supervisor_edit_page_saves_what_the_browser_sends(org, make, login, tod
     item = make.item(org.county_a, org.off_a, title="原标题", categories=("legal_publicity", "other"))
     c = login(org.sup_a)
     data = _rendered_form(c.get(f"/items/{item.id}/edit").get_data(as_text=True))
-    assert "year" not in data and data["owner"] == str(org.off_a.id)
+    assert "year" not in data and data["owner"] == org.off_a.username
     data["title"] = "新标题"
     assert c.post(f"/items/{item.id}/edit", data=data).status_code == 302
     db.session.refresh(item)
@@ -258,7 +258,7 @@ def test_supervisor_edit_page_saves_what_the_browser_sends(org, make, login, tod
 def test_new_item_owner_must_belong_to_the_unit(org, login):
     page = login(org.sup_a).post("/items/new", data={
         "unit": str(org.county_a.id), "year": "2024", "title": "问题", "primary_category": "other",
-        "owner": str(org.off_b.id)})
+        "owner": org.off_b.username})
     assert page.status_code == 422
     assert "责任人不存在、已停用，或不属于该事项的单位" in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Item.id))) == 0
@@ -269,7 +269,7 @@ def test_owner_cannot_change_while_under_review(org, make, login):
     item = make.item(org.county_a, org.sup_a, status="pending_review")
     c = login(org.sup_a)
     page = c.post(f"/items/{item.id}/edit", data={
-        "title": item.title, "primary_category": "other", "owner": str(org.off_a.id)})
+        "title": item.title, "primary_category": "other", "owner": org.off_a.username})
     assert page.status_code == 409
     assert "正在审核中，不能更换责任人" in page.get_data(as_text=True)
     db.session.refresh(item)
@@ -381,7 +381,35 @@ def test_saving_an_unchanged_multi_line_text_changes_nothing(org, make, login):
     version = item.version
     page = login(org.sup_a).post(f"/items/{item.id}/edit", data={
         "title": item.title, "text": item.text, "measures": "一、建立制度\r\n二、加强培训", "primary_category": "other",
-        "owner": str(org.off_a.id), "unit": str(org.county_a.id), "version": version})
+        "owner": org.off_a.username, "unit": str(org.county_a.id), "version": version})
     assert page.status_code == 302
     db.session.refresh(item)
     assert item.version == version  # the browser's CRLF is not a change
+
+
+def test_owner_boxes_suggest_people_as_one_types_within_reach(org, make, login):
+    item = make.item(org.county_a)
+    sup = login(org.sup_a)
+    found = sup.get(f"/items/owner-suggestions?item={item.id}&q=张").json
+    assert {"value": org.off_a.username, "label": f"{org.off_a.display_name}（{org.county_a.name}）"} in found
+    by_unit = {p["value"] for p in sup.get(f"/items/owner-suggestions?item={item.id}&q={org.team_a.name}").json}
+    assert org.off_team.username in by_unit  # a unit below: may own the county's item
+    everyone = {p["value"] for p in sup.get("/items/owner-suggestions?q=").json}
+    assert org.off_a.username in everyone and org.off_b.username not in everyone  # not his county
+    assert sup.get("/items/owner-suggestions?q=%25").json == []  # a LIKE wildcard is a plain character
+    assert len(sup.get("/items/owner-suggestions?q=" + "长" * 500).json) == 0  # cut, answered, not an error
+    assert sup.get(f"/items/owner-suggestions?unit={org.county_b.id}").status_code == 404
+    assert login(org.off_a).get("/items/owner-suggestions?q=张").status_code == 403
+    page = sup.get(f"/items/{item.id}/edit").get_data(as_text=True)
+    assert 'data-suggest="/items/owner-suggestions?item=' in page and 'id="owner-choices"' in page
+
+
+def test_the_edit_form_takes_an_owner_by_name_and_says_when_nobody_has_it(org, make, login):
+    item = make.item(org.county_a)
+    sup = login(org.sup_a)
+    fields = {"title": item.title, "primary_category": "other", "version": item.version}
+    unknown = sup.post(f"/items/{item.id}/edit", data=fields | {"owner": "无此人"})
+    assert unknown.status_code == 422 and "找不到用户“无此人”" in unknown.get_data(as_text=True)
+    assert sup.post(f"/items/{item.id}/edit", data=fields | {"owner": org.off_a.name}).status_code == 302
+    db.session.refresh(item)
+    assert item.owner_id == org.off_a.id

@@ -489,7 +489,7 @@ def test_a_supervisor_moves_an_item_within_his_subtree_and_an_ineligible_owner_i
     item = make.item(org.county_a, org.off_a, title="归错单位的问题")
     sup = login(org.city_sup)
     page = sup.post(f"/items/{item.id}/edit", data={
-        "title": item.title, "primary_category": "other", "owner": str(org.off_a.id), "unit": str(org.county_b.id),
+        "title": item.title, "primary_category": "other", "owner": org.off_a.username, "unit": str(org.county_b.id),
         "version": item.version})
     assert page.status_code == 302
     followed = sup.get(f"/items/{item.id}").get_data(as_text=True)

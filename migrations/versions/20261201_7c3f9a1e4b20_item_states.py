@@ -51,7 +51,7 @@ def upgrade():
 
     from tracker.items.states import rebuild
 
-    rebuild(op.get_bind(), ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")))
+    rebuild(op.get_bind(), ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")), leave_out_withdrawn=False)
 
 
 def downgrade():

@@ -59,7 +59,7 @@ class ItemForm(Form):
     measures = TextAreaField("整改措施", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
     primary_category = SelectField("主要类别", validate_choice=False)
     other_categories = MultiCheckboxField("其他类别", validate_choice=False)
-    owner = SelectField("责任人", coerce=db_id, validate_choice=False)
+    owner = StringField("责任人（输入姓名、用户名或单位查找）", validators=[Length(max=64, message="用户名过长。")])
     deadline = ChineseDateField("整改时限", validators=[Optional()])
     unit = SelectField("责任单位", coerce=db_id, validate_choice=False)
 

@@ -70,13 +70,13 @@ def _current(ids: list[int]):
     primary = (select(ItemCategory.category_id).where(ItemCategory.item_id == Item.id)
                .order_by(ItemCategory.position).limit(1).scalar_subquery())
     return select(Item.id, Item.unit_id, Item.year, Item.status, Item.deadline, Item.closed_on,
-                  Item.closed_deadline, primary, Item.created_at).where(Item.id.in_(ids), live()).order_by(Item.id)
+                  Item.closed_deadline, primary, Item.created_at).where(Item.id.in_(ids)).order_by(Item.id)
 
 
-def forget(connection: Connection, ids: list[int]) -> None:
-    """Withdrawn items are in no figure, of any day."""
-    for start in range(0, len(ids), BATCH):
-        connection.execute(delete(STATES).where(STATES.c.item_id.in_(ids[start:start + BATCH])))
+def forget(connection: Connection, ids: list[int]) -> int:
+    """Withdrawn items are in no figure, of any day. Returns how many states went."""
+    return sum(connection.execute(delete(STATES).where(STATES.c.item_id.in_(ids[start:start + BATCH]))).rowcount
+               for start in range(0, len(ids), BATCH))
 
 
 def _primary_category(item: Item) -> int | None:
@@ -142,10 +142,13 @@ _STATUS_ACTIONS = frozenset({EventAction.start, EventAction.submit, EventAction.
 _HISTORY_ACTIONS = _STATUS_ACTIONS | {EventAction.edit, EventAction.approve_extension, EventAction.carry_over}
 
 
-def rebuild(connection: Connection, zone: ZoneInfo, ids: Iterable[int] | None = None) -> dict:
+def rebuild(connection: Connection, zone: ZoneInfo, ids: Iterable[int] | None = None, *,
+            leave_out_withdrawn: bool = True) -> dict:
     """Write ``item_states`` again for the items ``ids`` (None: every item) from their history,
     in batches: the state before each change is read back from what the change recorded, and the
-    last state is the item as it is now. Returns ``{"items", "states"}``."""
+    last state is the item as it is now; items withdrawn with their report get none (the
+    migration that first fills the table, before withdrawal existed, says False). Returns
+    ``{"items", "states"}``."""
     items = states = 0
     last = 0
     wanted = None if ids is None else sorted(set(ids))
@@ -174,6 +177,8 @@ def rebuild(connection: Connection, zone: ZoneInfo, ids: Iterable[int] | None = 
             connection.execute(insert(STATES), rows)
         items += len(batch_ids)
         states += len(rows)
+    if leave_out_withdrawn:
+        states -= forget(connection, list(connection.scalars(select(Item.id).where(~live()))))
     return {"items": items, "states": states}
 
 

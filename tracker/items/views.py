@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -138,6 +139,24 @@ def review():
     )
 
 
+@bp.get("/items/owner-suggestions")
+def owner_suggestions():
+    """The owner boxes' suggestions as one types: ``q`` in a 姓名, username or unit name, among
+    those who may own an item of ``item`` or ``unit`` (else of the units one supervises)."""
+    if not org_permissions.is_supervisor(current_user):
+        abort(403)
+    args = Params(request.args, strict=False)
+    unit = None
+    if args.record_id("item"):
+        unit = queries.load_item(args.record_id("item"), current_user, need=permissions.can_revise).unit
+    elif args.record_id("unit"):
+        unit = db.session.get(Unit, args.record_id("unit"))
+        if unit is None or not org_permissions.supervises_unit(current_user, unit):
+            abort(404)
+    people = org_queries.suggest_owners(current_user, args.text("q", "", max_length=64), unit)
+    return jsonify([{"value": u.username, "label": f"{u.display_name}（{u.unit.name}）"} for u in people])
+
+
 @bp.post("/items/assign")
 def assign():
     form = AssignForm()
@@ -181,7 +200,8 @@ def item_page(
             error_action=error_action,
             page_error=page_error,
             history=queries.item_history(item),
-            owners=org_queries.owner_choices(item.unit) if permissions.can_revise(current_user, item) else [],
+            owners=org_queries.suggest_owners(current_user, "", item.unit) if permissions.can_revise(current_user, item)
+            else [],
             evidence_form=forms.get("evidence") or EvidenceForm(formdata=None),
             progress_form=forms.get("progress") or ProgressForm(formdata=None),
             remove_form=ButtonForm(formdata=None),
@@ -306,12 +326,9 @@ def _chosen_categories(form: ItemForm):
 
 
 def _owner_from(form: ItemForm) -> User | None:
-    if not form.owner.data:
-        return None
-    owner = db.session.get(User, form.owner.data)
-    if owner is None:
-        raise DomainError("责任人不存在。", field="owner")
-    return owner
+    """The owner typed in the box (a username, or a 姓名 nobody else has); None when left empty."""
+    words = (form.owner.data or "").strip()
+    return services.find_person(words) if words else None
 
 
 @bp.route("/items/<id:item_id>/edit", methods=["GET", "POST"])
@@ -323,14 +340,11 @@ def edit(item_id: int):
     form = form_class(obj=None if request.method == "POST" else item)
     if supervising:
         _category_choices(form)
-        form.owner.choices = [(0, "（未指定）")] + [
-            (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in org_queries.owner_choices(item.unit)
-        ]
         form.unit.choices = [(u.id, u.indented_name) for u in org_queries.supervised_units(current_user)]
     if request.method == "GET":
         form.version.data = item.version
         if supervising:
-            form.owner.data = item.owner_id or 0
+            form.owner.data = item.owner.username if item.owner else ""
             form.unit.data = item.unit_id
             codes = [c.code for c in item.categories]
             form.primary_category.data = codes[0] if codes else "other"
@@ -342,8 +356,9 @@ def edit(item_id: int):
             changes = {"measures": form.measures.data}
             if supervising:
                 changes.update(title=form.title.data, text=form.text.data, categories=_chosen_categories(form))
-                if form.owner.data and form.owner.data != item.owner_id:  # the same owner is no change
-                    changes["owner"] = _owner_from(form)
+                owner = _owner_from(form)
+                if owner is not None and owner.id != item.owner_id:  # the same owner is no change
+                    changes["owner"] = owner
                 if form.unit.data and form.unit.data != item.unit_id:
                     changes["unit"] = db.session.get(Unit, form.unit.data)
                 if form.deadline.data is not None:
@@ -362,7 +377,8 @@ def edit(item_id: int):
                 message += f"原责任人不能负责{item.unit.name}的事项，已取消分派，请重新分派。"
             return done(message, url_for("items.show", item_id=item.id))
         status = outcome.status
-    return render_template("items/edit.html", form=form, item=item, supervising=supervising), status
+    owners = org_queries.suggest_owners(current_user, "", item.unit) if supervising else []
+    return render_template("items/edit.html", form=form, item=item, supervising=supervising, owners=owners), status
 
 
 @bp.route("/items/new", methods=["GET", "POST"])
@@ -373,9 +389,6 @@ def create():
     units = org_queries.supervised_units(current_user)
     form.unit.choices = [(u.id, u.indented_name) for u in units]
     _category_choices(form)
-    form.owner.choices = [(0, "（稍后分派）")] + [
-        (u.id, f"{u.display_name}（{u.username}，{u.unit.name}）") for u in org_queries.supervised_users(current_user)
-    ]
     if request.method == "GET":
         form.year.data = clock.local_today().year
         form.primary_category.data = "other"
@@ -397,4 +410,4 @@ def create():
         if outcome.ok:
             return done("事项已创建。", url_for("items.show", item_id=outcome.result.id))
         status = outcome.status
-    return render_template("items/new.html", form=form), status
+    return render_template("items/new.html", form=form, owners=org_queries.suggest_owners(current_user, "")), status

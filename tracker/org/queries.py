@@ -48,42 +48,28 @@ def supervised_units(user: User) -> list[Unit]:
     )
 
 
-def owner_choices(unit: Unit) -> list[User]:
-    """Active users who may own an item of ``unit`` (permissions.eligible_owner): the staff of it and
-    of the units below it, supervisors above it, admins; its own unit's people first."""
-    ancestor_ids = unit.lineage
-
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(User.unit)
-            .where(
-                User.active.is_(True),
-                or_(
-                    Unit.path.startswith(unit.path, autoescape=True),
-                    (User.role == Role.supervisor) & User.unit_id.in_(ancestor_ids),
-                    User.role == Role.admin,
-                ),
-            )
-            .options(joinedload(User.unit))
-            .order_by(User.unit_id != unit.id, User.role, Unit.path, User.username)
-            .limit(500)
-        )
-    )
+SUGGESTED = 20
 
 
-def supervised_users(user: User, limit: int = 500) -> list[User]:
-    """Active users in the units ``user`` supervises, for choosing an owner."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(User.unit)
-            .where(User.active.is_(True), permissions.supervised_units_clause(user))
-            .options(joinedload(User.unit))
-            .order_by(Unit.path, User.username)
-            .limit(limit)
-        )
-    )
+def suggest_owners(user: User | None, query: str, unit: Unit | None = None, limit: int = SUGGESTED) -> list[User]:
+    """People to offer as an owner, matching ``query`` in their 姓名, username or unit name: those
+    who may own an item of ``unit`` (permissions.eligible_owner: its staff and that of the units
+    below it, supervisors above it, admins), or with no unit those of the units ``user``
+    supervises. One statement; at most ``limit``, its own unit's people first."""
+    words = (query or "").strip()[:64]
+    if unit is not None:
+        reach = or_(Unit.path.startswith(unit.path, autoescape=True),
+                    (User.role == Role.supervisor) & User.unit_id.in_(unit.lineage), User.role == Role.admin)
+        first = User.unit_id != unit.id
+    else:
+        reach, first = permissions.supervised_units_clause(user), User.unit_id != user.unit_id
+    statement = select(User).join(User.unit).where(User.active.is_(True), reach)
+    if words:
+        statement = statement.where(or_(User.name.contains(words, autoescape=True),
+                                        User.username.icontains(words, autoescape=True),
+                                        Unit.name.contains(words, autoescape=True)))
+    return list(db.session.scalars(
+        statement.options(joinedload(User.unit)).order_by(first, Unit.path, User.username).limit(limit)))
 
 
 def two_level_review(unit: Unit) -> bool:

@@ -50,3 +50,39 @@
     });
   }
 })();
+
+// Owner boxes (data-suggest): as one types a 姓名, username or unit, the server's suggestions fill
+// the box's <datalist>; the browser shows them under the box.
+(function () {
+  'use strict';
+  Array.prototype.forEach.call(document.querySelectorAll('input[data-suggest]'), function (input) {
+    var list = document.getElementById(input.getAttribute('list'));
+    var timer = null;
+    var asked = null;
+    function fill(people) {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      people.forEach(function (person) {
+        var option = document.createElement('option');
+        option.value = person.value;
+        option.label = person.label;
+        option.textContent = person.label;
+        list.appendChild(option);
+      });
+    }
+    input.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var words = input.value.trim();
+        if (words === asked) { return; }
+        asked = words;
+        var url = input.dataset.suggest + (input.dataset.suggest.indexOf('?') < 0 ? '?' : '&') + 'q=' + encodeURIComponent(words);
+        var unit = input.dataset.unitField && document.getElementById(input.dataset.unitField);
+        if (unit && unit.value) { url += '&unit=' + encodeURIComponent(unit.value); }
+        fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+          .then(function (answer) { return answer.ok ? answer.json() : []; })
+          .then(function (people) { if (asked === words) { fill(people); } })
+          .catch(function () {});
+      }, 200);
+    });
+  });
+})();
