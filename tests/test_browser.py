@@ -265,3 +265,83 @@ def test_supervisor_drills_down_from_the_dashboard_and_presses_an_owner_who_hear
     owner.wait_for_load_state()
     assert number in owner.locator("main").inner_text() and "请三日内说明逾期原因。" in owner.locator("main").inner_text()
     context.close()
+
+
+def _shot(page, name: str) -> None:
+    """Screenshots for a person to look at, when TRACKER_SCREENSHOTS names a folder."""
+    folder = os.environ.get("TRACKER_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+def test_an_official_hears_each_step_of_the_review_loop_on_his_phone(browser, server, tmp_path):
+    """1280 px supervisor, 390 px official: assigned (found by typing in the owner box) → bell →
+    progress starts it → evidence → submit → returned banner → resubmit from the last summary →
+    approved, in the bell."""
+    from playwright.sync_api import expect
+
+    item = db.session.scalar(select(Item).where(Item.status == Status.open, Item.owner.has(username="suixian_off"))
+                             .order_by(Item.id))
+    desk_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = desk_context.new_page()
+    desk.on("dialog", lambda dialog: dialog.accept())
+    _sign_in(desk, server, "suixian_sup")
+    desk.goto(f"{server}/items/{item.id}")
+    box = desk.locator("#assign input[name=owner]")
+    box.fill("")
+    box.type("刘")
+    assert desk.locator("#owner-choices option").count() > 1  # before typing: the first people within reach
+    expect(desk.locator("#owner-choices option")).to_have_count(1)  # the server's answer to "刘"
+    assert desk.locator("#owner-choices option").get_attribute("value") == "suixian_team"  # 刘强, of those who may own it
+    box.fill("suixian_team")
+    desk.click("#assign button[type=submit]")
+    assert "已分派" in desk.inner_text(".alert-success")
+
+    phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = phone_context.new_page()
+    _sign_in(phone, server, "suixian_team")
+    assert int(phone.locator("#bell-count").inner_text()) >= 1
+    phone.click("#bell")
+    phone.wait_for_load_state()
+    assert f"【分派给您】{item.title}" in phone.inner_text("main")
+    _shot(phone, "official-390-bell-assigned")
+    phone.goto(f"{server}/items/{item.id}")
+    phone.fill("#progress-note", "已召开专题会议部署整改。")
+    phone.click("#history form button[type=submit]")
+    assert "整改中" in phone.inner_text("h1 + div")  # recording progress started it
+    scan = tmp_path / "会议纪要.pdf"
+    scan.write_bytes(PDF)
+    phone.set_input_files("#upload-form input[type=file]", str(scan))
+    phone.click("#upload-form button[type=submit]")
+    phone.fill("form[data-action=submit] textarea[name=summary]", "已完成整改，会议纪要见佐证。")
+    phone.click("form[data-action=submit] button")
+    assert "待审核" in phone.inner_text("h1 + div")
+
+    desk.goto(f"{server}/review")
+    card = desk.locator(f"#review-list [data-item-id='{item.id}']")
+    assert "佐证材料 1 份" in card.inner_text()
+    card.locator("input[name=comment]").fill("请补充整改前后对比照片。")
+    card.locator("button", has_text="退回").click()
+    desk.wait_for_load_state()
+
+    phone.goto(f"{server}/items/{item.id}")
+    banner = phone.inner_text("#returned")
+    assert "请补充整改前后对比照片。" in banner
+    assert phone.locator("form[data-action=submit] textarea[name=summary]").input_value() == "已完成整改，会议纪要见佐证。"
+    _shot(phone, "official-390-returned")
+    phone.fill("form[data-action=submit] textarea[name=summary]", "已完成整改，补充了对比照片。")
+    phone.click("form[data-action=submit] button")
+    assert phone.locator("#returned").count() == 0
+
+    desk.goto(f"{server}/review")
+    _shot(desk, "supervisor-1280-review")
+    desk.locator(f"#review-list [data-item-id='{item.id}'] button", has_text="审核通过并销号").click()
+    desk.wait_for_load_state()
+    assert "已审核通过并销号" in desk.inner_text(".alert-success")
+
+    phone.goto(f"{server}/notifications")
+    text = phone.inner_text("main")
+    assert f"【已审核销号】{item.title}" in text and f"【销号申请被退回】{item.title}" in text
+    _shot(phone, "official-390-bell-approved")
+    desk_context.close()
+    phone_context.close()
