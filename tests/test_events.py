@@ -235,3 +235,51 @@ def test_a_minutes_events_reach_a_work_group_as_one_post(app, org, make):
         assert "补充卷宗目录" in content and "【整改动态】3条" in content
         assert reminder_services.drain(app.config, clock=lambda: later, seconds=5).done == 0
         assert len(server.requests) == 1
+
+
+def _trigger(kind, make, org):
+    """Bring about one event of ``kind`` on a fresh item; who should hear of it."""
+    from tracker.items.models import UrgeLevel
+    from tracker.urging import services as urging
+
+    later = make.today + timedelta(days=60)
+    if kind == "assigned":
+        item = make.item(org.county_a, None)
+        services.update_item(item, org.sup_a, {"owner": org.off_a}, now=make.now, today=make.today)
+        return org.off_a
+    if kind == "submitted":
+        make.item(org.county_a, org.off_a, status="pending_review")
+        return org.sup_a
+    if kind in ("returned", "approved"):
+        item = make.item(org.county_a, org.off_a, status="pending_review")
+        workflow.perform(item, Action.return_ if kind == "returned" else Action.approve, org.sup_a, now=make.now,
+                         today=make.today, comment="意见")
+        return org.off_a
+    if kind == "reopened":
+        item = make.item(org.county_a, org.off_a, status="closed", supervisor=org.sup_a)
+        workflow.perform(item, Action.reopen, org.sup_a, now=make.now, today=make.today, comment="复查发现问题")
+        return org.off_a
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    if kind == "urged":
+        urging.issue(item, org.sup_a, UrgeLevel.notice, now=make.now, today=make.today)
+        return org.off_a
+    workflow.perform(item, Action.request_extension, org.off_a, now=make.now, today=make.today, deadline=later,
+                     comment="需要时间")
+    if kind == "extension_requested":
+        return org.sup_a
+    decision = Action.approve_extension if kind == "extension_approved" else Action.reject_extension
+    workflow.perform(item, decision, org.sup_a, now=make.now, today=make.today)
+    return org.off_a
+
+
+@pytest.mark.parametrize("kind", ["assigned", "submitted", "returned", "approved", "reopened", "extension_requested",
+                                  "extension_approved", "extension_rejected", "urged"])
+def test_every_kind_reaches_the_bell_at_once_and_mail_at_once_only_by_default_or_choice(org, make, channels, kind):
+    heard_by = _trigger(kind, make, org)
+    db.session.commit()
+    told = _heard(heard_by, kind)
+    assert len(told) == 1 and told[0].read_at is None
+    mail = [m for m in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient_id == heard_by.id, OutboxMessage.kind.in_([MessageKind.event, MessageKind.urge])))]
+    default_now = kind in ("returned", "urged", "extension_approved", "extension_rejected")  # CONTRACT.md
+    assert [m.channel for m in mail] == ([Channel.email] if default_now else [])
