@@ -507,3 +507,20 @@ def test_a_supervisor_moves_an_item_within_his_subtree_and_an_ineligible_owner_i
     kept = make.item(org.county_a, org.city_sup)
     assert api(org.city_sup).patch(f"/items/{kept.id}", json={"unit": "乙县局"}).json["owner"] == "city_sup"
     assert api(org.city_sup).patch(f"/items/{kept.id}", json={"unit": "没有的单位"}).json["field"] == "unit"
+
+
+def test_a_close_out_waiting_for_its_second_review_reminds_the_level_above(app, org, make):
+    from zoneinfo import ZoneInfo
+
+    from tracker.reminders import planning, rules
+
+    org.city.two_level_review = True
+    db.session.commit()
+    item = make.item(org.county_a, org.off_a, status="pending_review")
+    workflow.perform(item, Action.approve_first, org.sup_a, now=make.now, today=make.today)
+    db.session.commit()
+    rule = rules.current_rule(app.config)
+    day = make.today + timedelta(days=rule.review_wait_days)
+    digests = planning.decide(day, day, day, rule, ZoneInfo("Asia/Shanghai"))
+    waiting = {d.recipient.username for d in digests if any(e.item_id == item.id for e in d.sections.get("review", ()))}
+    assert waiting == {org.city_sup.username}  # not sup_a, who passed the 初审

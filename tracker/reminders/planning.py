@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from tracker.extensions import db
 from tracker.formats import NO_DEADLINE
@@ -27,6 +27,7 @@ from tracker.items.models import (
     Item,
     ItemEvent,
     Light,
+    ReviewStage,
     Status,
     carried_label,
     live,
@@ -145,9 +146,10 @@ class Reviewers:
     def unit_name(self, unit_id: int) -> str:
         return self.units[unit_id][0]
 
-    def of(self, unit_id: int, exclude: int | None) -> list[int]:
-        path = self.units[unit_id][1]
-        for ancestor in reversed(path_ids(path)):
+    def of(self, unit_id: int, exclude: int | None, *, above: bool = False) -> list[int]:
+        """``above``: from the unit's parent up (复审 under 两级审核, above the first reviewer's unit)."""
+        lineage = path_ids(self.units[unit_id][1])
+        for ancestor in reversed(lineage[:-1] if above else lineage):
             found = [uid for uid in self.by_unit.get(ancestor, ()) if uid != exclude]
             if found:
                 return found
@@ -207,20 +209,25 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     )
     columns = (Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
     waiting = (
-        select(*columns, submitted.c.at).join(submitted, submitted.c.item_id == Item.id)
+        select(*columns, submitted.c.at, Item.review_stage, Item.first_approver_id)
+        .join(submitted, submitted.c.item_id == Item.id)
         .where(Item.status == Status.pending_review, live())
     )
     extensions = (
-        select(*columns, ExtensionRequest.requested_at).join(ExtensionRequest, ExtensionRequest.item_id == Item.id)
+        select(*columns, ExtensionRequest.requested_at, literal(0), literal(None))
+        .join(ExtensionRequest, ExtensionRequest.item_id == Item.id)
         .where(ExtensionRequest.status == ExtensionStatus.pending, live())
     )
     for query, what in ((waiting, "提交销号"), (extensions, "延期申请")):
-        for item_id, title, unit_id, owner_id, deadline, status, carries, at in db.session.execute(
+        for item_id, title, unit_id, owner_id, deadline, status, carries, at, stage, first in db.session.execute(
                 query.execution_options(yield_per=BATCH)):
             since = _local_date(at, zone)
             if waiting_due(since, start, end, rule):
                 why = f"{what}已等待{(day - since).days}天"
-                for uid in reviewers.of(unit_id, owner_id):
+                second = stage == ReviewStage.second and first in users  # 复审: the level above the 初审's
+                found = reviewers.of(users[first].unit_id, owner_id, above=True) if second else \
+                    reviewers.of(unit_id, owner_id)
+                for uid in found:
                     add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, carries, why))
 
     return sorted(digests.values(), key=lambda d: d.recipient.id)
