@@ -283,3 +283,41 @@ def test_every_kind_reaches_the_bell_at_once_and_mail_at_once_only_by_default_or
         OutboxMessage.recipient_id == heard_by.id, OutboxMessage.kind.in_([MessageKind.event, MessageKind.urge])))]
     default_now = kind in ("returned", "urged", "extension_approved", "extension_rejected")  # CONTRACT.md
     assert [m.channel for m in mail] == ([Channel.email] if default_now else [])
+
+
+def test_what_went_at_once_is_not_listed_again_when_the_choice_changes_before_the_digest(app, org, make, channels):
+    item = make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a)
+    _perform(make, item, Action.return_, org.sup_a, comment="补充材料")
+    assert [m.channel for m in _mail(org.off_a)] == [Channel.email]  # at once, by default
+    reminder_services.set_at_once(org.off_a, [])  # later that day: nothing at once any more
+    assigned_later = make.item(org.county_a, None)
+    reminder_services.set_at_once(org.off_a, ["email:assigned"])  # and then assignments at once
+    services.update_item(assigned_later, org.sup_a, {"owner": org.off_a}, now=make.now, today=make.today)
+    db.session.commit()
+    _pass(app, make)
+    listed = [(i["id"], i["reason"]) for m in _digests(org.off_a, Channel.email) for s in m.payload["sections"]
+              if s["title"] == "近期动态" for i in s["items"]]
+    assert (item.id, "分派给您：由系统操作") in listed  # its assignment at creation waited for the digest
+    assert not any("补充材料" in reason for _, reason in listed)  # the return was mailed already: not twice
+    assert all(item_id != assigned_later.id for item_id, _ in listed)  # mailed at once too
+
+
+def test_a_busy_minute_goes_to_a_group_in_posts_of_ten_lines(app, org, make):
+    from tests.servers import RobotServer
+    from tracker.reminders.models import ChatRobot
+
+    app.config["ROBOT_ALLOWED_HOSTS"] = "127.0.0.1"
+    org.off_a.notify_channels = "inapp,wecom"
+    db.session.commit()
+    items = [make.item(org.county_a, org.off_a, status="pending_review", supervisor=org.sup_a) for _ in range(15)]
+    with RobotServer() as server:
+        db.session.add(ChatRobot(unit_id=org.county_a.id, kind=Channel.wecom, url=server.url + "/send?key=k"))
+        db.session.commit()
+        for item in items:
+            workflow.perform(item, Action.return_, org.sup_a, now=make.now, today=make.today, comment="补充")
+        db.session.commit()
+        later = make.now.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=1)
+        result = reminder_services.drain(app.config, clock=lambda: later, seconds=10)
+        posted = [body["markdown"]["content"] for _path, _query, body in server.requests]
+    assert result.sent == 15 and len(posted) == 2  # 10 lines, then 5: every line shown, none cut
+    assert sum(p.count("补充") for p in posted) == 15 and not any("未列出" in p for p in posted)

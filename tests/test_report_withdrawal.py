@@ -96,3 +96,67 @@ def test_withdrawn_items_are_not_carried_over_nor_reminded(app, org, make, api, 
     result = rollover.carry_over_year(report.year, today=date(report.year + 1, 1, 1), now=make.now)
     db.session.commit()
     assert result.carried == 0 and all(db.session.get(Item, i).year == report.year for i in ids)
+
+
+def test_problems_already_carried_on_go_with_the_report_and_those_carried_in_stay(org, make, api, login):
+    from datetime import date
+
+    from tracker.items.models import CarryOver
+    from tracker.rollover import services as rollover
+
+    report, ids, data = _import(api, org, make)  # 呼兰区's 2023 report
+    unit = report.unit
+    older = make.item(unit, year=report.year - 1, title="上上年度遗留的问题")  # carried into the 2023 draft?
+    rollover.carry_over_year(report.year, today=date(report.year + 1, 1, 1), now=make.now)
+    db.session.commit()
+    assert all(db.session.get(Item, i).year == report.year + 1 for i in ids)  # on to next year's draft
+    city = login(org.city_sup)
+    answer = _withdraw(city, report)
+    assert answer.status_code == 302
+    assert "及其3个问题" in city.get(answer.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert all(db.session.get(Item, i).withdrawn_at is not None for i in ids)
+    assert db.session.get(Item, older.id).withdrawn_at is None  # not the import's: kept
+    # the next year's draft that received them: the older problem still listed there, these not
+    draft = db.session.get(Item, older.id).report
+    assert draft.is_draft and draft.withdrawn_at is None
+    assert db.session.scalar(select(func.count()).select_from(CarryOver).where(CarryOver.item_id == older.id)) >= 1
+
+
+def test_an_import_that_filled_the_year_end_draft_gives_the_carried_problems_a_draft_back(org, make, api, login):
+    from datetime import date
+
+    from tracker.rollover import services as rollover
+
+    unit = make.unit("呼兰区交通运输局", org.city)
+    carried = make.item(unit, year=2022, title="2022年度未完成的问题")
+    rollover.carry_over_year(2022, today=date(2023, 1, 1), now=make.now)  # → 呼兰区's 2023 draft
+    db.session.commit()
+    data = sample_text("004_a88482b488a96b1d.txt").encode("gb18030")
+    stored = api(org.city_sup).post("/reports/import", data={"file": (io.BytesIO(data), "r.txt")})
+    report = db.session.get(Report, stored.json["report_id"])
+    assert db.session.get(Item, carried.id).report_id == report.id  # the import filled the draft
+    assert _withdraw(login(org.city_sup), report).status_code == 302
+    db.session.expire_all()
+    kept = db.session.get(Item, carried.id)
+    assert kept.withdrawn_at is None and kept.report.is_draft and kept.report.year == 2023
+    assert all(db.session.get(Item, i).withdrawn_at is not None for i in stored.json["item_ids"])
+    page = login(org.city_sup).get(f"/reports/{unit.id}/2023").get_data(as_text=True)
+    assert "2022年度未完成的问题" in page  # still listed as the year's carried problem
+
+
+def test_an_assignment_of_a_withdrawn_problem_is_not_in_the_next_digest(app, org, make, api, login):
+    from tests.test_events import _pass
+    from tracker.reminders.models import OutboxMessage
+
+    report, ids, _ = _import(api, org, make)
+    org.off_a.notify_channels = "inapp,email"
+    helper = make.user("hulan_off", "official", report.unit, name="呼兰区责任人")
+    helper.notify_channels = "inapp,email"
+    db.session.commit()
+    assert api(org.city_sup).patch(f"/items/{ids[0]}", json={"owner": "hulan_off"}).status_code == 200
+    assert _withdraw(login(org.city_sup), report).status_code == 302  # an assignment is not work
+    _pass(app, make)
+    db.session.commit()
+    mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_id == helper.id)).all()
+    assert all(s["title"] != "近期动态" for m in mail for s in m.payload["sections"])

@@ -16,7 +16,7 @@ from tests.conftest import PDF
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.items import queries, workflow
-from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent
+from tracker.items.models import ExtensionRequest, ExtensionStatus, Item, ItemEvent, Status
 from tracker.items.workflow import Action
 from tracker.reminders.models import Notification
 
@@ -524,3 +524,31 @@ def test_a_close_out_waiting_for_its_second_review_reminds_the_level_above(app, 
     digests = planning.decide(day, day, day, rule, ZoneInfo("Asia/Shanghai"))
     waiting = {d.recipient.username for d in digests if any(e.item_id == item.id for e in d.sections.get("review", ()))}
     assert waiting == {org.city_sup.username}  # not sup_a, who passed the 初审
+
+
+def test_the_second_review_is_for_the_level_above_the_unit_the_first_was_passed_in(org, make):
+    org.city.two_level_review = True
+    db.session.commit()
+    item = make.item(org.county_a, org.off_a, status="pending_review")
+    workflow.perform(item, Action.approve_first, org.sup_a, now=make.now, today=make.today)
+    colleague = make.user("sup_a2", "supervisor", org.county_a)
+    org.sup_a.unit = org.team_a  # the first reviewer moves below his county afterwards
+    db.session.commit()
+    with pytest.raises(DomainError) as refused:
+        workflow.perform(item, Action.approve, colleague, now=make.now, today=make.today)
+    db.session.rollback()
+    assert refused.value.status_code == 403  # 甲县局 passed the 初审: its people don't pass the 复审
+    workflow.perform(item, Action.approve, org.city_sup, now=make.now, today=make.today)
+    db.session.commit()
+    assert item.status is Status.closed
+
+
+def test_a_first_review_at_the_top_unit_is_told_to_the_admins(org, make):
+    org.city.two_level_review = True
+    db.session.commit()
+    item = make.item(org.city, make.user("city_off", "official", org.city), status="pending_review")
+    workflow.perform(item, Action.approve_first, org.city_sup, now=make.now, today=make.today)
+    db.session.commit()
+    told = db.session.scalars(select(Notification).where(Notification.kind == "submitted",
+                                                         Notification.user_id == org.admin.id)).all()
+    assert len(told) == 1 and "待您复审" in told[0].title

@@ -1,5 +1,5 @@
 """per person and channel, which events are sent at once (users.notify_at_once); two-level review
-(units.two_level_review, items.review_stage, items.first_approver_id); withdrawn imports (reports and
+(units.two_level_review, items.review_stage, first_approver_id, first_review_unit_id); withdrawn imports (reports and
 items .withdrawn_at, who withdrew a report and why; the same file may then be imported again)
 
 Revision ID: e5b8c2d4f190
@@ -27,6 +27,8 @@ def upgrade():
         batch_op.add_column(sa.Column('review_stage', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('first_approver_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_items_first_approver_id_users'), 'users', ['first_approver_id'], ['id'])
+        batch_op.add_column(sa.Column('first_review_unit_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_items_first_review_unit_id_units'), 'units', ['first_review_unit_id'], ['id'])
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_created_at', ['created_at'], unique=False)
@@ -72,6 +74,8 @@ def downgrade():
         batch_op.drop_index('ix_notifications_created_at')
 
     with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_items_first_review_unit_id_units'), type_='foreignkey')
+        batch_op.drop_column('first_review_unit_id')
         batch_op.drop_constraint(batch_op.f('fk_items_first_approver_id_users'), type_='foreignkey')
         batch_op.drop_column('first_approver_id')
         batch_op.drop_column('review_stage')

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -21,9 +21,10 @@ from tracker.importing.readers import ImportFailed, check_length
 from tracker.importing.sandbox import Limits, read_and_parse
 from tracker.items import services as items
 from tracker.items import states
-from tracker.items.models import EventAction, Item, ItemEvent, Report, Status
+from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
 from tracker.org import permissions
 from tracker.org.models import Unit, User
+from tracker.rollover.services import draft_title
 
 SPLIT_MARK = "---"  # a line holding only this, inside a problem's text, splits it in two
 PLAN_MATCH_MIN = 0.12  # share of common two-character words for a plan to answer a problem
@@ -261,17 +262,31 @@ def preview_to_json(preview: Preview, report: Report | None = None, item_ids: li
 
 # Undoing an import ------------------------------------------------------------------------------
 
-# History rows that are not work on an item: its creation and edits of its fields (an assignment).
-NOT_WORK = (EventAction.create, EventAction.edit)
+# History rows that are work on an item: progress, evidence, a status change (an assignment, a
+# 督办单 or a year-end carry-over is not).
+WORK = (EventAction.progress, EventAction.evidence_added, EventAction.evidence_removed, EventAction.start,
+        EventAction.submit, EventAction.approve_first, EventAction.approve, EventAction.return_, EventAction.reopen,
+        EventAction.withdraw)
 REASON_MAX = 500
 
 
+def own_items(report: Report):
+    """SQL condition on ``Item``: the problems this report's import created, wherever they are now
+    (carried on to a later year or not); not those a rollover carried into it from the year before."""
+    first_move = (select(CarryOver.item_id, func.min(CarryOver.id).label("first_id"))
+                  .group_by(CarryOver.item_id).subquery())
+    born_here_and_moved = (select(CarryOver.item_id).join(first_move, CarryOver.id == first_move.c.first_id)
+                           .where(CarryOver.from_report_id == report.id))
+    never_moved = Item.id.not_in(select(CarryOver.item_id))
+    return or_((Item.report_id == report.id) & never_moved, Item.id.in_(born_here_and_moved))
+
+
 def untouched(report: Report) -> bool:
-    """Has none of the report's items progress, evidence or a status change yet?"""
-    ids = select(Item.id).where(Item.report_id == report.id)
-    worked = db.session.scalar(select(ItemEvent.id).where(ItemEvent.item_id.in_(ids), ItemEvent.action.not_in(NOT_WORK))
+    """Has none of the report's problems progress, evidence or a status change yet?"""
+    ids = select(Item.id).where(own_items(report))
+    worked = db.session.scalar(select(ItemEvent.id).where(ItemEvent.item_id.in_(ids), ItemEvent.action.in_(WORK))
                                .limit(1))
-    moved = db.session.scalar(select(Item.id).where(Item.report_id == report.id, Item.status != Status.open).limit(1))
+    moved = db.session.scalar(select(Item.id).where(own_items(report), Item.status != Status.open).limit(1))
     return worked is None and moved is None
 
 
@@ -304,18 +319,31 @@ def withdraw_report(report: Report, actor: User, *, reason: str, now: datetime) 
         raise Invalid("请填写撤回理由，例如“导入单位有误”。", field="reason")
     if len(reason) > REASON_MAX:
         raise Invalid(f"撤回理由不能超过{REASON_MAX}字。", field="reason")
-    carried = db.session.scalar(select(func.count(Item.id)).where(
-        Item.report_id == report.id, Item.carried_over_from_year.is_not(None)))
-    if carried:
-        raise Conflict(f"这份报告里有{carried}项上年度结转来的问题，不能整体撤回。")
-    ids = list(db.session.scalars(select(Item.id).where(Item.report_id == report.id, Item.withdrawn_at.is_(None))))
+    ids = list(db.session.scalars(select(Item.id).where(own_items(report), Item.withdrawn_at.is_(None))))
     report.withdrawn_at, report.withdrawn_by_id, report.withdrawn_reason = now, actor.id, reason
+    _keep_carried_in(report, ids, now)
     for start in range(0, len(ids), 1000):
         db.session.execute(update(Item).where(Item.id.in_(ids[start:start + 1000])).values(withdrawn_at=now)
                            .execution_options(synchronize_session=False))
     states.forget(db.session.connection(), ids)
     db.session.flush()
     return len(ids)
+
+
+def _keep_carried_in(report: Report, own: list[int], now: datetime) -> None:
+    """The import filled the year-end draft: the problems carried into it from the year before are
+    not the import's, and go back to a draft of their own (the year's report is then imported anew)."""
+    carried_in = list(db.session.scalars(select(Item.id).where(Item.report_id == report.id, Item.id.not_in(own))))
+    if not carried_in:
+        return
+    draft = Report(unit_id=report.unit_id, year=report.year, is_draft=True, created_at=now,
+                   title=draft_title(report.unit, report.year))
+    db.session.add(draft)
+    db.session.flush()
+    db.session.execute(update(Item).where(Item.id.in_(carried_in)).values(report_id=draft.id)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(CarryOver).where(CarryOver.item_id.in_(carried_in), CarryOver.to_report_id == report.id)
+                       .values(to_report_id=draft.id).execution_options(synchronize_session=False))
 
 
 def withdrawn_reports(limit: int = 500) -> list[tuple[Report, int]]:

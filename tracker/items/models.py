@@ -240,9 +240,11 @@ class Item(db.Model):
     # Set when its report's import was withdrawn: kept, but out of every list, figure and job.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Two-level review (两级审核, set on units): which review a pending close-out waits for
-    # (ReviewStage), and who passed it at the first level (he may not pass it at the second).
+    # (ReviewStage), who passed it at the first level (he may not pass it at the second) and from
+    # which unit (the second is a unit above that one, wherever he works later).
     review_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    first_review_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # The last 督办单 the item got, and how many (tracker.urging): the badge in every list, and what
     # the 督办规则 reads to suggest the next level.
     urge_level: Mapped[UrgeLevel | None] = mapped_column(enum_column(UrgeLevel))
@@ -256,7 +258,8 @@ class Item(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     report: Mapped[Report | None] = relationship(back_populates="items")
-    unit: Mapped[Unit] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    first_review_unit: Mapped[Unit | None] = relationship(foreign_keys=[first_review_unit_id])
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     first_approver: Mapped[User | None] = relationship(foreign_keys=[first_approver_id])
     category_links: Mapped[list[ItemCategory]] = relationship(

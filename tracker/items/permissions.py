@@ -39,10 +39,10 @@ def can_review_item(user: User, item: Item) -> bool:
 def can_review_second(user: User, item: Item) -> bool:
     """复审 of a close-out that passed its 初审: a reviewer of the item from a unit above the first
     reviewer's (or an admin), never the first reviewer himself."""
-    first = item.first_approver
-    if not can_review_item(user, item) or first is None or user.id == first.id:
+    first = item.first_review_unit
+    if not can_review_item(user, item) or first is None or user.id == item.first_approver_id:
         return False
-    return is_admin(user) or (first.unit.is_within(user.unit) and first.unit_id != user.unit_id)
+    return is_admin(user) or (first.is_within(user.unit) and first.id != user.unit_id)
 
 
 def can_urge_item(user: User, item: Item) -> bool:

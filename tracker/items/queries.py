@@ -156,7 +156,7 @@ def _visible(user: User) -> Select:
 
 def filtered_items(user: User | None, flt: ItemFilter, today: date) -> Select:
     """The items ``user`` may see (None: every item, for the operator's CLI) matching ``flt``."""
-    return _apply(select(Item) if user is None else _visible(user), flt, today)
+    return _apply(select(Item).where(live()) if user is None else _visible(user), flt, today)
 
 
 def units_below(unit: Unit) -> Select:
@@ -265,7 +265,7 @@ def review_queue(user: User, *, page: int = 1, per_page: int = 50) -> Page:
     query = (
         select(Item)
         .where(permissions.supervised_items_clause(user), Item.status == Status.pending_review)
-        .options(selectinload(Item.first_approver).joinedload(User.unit))
+        .options(selectinload(Item.first_approver), selectinload(Item.first_review_unit))
     )
     return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page)
 

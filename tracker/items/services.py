@@ -13,9 +13,10 @@ from tracker.extensions import db
 from tracker.formats import iso
 from tracker.items import permissions, workflow
 from tracker.items.history import record
-from tracker.items.models import Category, EventAction, Item, ItemCategory, Report, Status
+from tracker.items.models import Category, EventAction, Item, ItemCategory, Report, ReviewStage, Status
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
+from tracker.org.queries import two_level_review
 
 TITLE_MAX = 200
 TEXT_MAX = 20000
@@ -234,6 +235,9 @@ def _move(item: Item, actor: User, unit: Unit | None, diff: dict, *, keep_owner:
         raise Forbidden("只能把事项移到您督办的单位。", field="unit")
     diff["unit"] = {"old": item.unit.name, "new": unit.name}
     item.unit = unit
+    if item.review_stage:  # a close-out under review starts its review over, as the new unit's rules say
+        item.review_stage = ReviewStage.first if two_level_review(unit) else ReviewStage.single
+        item.first_approver_id = item.first_review_unit_id = None
     if item.owner is not None and not keep_owner and not org_permissions.eligible_owner(item.owner, unit):
         diff["owner"] = {"old": item.owner.username, "new": None, "old_name": item.owner.display_name,
                          "new_name": None}

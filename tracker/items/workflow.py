@@ -250,7 +250,7 @@ def perform(
         item.review_stage = ReviewStage.first if two_level_review(item.unit) else ReviewStage.single
         details = {"summary": summary}
     elif action is Action.approve_first:
-        item.review_stage, item.first_approver_id = ReviewStage.second, actor.id
+        item.review_stage, item.first_approver_id, item.first_review_unit_id = ReviewStage.second, actor.id, actor.unit_id
     elif action is Action.return_:
         item.returned_comment, item.returned_at = comment, now
     elif action is Action.approve:
@@ -266,7 +266,7 @@ def perform(
     if action is Action.approve:
         item.returned_comment = item.returned_at = None
     if action in (Action.approve, Action.return_, Action.withdraw):  # the review is over
-        item.review_stage, item.first_approver_id = ReviewStage.single, None
+        item.review_stage, item.first_approver_id, item.first_review_unit_id = ReviewStage.single, None, None
 
     if rule.target is not None:
         details = {"from": item.status.value, "to": rule.target.value, **details}

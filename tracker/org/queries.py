@@ -72,6 +72,11 @@ def suggest_owners(user: User | None, query: str, unit: Unit | None = None, limi
         statement.options(joinedload(User.unit)).order_by(first, Unit.path, User.username).limit(limit)))
 
 
+def active_admins() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.active.is_(True), User.role == Role.admin)
+                                   .order_by(User.id)))
+
+
 def two_level_review(unit: Unit) -> bool:
     """Do close-outs of ``unit`` need two reviews (set on it or on a unit above it)?"""
     return bool(db.session.scalar(

@@ -16,15 +16,15 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from tracker import clock
 from tracker.extensions import db
 from tracker.items.history import recorded
-from tracker.items.models import EventAction, Item, ItemEvent
+from tracker.items.models import EventAction, Item, ItemEvent, live
 from tracker.org.models import User
-from tracker.org.queries import nearest_supervisors
-from tracker.reminders.models import MessageKind, Notification, OutboxMessage
+from tracker.org.queries import active_admins, nearest_supervisors
+from tracker.reminders.models import Channel, MessageKind, Notification, OutboxMessage
 
 KINDS = {
     EventAction.submit: "submitted", EventAction.approve_first: "submitted", EventAction.return_: "returned",
@@ -62,9 +62,10 @@ def concerned(kind: str, item: Item, actor: User | None, event: ItemEvent) -> li
     besides = {actor.id} if actor is not None else set()
     if kind in TO_REVIEWERS:
         besides |= {item.owner_id} if item.owner_id else set()
-        if event.action is EventAction.approve_first:
+        if event.action is EventAction.approve_first:  # the level above; admins when there is none
             above = actor.unit.parent if actor is not None else None
-            return nearest_supervisors(above, besides=besides) if above is not None else []
+            found = nearest_supervisors(above, besides=besides) if above is not None else []
+            return found or [user for user in active_admins() if user.id not in besides]
         return nearest_supervisors(item.unit, besides=besides)
     owner = item.owner
     return [owner] if owner is not None and owner.active and owner.id not in besides else []
@@ -85,13 +86,13 @@ def tell(event: ItemEvent, *, item: Item, actor: User | None) -> None:
     title = "初审已通过，待您复审" if event.action is EventAction.approve_first else TITLES[kind]
     subject = f"【{title}】{item.title}"
     line = f"{who}：{text}" if text else f"由{who}操作"
-    payload = {"kind": kind, "item_id": item.id, "sections": [{"title": title, "items": [{
+    key = f"event-{uuid.uuid4().hex}"  # its messages' key; the digest leaves out the channels it went to
+    payload = {"kind": kind, "key": key, "item_id": item.id, "sections": [{"title": title, "items": [{
         "id": item.id, "title": item.title, "unit": item.unit.name,
         "owner": item.owner.display_name if item.owner else None,
         "deadline": item.deadline.isoformat() if item.deadline else None, "light": "none",
         "days_left": None, "reason": line, "carried": item.carried_label,
     }]}]}
-    key = f"event-{uuid.uuid4().hex}"
     for user in people:
         db.session.add(Notification(user_id=user.id, kind=kind, item_id=item.id, title=subject[:200], body=line,
                                     payload=payload, created_at=event.at))
@@ -116,12 +117,22 @@ def since(start: datetime, end: datetime) -> dict[int, list[Notification]]:
     """The events told on the bell in [start, end), by person, oldest first: the daily digest
     lists those a person's channel did not hear at once."""
     found: dict[int, list[Notification]] = defaultdict(list)
-    query = (select(Notification).where(Notification.kind.in_(list(KIND_TITLES)), Notification.created_at >= start,
-                                        Notification.created_at < end)
+    query = (select(Notification).outerjoin(Item, Item.id == Notification.item_id)
+             .where(Notification.kind.in_(list(KIND_TITLES)), Notification.created_at >= start,
+                    Notification.created_at < end, or_(Notification.item_id.is_(None), live()))
              .order_by(Notification.id).execution_options(yield_per=2000))
     for note in db.session.scalars(query):
         found[note.user_id].append(note)
     return found
+
+
+def sent_at_once(start: datetime, end: datetime) -> set[tuple[int, Channel, str]]:
+    """(recipient, channel, key) of the event and 督办单 messages written in [start, end): the
+    channels an event already went to, whatever the person's choices are by the time of the digest."""
+    days = [clock.to_local(start).date() + timedelta(days=n)
+            for n in range((clock.to_local(end).date() - clock.to_local(start).date()).days + 1)]
+    return set(db.session.execute(select(OutboxMessage.recipient_id, OutboxMessage.channel, OutboxMessage.key).where(
+        OutboxMessage.day.in_(days), OutboxMessage.kind.in_([MessageKind.event, MessageKind.urge]))).all())
 
 
 def digest_section(notes: list[Notification]) -> dict:

@@ -209,7 +209,7 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     )
     columns = (Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
     waiting = (
-        select(*columns, submitted.c.at, Item.review_stage, Item.first_approver_id)
+        select(*columns, submitted.c.at, Item.review_stage, Item.first_review_unit_id)
         .join(submitted, submitted.c.item_id == Item.id)
         .where(Item.status == Status.pending_review, live())
     )
@@ -224,9 +224,8 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
             since = _local_date(at, zone)
             if waiting_due(since, start, end, rule):
                 why = f"{what}已等待{(day - since).days}天"
-                second = stage == ReviewStage.second and first in users  # 复审: the level above the 初审's
-                found = reviewers.of(users[first].unit_id, owner_id, above=True) if second else \
-                    reviewers.of(unit_id, owner_id)
+                second = stage == ReviewStage.second and first is not None  # 复审: above the 初审's unit
+                found = reviewers.of(first, owner_id, above=True) if second else reviewers.of(unit_id, owner_id)
                 for uid in found:
                     add(uid, "review", entry(item_id, title, unit_id, owner_id, deadline, status, carries, why))
 

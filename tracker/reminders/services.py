@@ -165,7 +165,9 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     result.digests = planning.decide(day, window[0], window[1], rule, zone)
     if dry_run:
         return result
-    told = events.since(*_events_window(day, now))
+    window_of_events = _events_window(day, now)
+    told = events.since(*window_of_events)
+    went = events.sent_at_once(*window_of_events) if told else set()
     owed = {found.recipient.id: (found.recipient, found.to_json(), found.item_count) for found in result.digests}
     for user in db.session.scalars(select(User).where(User.active, User.id.in_(set(told) - set(owed)))):
         owed[user.id] = (user, {"recipient": user.display_name, "sections": []}, 0)
@@ -173,7 +175,9 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     for user_id in sorted(owed):
         user, payload, count = owed[user_id]
         for channel in user_channels(user):
-            waiting = [note for note in told.get(user_id, ()) if not at_once(user, channel, note.kind)]
+            waiting = [note for note in told.get(user_id, ()) if channel is not Channel.inapp and (
+                (user_id, channel, note.payload["key"]) not in went if "key" in note.payload
+                else not at_once(user, channel, note.kind))]
             sections = payload["sections"] + ([events.digest_section(waiting)] if waiting else [])
             if not sections:
                 continue
@@ -204,8 +208,9 @@ def _events_window(day: date, now: datetime) -> tuple[datetime, datetime]:
     """The moments whose events the pass on ``day`` lists: from the start of the pass before it
     (a day earlier for the first one) to its own start, so each event is in one digest."""
     started = db.session.scalar(select(ReminderPass.started_at).where(ReminderPass.day == day)) or now
-    previous = db.session.scalar(
-        select(ReminderPass.started_at).where(ReminderPass.day < day).order_by(ReminderPass.day.desc()).limit(1))
+    previous = db.session.scalar(  # a pass that owed nothing listed no events either
+        select(ReminderPass.started_at).where(ReminderPass.day < day, ReminderPass.window_start <= ReminderPass.window_end)
+        .order_by(ReminderPass.day.desc()).limit(1))
     return previous or started - timedelta(days=1), started
 
 
@@ -344,6 +349,7 @@ def drain(config, *, clock: Callable[[], datetime] = utcnow, limit: int | None =
 # A minute's events to the same group robot go as one post (the generic webhook gets each alone).
 JOINED_KINDS = (MessageKind.event, MessageKind.urge)
 GROUP_ROBOTS = (Channel.wecom, Channel.dingtalk, Channel.feishu)
+JOINED_MAX = 10  # lines of one post: what a robot's markdown holds (3800 bytes) whole; the rest go next
 
 
 def _joined(message: OutboxMessage, token: str, now: datetime, deliverer: Deliverer) -> list[OutboxMessage]:
@@ -363,6 +369,7 @@ def _joined(message: OutboxMessage, token: str, now: datetime, deliverer: Delive
         .options(joinedload(OutboxMessage.recipient).joinedload(User.unit)).order_by(OutboxMessage.id).limit(CLAIM_BATCH)
     ).all()
     ids = [other.id for other in candidates if deliverer.robot_for(other.recipient, other.channel) is robot]
+    ids = ids[:JOINED_MAX - 1]
     if not ids:
         return []
     db.session.execute(

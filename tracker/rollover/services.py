@@ -135,7 +135,7 @@ def _next_reports(unit_ids: list[int], year: int, now: datetime) -> tuple[dict[i
         found: dict[int, int] = {}
         for report_id, unit_id in db.session.execute(
             select(Report.id, Report.unit_id)
-            .where(Report.unit_id.in_(unit_ids), Report.year == year)
+            .where(Report.unit_id.in_(unit_ids), Report.year == year, Report.withdrawn_at.is_(None))
             .order_by(Report.is_draft, Report.id)
         ):
             found.setdefault(unit_id, report_id)

@@ -13,7 +13,7 @@ from tracker import clock
 from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db
 from tracker.formats import chinese_date
-from tracker.items.models import Item, ItemState, Status, UrgeLevel
+from tracker.items.models import Item, ItemState, Status, UrgeLevel, live
 from tracker.items.states import as_of
 from tracker.officedoc import BODY_FONT, HEADING_FONT, SIZE_2, SIZE_3, TITLE_FONT, body, page_setup, paragraph
 from tracker.org import permissions
@@ -83,7 +83,7 @@ def bulletin_for(user: User | None, unit: Unit, start: date, end: date, today: d
     )]
     urges = list(db.session.scalars(
         select(Urge).join(Item, Item.id == Urge.item_id)
-        .where(Item.unit_id.in_(figures.unit_ids),
+        .where(Item.unit_id.in_(figures.unit_ids), live(),
                Urge.issued_at >= clock.day_start(start), Urge.issued_at < clock.day_start(end + timedelta(days=1)))
         .order_by(Urge.issued_at, Urge.id)
     ))

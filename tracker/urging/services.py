@@ -162,7 +162,7 @@ def _tell(urge: Urge, item: Item, today: date, now: datetime) -> None:
     subject = f"【{urge.level.title}】{urge.number}：{item.title}"
     overdue = f"，已逾期{urge.days_overdue}天" if urge.days_overdue else ""
     reason = f"{urge.comment}请于{chinese_date(urge.reply_by)}前反馈整改情况{overdue}。"
-    payload = {"kind": "urged", "urge_id": urge.id, "item_id": item.id, "sections": [{
+    payload = {"kind": "urged", "key": f"urge-{urge.id}", "urge_id": urge.id, "item_id": item.id, "sections": [{
         "title": f"{urge.issuing_unit.name}{urge.level.title}", "items": [{
             "id": item.id, "title": item.title, "unit": item.unit.name,
             "owner": item.owner.display_name if item.owner else None,
@@ -173,7 +173,7 @@ def _tell(urge: Urge, item: Item, today: date, now: datetime) -> None:
     for user in recipients(item):
         db.session.add(Notification(user_id=user.id, kind="urged", item_id=item.id, title=subject, body=reason,
                                     payload=payload, created_at=now))
-        events.send_at_once(user, "urged", MessageKind.urge, f"urge-{urge.id}", subject, payload, now)
+        events.send_at_once(user, "urged", MessageKind.urge, payload["key"], subject, payload, now)
 
 
 def item_urges(item: Item) -> list[Urge]:
