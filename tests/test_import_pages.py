@@ -39,8 +39,9 @@ def test_dry_run_prints_the_json_and_stores_nothing(app, tmp_path):
     result = _cli(app, "import-report", str(path), "--dry-run")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"unit", "year", "title", "problems", "plans", "report_id", "item_ids"}
+    assert set(data) == {"unit", "matched_unit", "year", "title", "problems", "plans", "report_id", "item_ids"}
     assert (data["unit"], data["year"], data["report_id"], data["item_ids"]) == ("呼兰区交通运输局", 2023, None, None)
+    assert data["matched_unit"] is None  # the system has no such unit yet
     assert [p["title"] for p in data["problems"]] == [t for t, _ in SAMPLES[NAME_004][2]]
     assert data["problems"][2]["categories"][0] == "case_file_quality"
     assert db.session.scalar(select(func.count(Report.id))) == 0
@@ -256,3 +257,50 @@ def test_admin_edits_the_classification_rules(org, login):
     assert c.post(f"/admin/rules/{rule.id}/remove").status_code == 302
     assert classify(text, text, load_rules()) == ["other"]
     assert isinstance(load_rules()[0], Rule)
+
+
+def test_the_preview_chooses_the_system_unit_the_report_names_and_never_the_users_own(org, make, login):
+    text = sample_text(NAME_004).replace("呼兰区交通运输局", "黑龙江省哈尔滨市呼兰区交通运输局", 1)
+    unit = make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    page = _upload(c, text.encode()).get_data(as_text=True)
+    assert _form_fields(page)["unit"] == str(unit.id) and 'id="unit-warning"' not in page
+    assert "即系统中的“呼兰区交通运输局”" in page
+    db.session.delete(unit)
+    db.session.commit()
+    unknown = _upload(c, text.encode()).get_data(as_text=True)
+    assert _form_fields(unknown)["unit"] == "0"  # not 市局, the user's own unit
+    assert "不在系统中，请在下方选择报告所属的单位" in unknown
+    refused = c.post("/reports/import/confirm", data=_form_fields(unknown))
+    assert refused.status_code == 422 and "请选择报告单位" in refused.get_data(as_text=True)
+    assert "不在系统中" in refused.get_data(as_text=True)  # the warning stays on the page
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_a_near_name_is_preselected_to_be_confirmed_and_the_cli_asks_for_it(app, org, make, login, tmp_path):
+    unit = make.unit("呼兰区交通局", org.city)
+    c = login(org.city_sup)
+    page = _upload(c, sample_text(NAME_004).encode()).get_data(as_text=True)
+    assert _form_fields(page)["unit"] == str(unit.id)
+    assert "系统中没有“呼兰区交通运输局”，最接近的是“呼兰区交通局”" in page
+    path = tmp_path / NAME_004
+    path.write_bytes(sample_text(NAME_004).encode("gb18030"))
+    result = _cli(app, "import-report", str(path))
+    assert result.exit_code == 1 and "最接近的是“呼兰区交通局”" in result.output and "--unit" in result.output
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+    stored = _cli(app, "import-report", str(path), "--unit", "呼兰区交通局")
+    assert stored.exit_code == 0 and json.loads(stored.stdout)["matched_unit"] == "呼兰区交通局"
+
+
+def test_an_admin_creates_the_unit_a_report_names_from_the_preview(org, login):
+    c = login(org.admin)
+    page = _upload(c, sample_text(NAME_004).encode()).get_data(as_text=True)
+    assert 'id="new-unit"' in page
+    data = _form_fields(page)
+    assert data["new_unit_name"] == "呼兰区交通运输局"
+    data.update(create_unit=["y"], new_unit_parent=str(org.city.id))
+    assert c.post("/reports/import/confirm", data=data).status_code == 302
+    report = db.session.scalar(select(Report))
+    assert (report.unit.name, report.unit.parent_id) == ("呼兰区交通运输局", org.city.id)
+    other = sample_text(NAME_004).replace("呼兰区交通运输局", "道里区交通运输局")
+    assert 'id="new-unit"' not in _upload(login(org.city_sup), other.encode()).get_data(as_text=True)  # admins only

@@ -278,3 +278,55 @@ def test_reports_written_by_someone_else(name):
             continue
         assert len(got) == len(want), [s.title for s in got]
         assert all(_same_headline(s.title, w) for s, w in zip(got, want, strict=True)), [s.title for s in got]
+
+
+# The unit at the top of a report, in the forms real reports write it.
+UNIT_FORMS = [
+    ("小龙门乡2024年法治政府建设工作情况报告", "小龙门乡"),
+    ("XX街道办事处2023年度法治政府建设情况报告", "XX街道办事处"),
+    ("XX县气象局推进扩权强县工作自查报告", "XX县气象局"),
+    ("中共大马营镇委员会大马营镇人民政府2024年法治建设工作情况报告", "大马营镇人民政府"),
+    ("XX县残疾人联合会2023年度法治政府建设工作报告", "XX县残疾人联合会"),
+    ("XX县残联2023年法治建设情况报告", "XX县残联"),
+    ("XX市第一人民医院2023年度依法执业自查报告", "XX市第一人民医院"),
+    ("XX市城市建设投资集团有限公司2023年法治建设工作报告", "XX市城市建设投资集团有限公司"),
+    ("XX县实验小学2023年依法治校工作报告", "XX县实验小学"),
+    ("中共XX县交通运输局党组2023年度履行推进法治建设第一责任人职责情况报告", "XX县交通运输局"),
+    ("国家税务总局**县税务局二〇二三年度法治税务建设情况报告", "国家税务总局**县税务局"),
+]
+
+
+@pytest.mark.parametrize("title,unit", UNIT_FORMS)
+def test_the_unit_is_read_in_the_forms_reports_write_it(title, unit):
+    lines = [title, "县委全面依法治县委员会办公室：", "现将有关情况报告如下：", "一、存在的问题",
+             "（一）普法宣传不够深入。", "（二）执法人员不足。"]
+    report = parse_report("\n".join(lines))
+    assert report.unit == unit and report.title == title
+
+
+def test_a_site_header_above_the_title_is_not_the_unit():
+    text = "重庆市气象局\n巫山县气象局2023年法治政府建设年度报告\n现将有关情况报告如下：\n一、存在的问题\n（一）普法宣传不够深入。"
+    report = parse_report(text)
+    assert report.unit == "巫山县气象局" and report.title == "巫山县气象局2023年法治政府建设年度报告"
+
+
+def test_written_names_are_matched_to_the_units_of_the_system():
+    from types import SimpleNamespace as Unit
+
+    from tracker.importing.units import match_unit
+
+    city = Unit(id=1, name="重庆市交通局", parent_id=None, depth=0)
+    units = [city, Unit(id=2, name="南岸区交通局", parent_id=1, depth=1), Unit(id=3, name="大马营镇", parent_id=1, depth=1),
+             Unit(id=4, name="法制科", parent_id=1, depth=1), Unit(id=5, name="睢县交通运输局", parent_id=1, depth=1),
+             Unit(id=6, name="杞县交通运输局", parent_id=1, depth=1)]
+    exact = {"重庆市南岸区交通局": "南岸区交通局", "南岸交通局": "南岸区交通局", "中共大马营镇委员会": "大马营镇",
+             "大马营镇人民政府": "大马营镇", "重庆市交通局法制科": "法制科", "河南省商丘市睢县交通运输局": "睢县交通运输局"}
+    for written, name in exact.items():
+        found = match_unit(written, units)
+        assert (found.unit and found.unit.name, found.near) == (name, None), written
+    near = {"南岸区交通运输局": "南岸区交通局", "商丘市杞县交通局": "杞县交通运输局"}
+    for written, name in near.items():
+        found = match_unit(written, units)
+        assert (found.unit, found.near and found.near.name) == (None, name), written
+    for written in ("睢阳区交通运输局", "重庆市气象局", "南岸区市场监督管理局"):  # another place, another office
+        assert match_unit(written, units).found is None, written

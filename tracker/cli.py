@@ -178,16 +178,12 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
         _fail(f"无法读取文件“{file}”。")
     try:
         preview = importing.preview_report(data=data, filename=Path(file).name)
-        if unit_name:
-            preview.parsed.unit = unit_name
-        if year:
-            preview.parsed.year = year
         if dry_run:
-            _emit(importing.preview_to_json(preview))
+            _emit(importing.preview_to_json(preview, unit_name=unit_name, year=year))
             return
         report, items = run(lambda: importing.import_preview(
             preview, actor=None, now=clock.utcnow(), filename=Path(file).name, allow_duplicate=allow_duplicate,
-            deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"],
+            deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"], unit_name=unit_name, year=year,
         ))
     except DomainError as error:
         message = error.message

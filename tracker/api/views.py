@@ -352,18 +352,15 @@ def import_report():
         raise Invalid("请用 multipart 字段 file 上传报告。", field="file")
     form = Params(request.form, strict=False)
     dry_run = form.flag("dry_run")
+    unit_name = (request.form.get("unit") or "").strip() or None
+    year = params.year(request.form["year"]) if request.form.get("year") else None
     preview = importing.preview_report(data=upload.read(), filename=upload.filename)
-    parsed = preview.parsed
-    if request.form.get("unit"):
-        parsed.unit = request.form["unit"]
-    if request.form.get("year"):
-        parsed.year = params.year(request.form["year"])
     if dry_run:
-        return importing.preview_to_json(preview)
+        return importing.preview_to_json(preview, unit_name=unit_name, year=year)
     report, items = run(lambda: importing.import_preview(
         preview, actor=_user(), now=clock.utcnow(), filename=upload.filename,
         deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"],
-        allow_duplicate=form.flag("allow_duplicate"),
+        allow_duplicate=form.flag("allow_duplicate"), unit_name=unit_name, year=year,
     ))
     return importing.preview_to_json(preview, report, [i.id for i in items]), 201
 

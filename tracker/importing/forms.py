@@ -30,6 +30,10 @@ class RowForm(SubForm):
 class ConfirmForm(Form):
     token = HiddenField()
     unit = SelectField("报告单位", coerce=db_id, validate_choice=False)
+    # An admin may create the unit a report names when the system has none (the preview offers it).
+    create_unit = BooleanField("在系统中新建这个单位")
+    new_unit_name = StringField("新单位名称", validators=[Length(max=100, message="单位名称不能超过100字。")])
+    new_unit_parent = SelectField("新单位的上级单位", coerce=db_id, validate_choice=False)
     year = IntegerField(
         "年度", validators=[InputRequired("请填写年度。"), NumberRange(2000, 2100, "年度应在2000至2100之间。")]
     )

@@ -40,7 +40,14 @@ PLANS_HEADING = re.compile(
     r"|意见建议|重点工作|工作建议))"
     r"(?:[和与及、].{0,10})?[:：。]?$"
 )
-ORG_SUFFIX = r"(?:局|厅|委员会|委|办公室|院|署|中心|支队|大队|政府|公司|管理处|所|站)"
+# The head noun that ends an organisation's name: an office (局, 厅, 委员会, 办公室 …), a force
+# (总队, 支队, 大队), a level of government (人民政府, 乡, 镇, 街道办事处), a body (联合会, 残联,
+# 党组), an enterprise or an institution (公司, 集团, 学校, 医院 …). A name is a place, some words
+# and one of these; which words come after it in a title does not matter (see _name_at_start).
+ORG_SUFFIX = (
+    r"(?:人民政府办公室|人民政府|街道办事处|办事处|街道|委员会|联合会|残联|党工委|党组|党委|局|厅|委|办公室|办|院|署"
+    r"|中心|总队|支队|大队|中队|分局|政府|公司|集团|管理处|处|所|站|乡|镇|学校|学院|大学|中学|小学|医院|社区|馆|监狱)"
+)
 NAME = rf"[{CN_DIGITS}\u4e00-\u9fff*＊Xx×○]{{2,24}}?{ORG_SUFFIX}"  # X, ×, ○ and * mask names
 # Bodies a report cites but is not written by: party committees, governments, courts, ministries.
 NOT_THE_AUTHOR = re.compile(
@@ -48,7 +55,7 @@ NOT_THE_AUTHOR = re.compile(
 )
 # Words of a sentence, not of an organisation's name ("…职责成立了以市局").
 NOT_A_NAME = re.compile(r"[了的以在对把将是为与及等从]")
-PLACE = re.compile(r"(?:\*|＊|X|×|○|省|市|县|区|州|旗|盟|镇|乡)")
+PLACE = re.compile(r"(?:\*|＊|X|×|○|省|市|县|区|州|旗|盟|镇|乡|街道)")
 HEADLINE_MAX = 40
 CLAUSE_AFTER = 30  # a first sentence longer than this is shortened to its first clause
 GENERIC_HEADING_MAX = 8
@@ -248,8 +255,15 @@ _DATE = rf"(?:\d{{4}}|{_CN_YEAR})\s*年\s*[\d一二三四五六七八九十]{{1,
 NOT_TITLE = re.compile(
     rf"^(?:附件\s*\d*[:：]?|.{{2,30}}文件|.*〔\d{{4}}〕\s*\d+\s*号|[（(]?{_DATE}[）)]?|密级.*|签发人.*|（?此件.*）?)$"
 )
-# What may follow a unit's name at the start of a title: a year, 关于, the office-holder, the genre.
-_AFTER_NAME = re.compile(rf"^(?:$|\d|{_CN_YEAR}|关于|主要|党组|党委|局长|主任|书记|述职|法治|年度|工作|（|\(|\s)")
+# What follows a unit's name at the start of a title: a year, 关于, the office-holder, the genre, or
+# the verb of a 自查/整改 report's title ("…气象局推进扩权强县工作自查报告").
+_AFTER_NAME = re.compile(
+    rf"^(?:$|\d|{_CN_YEAR}|关于|主要|党组|党委|局长|主任|书记|述职|述法|法治|年度|工作|上半年|下半年|年终|（|\(|\s"
+    r"|推进|开展|落实|贯彻|履行|加强|深化|自查|自评|整改|巡察|巡视|审计|对照|全面|依法|党建)")
+# What cannot follow a whole name: more of a name ("…局局长" is 局's head, "…局属单位" its units).
+# When nothing of _AFTER_NAME follows any name, anything else may.
+_NOT_AFTER_NAME = re.compile(r"^(?:长|员|属|内设|机关|领导|班子|系统|下属|直属|各)")
+_PARTY_BODY = re.compile(r"(?:委员会|党委|党组|党工委)$")
 
 
 def _title_lines(lines: list[str]) -> list[str]:
@@ -266,6 +280,15 @@ def _title_lines(lines: list[str]) -> list[str]:
     return title
 
 
+def _without_header(title: list[str]) -> list[str]:
+    """A site's or a superior's name alone on the first line ("重庆市气象局") over a title that
+    names its own unit ("巫山县气象局2023年…报告") is a header, not the title."""
+    if len(title) > 1 and _name_at_start(title[0]) == _clean_name(title[0].replace("中共", "", 1)) \
+            and _name_at_start(title[1]) and _name_at_start(title[1]) != _name_at_start(title[0]):
+        return title[1:]
+    return title
+
+
 def _clean_name(name: str) -> str:
     return re.sub(r"(?:党组|党委)$", "", re.sub(r"^中共", "", name))
 
@@ -279,18 +302,34 @@ def _name_at_start(line: str) -> str | None:
     """The unit named at the start of a title line: the longest name that a year, 关于, an
     office-holder or the report's genre follows ("××县人民政府办公室2023年…")."""
     head = re.sub(rf"^(?:(?:20\d{{2}}|{_CN_YEAR})\s*年度?|关于|中共)+", "", line)
-    found = None
-    for match in re.finditer(ORG_SUFFIX, head[:32]):
-        name = head[: match.end()]
-        if _AFTER_NAME.match(head[match.end():]) and _valid_name(_clean_name(name)):
+    found = loose = None
+    for match in re.finditer(ORG_SUFFIX, head[:36]):
+        name, after = head[: match.end()], head[match.end():]
+        if not _valid_name(_clean_name(name)):
+            continue
+        if _AFTER_NAME.match(after):
             found = _clean_name(name)
-    return found
+        elif not _NOT_AFTER_NAME.match(after):
+            loose = _clean_name(name)
+    found = found or loose
+    return _last_of_joint(found) if found else None
+
+
+def _last_of_joint(name: str) -> str:
+    """"大马营镇委员会大马营镇人民政府" (a joint report of the party committee and the government):
+    the government's name, the last of the names run together."""
+    for match in re.finditer(ORG_SUFFIX, name):
+        rest = _clean_name(name[match.end():])
+        if _PARTY_BODY.search(name[: match.end()]) and rest and _valid_name(rest) \
+                and re.search(rf"{ORG_SUFFIX}$", rest) and PLACE.search(rest[:8]):
+            return _last_of_joint(rest)
+    return name
 
 
 def detect_unit(lines: list[str]) -> str | None:
     """The reporting unit: named at the top, else signing at the bottom, else the unit that
     issues documents in the report."""
-    for line in _title_lines(lines):
+    for line in _without_header(_title_lines(lines)):
         if name := _name_at_start(line):
             return name
     for line in reversed(lines[-6:]):  # the signature above the closing date
@@ -342,7 +381,7 @@ def detect_year(lines: list[str]) -> int | None:
 
 
 def detect_title(lines: list[str], unit: str | None) -> str:
-    top = _title_lines(lines)
+    top = _without_header(_title_lines(lines))
     if top:
         return "".join(top)[:300]
     match = re.search(r"现将(.{4,80}?报告)如下", "\n".join(lines[:5]))

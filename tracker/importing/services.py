@@ -19,6 +19,7 @@ from tracker.importing.classify import bigrams, classify, load_rules
 from tracker.importing.parser import ParsedReport, Section, headline
 from tracker.importing.readers import ImportFailed, check_length
 from tracker.importing.sandbox import Limits, read_and_parse
+from tracker.importing.units import UnitMatch, find_named, match_unit
 from tracker.items import services as items
 from tracker.items import states
 from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
@@ -37,6 +38,7 @@ class Preview:
     filename: str | None
     duplicate: Report | None
     measures: list[str] = field(default_factory=list)  # proposed, one per problem
+    match: UnitMatch = field(default_factory=lambda: UnitMatch(None))  # the system's unit it names
 
 
 @dataclass
@@ -75,7 +77,23 @@ def preview_report(
         filename=filename,
         duplicate=find_duplicate(digest),
         measures=propose_measures(parsed.problems, parsed.plans),
+        match=unit_of(parsed),
     )
+
+
+def unit_of_name(written: str | None) -> UnitMatch:
+    """The system's unit a name as written in a report means."""
+    return match_unit(written, list(db.session.scalars(select(Unit).order_by(Unit.path))))
+
+
+def unit_of(parsed: ParsedReport) -> UnitMatch:
+    """The system's unit the report names: the name the parser read, matched against the tree;
+    else a unit of the tree named in the report's title."""
+    units = list(db.session.scalars(select(Unit).order_by(Unit.path)))
+    found = match_unit(parsed.unit, units)
+    if found.found is None and (named := find_named(parsed.title, units)) is not None:
+        found.unit = named
+    return found
 
 
 def find_duplicate(sha256: str) -> Report | None:
@@ -220,38 +238,63 @@ def _draft_report(unit: Unit, year: int) -> Report | None:
     )
 
 
-def import_preview(
-    preview: Preview, *, actor: User | None, now: datetime, filename: str | None, deadline_month_day: str,
-    allow_duplicate: bool = False,
-) -> tuple[Report, list[Item]]:
-    """Store a previewed report as parsed, with its proposed measures and the default deadline:
-    what ``import-report`` and ``POST /reports/import`` do without a person editing the preview."""
+def named_unit(name: str) -> Unit:
+    """The unit a person named (``--unit``, the API's ``unit``): its system name or path."""
     from tracker.org.services import find_unit
 
-    parsed = preview.parsed
-    if not parsed.unit:
-        raise Invalid("报告中没有识别出单位，请指定单位。", field="unit")
-    if not parsed.year:
-        raise Invalid("报告中没有识别出年度，请指定年度。", field="year")
     try:
-        unit = find_unit(parsed.unit)
+        return find_unit(name)
     except DomainError as error:
         raise Invalid(error.message, field="unit") from None
+
+
+def unit_to_store(preview: Preview, unit_name: str | None) -> Unit:
+    """The unit a report is stored under without a person on the preview: the one named, else the
+    system's unit the report names exactly. A near match or none is a question for a person."""
+    if unit_name:
+        return named_unit(unit_name)
+    match, written = preview.match, preview.parsed.unit
+    if match.unit is not None:
+        return match.unit
+    if match.near is not None:
+        raise Invalid(f"报告单位“{written}”在系统中没有完全对应的单位，最接近的是“{match.near.name}”，请指定单位。",
+                      field="unit")
+    if written:
+        raise Invalid(f"报告单位“{written}”不在系统中，请指定单位（管理员可先新建该单位）。", field="unit")
+    raise Invalid("报告中没有识别出单位，请指定单位。", field="unit")
+
+
+def import_preview(
+    preview: Preview, *, actor: User | None, now: datetime, filename: str | None, deadline_month_day: str,
+    allow_duplicate: bool = False, unit_name: str | None = None, year: int | None = None,
+) -> tuple[Report, list[Item]]:
+    """Store a previewed report as parsed, with its proposed measures and the default deadline:
+    what ``import-report`` and ``POST /reports/import`` do without a person editing the preview
+    (``unit_name`` and ``year``, when given, say what the report does not)."""
+    parsed = preview.parsed
+    unit = unit_to_store(preview, unit_name)
+    year = year or parsed.year
+    if not year:
+        raise Invalid("报告中没有识别出年度，请指定年度。", field="year")
     drafts = [Draft(p.title, p.text, p.categories, measures)
               for p, measures in zip(parsed.problems, preview.measures, strict=True)]
     return import_report(
-        unit=unit, year=parsed.year, title=parsed.title, drafts=drafts, actor=actor, now=now,
+        unit=unit, year=year, title=parsed.title, drafts=drafts, actor=actor, now=now,
         filename=filename, sha256=preview.sha256, allow_duplicate=allow_duplicate,
-        deadline=default_deadline(parsed.year, deadline_month_day),
+        deadline=default_deadline(year, deadline_month_day),
     )
 
 
-def preview_to_json(preview: Preview, report: Report | None = None, item_ids: list[int] | None = None) -> dict:
-    """The JSON that ``import-report`` prints (CONTRACT.md)."""
+def preview_to_json(preview: Preview, report: Report | None = None, item_ids: list[int] | None = None, *,
+                    unit_name: str | None = None, year: int | None = None) -> dict:
+    """The JSON that ``import-report`` prints (CONTRACT.md): ``unit`` as the report writes it (or
+    as given), ``matched_unit`` the system's unit it was matched to, or null."""
     parsed = preview.parsed
+    matched = report.unit if report else (named_unit(unit_name) if unit_name else preview.match.unit)
     return {
-        "unit": report.unit.name if report else parsed.unit,
-        "year": report.year if report else parsed.year,
+        "unit": unit_name or parsed.unit,
+        "matched_unit": matched.name if matched else None,
+        "year": report.year if report else (year or parsed.year),
         "title": report.title if report else parsed.title,
         "problems": [{"title": p.title, "text": p.text, "categories": p.categories} for p in parsed.problems],
         "plans": [{"title": p.title, "text": p.text} for p in parsed.plans],

@@ -12,6 +12,7 @@ from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
 from tracker.org import permissions
 from tracker.org import queries as org_queries
+from tracker.org import services as org_services
 from tracker.org.models import Unit
 from tracker.web.pages import done, guard
 from tracker.web.work import submitted
@@ -31,7 +32,8 @@ def _supervised_units() -> list[Unit]:
 
 
 def _fill_choices(form: ConfirmForm, units: list[Unit]) -> None:
-    form.unit.choices = [(u.id, u.indented_name) for u in units]
+    form.unit.choices = [(0, "（请选择单位）")] + [(u.id, u.indented_name) for u in units]
+    form.new_unit_parent.choices = [(0, "（无，顶级单位）")] + [(u.id, u.indented_name) for u in units]
     categories = [(c.code, c.name) for c in queries.all_categories()]
     for row in form.rows:
         row.form.primary_category.choices = categories
@@ -53,20 +55,25 @@ def upload():
             (form.file if upload and upload.filename else form.pasted).errors = [error.message]
             status = error.status_code
         else:
-            return _preview_page(_confirm_form(preview), preview.parsed.unit, preview.parsed.plans, preview.duplicate)
+            return _preview_page(_confirm_form(preview), preview.match, preview.parsed.plans, preview.duplicate)
     elif form.is_submitted():
         status = 422
     return render_template("importing/upload.html", form=form), status
 
 
 def _confirm_form(preview: importing.Preview) -> ConfirmForm:
+    """The preview's form. The unit is the system's unit the report names, when the user may import
+    for it; else none is chosen (never the user's own unit by default) and the page says why."""
     parsed = preview.parsed
     units = _supervised_units()
-    matched = next((u for u in units if u.name == parsed.unit), None)
+    found = preview.match.found
+    chosen = found if found is not None and any(u.id == found.id for u in units) else None
     year = importing.report_year(parsed, clock.local_today())
     data = {
-        "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename}),
-        "unit": (matched or current_user.unit).id,
+        "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename, "written": parsed.unit}),
+        "unit": chosen.id if chosen else 0,
+        "new_unit_name": parsed.unit or "",
+        "new_unit_parent": current_user.unit_id,
         "year": year,
         "title": parsed.title,
         "deadline": importing.default_deadline(year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
@@ -81,10 +88,12 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
     return form
 
 
-def _preview_page(form: ConfirmForm, detected_unit, plans, duplicate, status: int = 200):
+def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200):
+    supervised = {u.id for u in _supervised_units()}
     return render_template(
-        "importing/preview.html", form=form, detected_unit=detected_unit, plans=plans, duplicate=duplicate,
-        split_mark=importing.SPLIT_MARK,
+        "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate,
+        split_mark=importing.SPLIT_MARK, may_create_unit=permissions.is_admin(current_user),
+        outside=match.found is not None and match.found.id not in supervised,
     ), status
 
 
@@ -101,9 +110,13 @@ def confirm():
     duplicate = importing.find_duplicate(meta.get("sha256") or "")
 
     def store():
-        unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
+        if form.create_unit.data and permissions.is_admin(current_user):
+            parent = db.session.get(Unit, form.new_unit_parent.data) if form.new_unit_parent.data else None
+            unit = org_services.create_unit(form.new_unit_name.data, parent)
+        else:
+            unit = db.session.get(Unit, form.unit.data) if form.unit.data else None
         if unit is None:
-            raise DomainError("请选择报告单位。", field="unit")
+            raise DomainError("请选择报告单位：报告中的单位不在系统中时，请选择它所属的单位。", field="unit")
         rows = [
             {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
              "text": row.text.data or "", "measures": row.measures.data or "",
@@ -116,9 +129,9 @@ def confirm():
             deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data,
         )
 
-    outcome = submitted(form, store, aliases={"rows": ""})
+    outcome = submitted(form, store, aliases={"rows": "", "name": "new_unit_name"})
     if outcome.ok:
         report, items = outcome.result
         return done(f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。",
                     url_for("items.index", report=report.id, sort="id"))
-    return _preview_page(form, None, [], duplicate, outcome.status)
+    return _preview_page(form, importing.unit_of_name(meta.get("written")), [], duplicate, outcome.status)
