@@ -39,7 +39,8 @@ def test_dry_run_prints_the_json_and_stores_nothing(app, tmp_path):
     result = _cli(app, "import-report", str(path), "--dry-run")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"unit", "matched_unit", "year", "title", "problems", "plans", "report_id", "item_ids"}
+    assert set(data) == {"unit", "matched_unit", "kind", "year", "title", "problems", "plans", "report_id", "item_ids"}
+    assert data["kind"] == "rule_of_law" and all("measures" in p for p in data["problems"])
     assert (data["unit"], data["year"], data["report_id"], data["item_ids"]) == ("呼兰区交通运输局", 2023, None, None)
     assert data["matched_unit"] is None  # the system has no such unit yet
     assert [p["title"] for p in data["problems"]] == [t for t, _ in SAMPLES[NAME_004][2]]
@@ -114,7 +115,7 @@ def _form_fields(page: str) -> dict:
         value = re.search(r'value="([^"]*)"', tag)
         data[name.group(1)] = html.unescape(value.group(1)) if value else ""
     for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
-        data[name] = html.unescape(body).lstrip("\n")
+        data[name] = re.sub(r"^\r?\n", "", html.unescape(body))  # as a browser drops the first line break
     for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
         chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)
         data[name] = chosen.group(1) or chosen.group(2)
@@ -304,3 +305,41 @@ def test_an_admin_creates_the_unit_a_report_names_from_the_preview(org, login):
     assert (report.unit.name, report.unit.parent_id) == ("呼兰区交通运输局", org.city.id)
     other = sample_text(NAME_004).replace("呼兰区交通运输局", "道里区交通运输局")
     assert 'id="new-unit"' not in _upload(login(org.city_sup), other.encode()).get_data(as_text=True)  # admins only
+
+
+def test_an_inspection_rectification_report_imports_measures_and_progress(org, make, api, login):
+    from pathlib import Path
+
+    unit = make.unit("XX县交通运输局", org.city)
+    data = (Path(__file__).parent / "fixtures" / "kinds" / "31_xuncha_fangmian_guanyu.txt").read_bytes()
+    client = api(org.city_sup)
+    dry = client.post("/reports/import", data={"file": (io.BytesIO(data), "巡察整改.txt"), "dry_run": "1"}).json
+    assert (dry["kind"], dry["matched_unit"]) == ("inspection", "XX县交通运输局")
+    assert dry["problems"][1]["measures"].startswith("推行包容审慎监管")
+    assert dry["problems"][1]["progress"].startswith("已修订首违不罚清单")
+    stored = client.post("/reports/import", data={"file": (io.BytesIO(data), "巡察整改.txt")})
+    assert stored.status_code == 201
+    item = db.session.get(Item, stored.json["item_ids"][1])
+    assert item.unit_id == unit.id and item.measures.startswith("推行包容审慎监管")
+    notes = [e for e in db.session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)) if e.action.value == "progress"]
+    assert len(notes) == 1 and notes[0].comment.startswith("已修订首违不罚清单") and notes[0].details == {"imported": True}
+    report = db.session.get(Report, stored.json["report_id"])
+    assert report.kind == "inspection"
+    page = login(org.city_sup).get(f"/items/{item.id}").get_data(as_text=True)
+    assert "已修订首违不罚清单" in page  # the first progress note, on the item page
+    withdrawn = login(org.city_sup).post(f"/reports/{report.id}/withdraw", data={"reason": "导入错误"})
+    assert withdrawn.status_code == 302  # what the report said was done is not work done here
+
+
+def test_the_preview_of_a_rectification_report_shows_its_kind_and_progress(org, make, login):
+    from pathlib import Path
+
+    make.unit("XX市城市管理局", org.city)
+    data = (Path(__file__).parent / "fixtures" / "kinds" / "32_shenji_wenti_yi.txt").read_bytes()
+    c = login(org.city_sup)
+    page = _upload(c, data, "审计整改.txt").get_data(as_text=True)
+    assert 'id="report-kind"' in page and "审计整改报告" in page
+    fields = _form_fields(page)
+    assert fields["rows-0-progress"].startswith("已将18.6万元调回原资金渠道")
+    assert c.post("/reports/import/confirm", data=fields).status_code == 302
+    assert db.session.scalar(select(Report)).kind == "audit"

@@ -330,3 +330,31 @@ def test_written_names_are_matched_to_the_units_of_the_system():
         assert (found.unit, found.near and found.near.name) == (None, name), written
     for written in ("睢阳区交通运输局", "重庆市气象局", "南岸区市场监督管理局"):  # another place, another office
         assert match_unit(written, units).found is None, written
+
+
+KINDS = Path(__file__).resolve().parent / "fixtures" / "kinds"
+KIND_EXPECTED = json.loads((KINDS / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(KIND_EXPECTED))
+def test_rectification_and_self_check_reports_yield_problems_with_their_measures_and_progress(name):
+    """巡察整改, 审计整改, 督察反馈整改 and 自查 reports, written from the published shapes of such
+    reports (tests/fixtures/kinds): each problem one item, its 整改措施 the measures, its 整改情况
+    a first progress note; for a 自查 report, measures proposed from its inline plans."""
+    from tracker.importing.services import propose_measures
+
+    expected = KIND_EXPECTED[name]
+    report = parse_report((KINDS / f"{name}.txt").read_text(encoding="utf-8"))
+    assert (report.kind, report.unit, report.year) == (expected["kind"], expected["unit"], expected["year"])
+    titles = [p.title for p in report.problems]
+    assert len(titles) == len(expected["problems"]), titles
+    assert all(_same_headline(got, want) for got, want in zip(titles, expected["problems"], strict=True)), titles
+    for section in (*report.problems, *report.plans):
+        section.categories = classify(section.title, section.text, RULES)
+    measures = [p.measures or proposed for p, proposed in
+                zip(report.problems, propose_measures(report.problems, report.plans), strict=True)]
+    assert all(m.startswith(want) for m, want in zip(measures, expected["measures"], strict=True)), measures
+    if expected["progress"] is not None:
+        progress = [p.progress for p in report.problems]
+        assert all(p.startswith(want) for p, want in zip(progress, expected["progress"], strict=True)), progress
+    assert all("整改措施" not in p.text and "整改情况" not in p.text for p in report.problems)

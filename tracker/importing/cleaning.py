@@ -24,6 +24,9 @@ _NUMBERINGS = [
 NUMBERING_STYLES = [(name, re.compile("^" + pattern)) for name, pattern in _NUMBERINGS]
 # Any of them at the start of a line (a bracketed number may also mix the two kinds of digit).
 MARKER = re.compile("^(?:" + "|".join([rf"[（(][{CN_DIGITS}\d]{{1,3}}[）)]", *(pattern for _, pattern in _NUMBERINGS)]) + ")")
+# A labelled part under a heading ("整改措施：…", "问题表现：…") starts a line of its own, as does a
+# short line ending in a colon (the addressee, "县委巡察办：").
+LABEL = re.compile(r"^(?:整改|问题|具体|主要|进展|完成|落实|责任|牵头|配合|反馈)[\u4e00-\u9fff]{0,4}[:：]")
 # Page numbers a PDF's footer leaves between the lines of a paragraph: "— 3 —", "-3-", "第3页 共9页".
 FOOTER = re.compile(r"^(?:[-—－–\s]*\d{1,3}[-—－–\s]*|第\s*\d+\s*页(?:\s*[，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)$")
 
@@ -105,7 +108,8 @@ def _join_wrapped(lines: list[str]) -> list[str]:
     for line in lines:
         if not line:
             continue
-        if joined and last and last[-1] not in TERMINAL and len(last) >= width * 0.8 and not MARKER.match(line):
+        if joined and last and last[-1] not in TERMINAL and len(last) >= width * 0.8 and not MARKER.match(line) \
+                and not LABEL.match(line) and not (len(joined) <= 2 and len(line) <= 30 and line.endswith(("：", ":"))):
             joined[-1] += line
         else:
             joined.append(line)

@@ -23,6 +23,8 @@ class RowForm(SubForm):
     title = StringField("标题", validators=[Length(max=TITLE_MAX, message=f"标题不能超过{TITLE_MAX}字。")])
     text = TextAreaField("问题描述", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
     measures = TextAreaField("整改措施（据报告的工作打算建议）", validators=[Length(max=TEXT_MAX, message=f"不能超过{TEXT_MAX}字。")])
+    progress = TextAreaField("整改情况（报告所写，导入后作为首条进展）",
+                             validators=[Length(max=2000, message="整改情况不能超过2000字。")])
     primary_category = SelectField("主要类别", validate_choice=False)
     other_categories = MultiCheckboxField("其他类别", validate_choice=False)
 

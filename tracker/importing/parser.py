@@ -66,6 +66,8 @@ class Section:
     title: str
     text: str
     categories: list[str] = field(default_factory=list)
+    measures: str = ""  # its own 整改措施 (rectification reports); else proposed from the plans
+    progress: str = ""  # its 整改情况 so far (rectification reports): the item's first progress note
 
 
 @dataclass
@@ -75,6 +77,27 @@ class ParsedReport:
     title: str
     problems: list[Section]
     plans: list[Section]
+    kind: str = "rule_of_law"  # CONTRACT.md: rule_of_law, inspection, audit, self_check, other
+
+
+# What kind of report it is, by its title and opening (CONTRACT.md's kinds).
+_KINDS = (
+    ("inspection", re.compile(r"(?:巡察|巡视|督察).{0,30}?整改|整改.{0,30}?(?:巡察|巡视|督察)")),
+    ("audit", re.compile(r"审计.{0,30}?整改|整改.{0,30}?审计")),
+    ("self_check", re.compile(r"自查|自评")),
+    ("rule_of_law", re.compile(r"法治|依法|述职|述法|法制")),
+)
+
+
+def detect_kind(lines: list[str]) -> str:
+    """rule_of_law (法治政府建设年度报告, 述职述法), inspection (巡察/巡视/督察整改), audit (审计整改),
+    self_check (自查), else other: by the title first, then the opening."""
+    title = "".join(_title_lines(lines))
+    for text in (title, "\n".join(lines[:6])):
+        for kind, pattern in _KINDS:
+            if pattern.search(text):
+                return kind
+    return "other"
 
 
 def style_of(line: str) -> tuple[str, int] | None:
@@ -116,6 +139,10 @@ def parse_report(text: str) -> ParsedReport:
     lines = _split_inline_headings(clean_lines(text))
     if not lines:
         raise ImportFailed("报告中没有文字。")
+    kind = detect_kind(lines)
+    fed_back = _rectification(lines, kind)
+    if fed_back is not None:
+        return fed_back
     start = next((i for i, line in enumerate(lines) if _is_heading(line, PROBLEMS_HEADING)), None)
     if start is None:
         raise ImportFailed("没有找到“存在的问题”一类的章节，无法识别问题清单；请检查报告，或直接粘贴问题部分。")
@@ -142,7 +169,34 @@ def parse_report(text: str) -> ParsedReport:
         title=detect_title(lines, unit),
         problems=problems,
         plans=plans,
+        kind=kind,
     )
+
+
+def _rectification(lines: list[str], kind: str) -> ParsedReport | None:
+    """A report that goes through problems fed back one by one (see ``rectification``), or None."""
+    from tracker.importing import rectification
+
+    if not rectification.is_rectification(lines):
+        return None
+    start = next(i for i, line in enumerate(lines) if rectification.problem_title(line)
+                 or (style_of(line) and rectification._GROUP.match(strip_marker(line))))
+    plans_start = next((i for i in range(start + 1, len(lines)) if _is_heading(lines[i], PLANS_HEADING)), None)
+
+    def is_end(line: str) -> bool:
+        return _is_closing(line) or _is_heading(line, PLANS_HEADING) or bool(
+            re.fullmatch(NAME, _clean_name(line)) and _valid_name(_clean_name(line)))
+
+    problems = rectification.split_problems(lines[start:], is_end)
+    if not problems:
+        return None
+    plans: list[Section] = []
+    if plans_start is not None:
+        plans_style = style_of(lines[plans_start])
+        plans = split_items(lines[plans_start + 1:_section_end(lines, plans_start, plans_style)], plans_style)
+    unit = detect_unit(lines)
+    return ParsedReport(unit=unit, year=detect_year(lines), title=detect_title(lines, unit), problems=problems,
+                        plans=plans, kind=kind if kind in ("inspection", "audit") else "inspection")
 
 
 def _is_generic_heading(line: str) -> bool:
@@ -191,7 +245,8 @@ def split_items(lines: list[str], heading_style) -> list[Section]:
         part.strip()
         for line in lines if line
         for circled in re.split(r"(?<=[。；;])\s*(?=[②-⑳])", line)
-        for part in INLINE_POINT.split(circled)
+        for counted in _counted_points(circled)
+        for part in INLINE_POINT.split(counted)
         if part.strip()
     ]
     item_style = None
@@ -212,6 +267,26 @@ def split_items(lines: list[str], heading_style) -> list[Section]:
         elif items:
             items[-1].append(line)
     return [_section(body) for body in items if "".join(body).strip() and not CAUSES.match(_heading_text(body[0]))]
+
+
+def _counted_points(line: str) -> list[str]:
+    """"下一步，我局将一是加强…；二是开展…": the points counted 一是, 二是, … in order, even where no
+    punctuation comes before the first; a short lead-in to them ("下一步，我局将") is dropped."""
+    if "一是" not in line or "二是" not in line:
+        return [line]
+    cuts, position = [], 0
+    for number in CN_DIGITS:
+        found = line.find(f"{number}是", position)
+        if found < 0:
+            break
+        cuts.append(found)
+        position = found + 2
+    if len(cuts) < 2:
+        return [line]
+    lead = line[: cuts[0]]
+    parts = [line[start:end] for start, end in zip(cuts, [*cuts[1:], len(line)], strict=True)]
+    dropped = len(lead) <= 12 and lead.rstrip().endswith(("将", "：", ":", "，", ","))
+    return ([] if dropped or not lead.strip() else [lead]) + parts
 
 
 def _unnumbered(lines: list[str]) -> list[Section]:

@@ -22,7 +22,8 @@ from tracker.importing.sandbox import Limits, read_and_parse
 from tracker.importing.units import UnitMatch, find_named, match_unit
 from tracker.items import services as items
 from tracker.items import states
-from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status
+from tracker.items.history import record
+from tracker.items.models import REPORT_KINDS, CarryOver, EventAction, Item, ItemEvent, Report, Status
 from tracker.org import permissions
 from tracker.org.models import Unit, User
 from tracker.rollover.services import draft_title
@@ -50,6 +51,7 @@ class Draft:
     categories: list[str]
     measures: str = ""
     deadline: date | None = None  # None: the report's default deadline
+    progress: str = ""  # the report's 整改情况: the item's first progress note
 
 
 def preview_report(
@@ -106,6 +108,9 @@ def propose_measures(problems: list[Section], plans: list[Section]) -> list[str]
     in common. A plan may answer several problems; a problem may get none."""
     proposals = []
     for problem in problems:
+        if problem.measures:  # a rectification report says each problem's measures itself
+            proposals.append(problem.measures)
+            continue
         words = bigrams(problem.title + problem.text)
         scored = []
         for plan in plans:
@@ -133,6 +138,7 @@ def drafts_from_rows(rows: list[dict]) -> list[Draft]:
             previous.text = f"{previous.text}\n{text}".strip()
             previous.categories += [c for c in row.get("categories", []) if c not in previous.categories]
             previous.measures = "\n".join(m for m in (previous.measures, row.get("measures", "")) if m)
+            previous.progress = "\n".join(m for m in (previous.progress, row.get("progress", "")) if m)
             continue
         parts = [part.strip() for part in _split(text)]
         for index, part in enumerate(parts):
@@ -141,6 +147,7 @@ def drafts_from_rows(rows: list[dict]) -> list[Draft]:
                 text=part,
                 categories=list(row.get("categories") or ["other"]),
                 measures=row.get("measures", "") if index == 0 else "",
+                progress=row.get("progress", "") if index == 0 else "",
             ))
     return drafts
 
@@ -181,6 +188,7 @@ def import_report(
     sha256: str | None,
     deadline: date | None,
     allow_duplicate: bool = False,
+    kind: str | None = None,
 ) -> tuple[Report, list[Item]]:
     """Store a report and one item per confirmed problem, all or nothing. If the year-end rollover
     made a draft for the unit and year, the report fills it, next to the problems carried over.
@@ -207,6 +215,7 @@ def import_report(
         report = Report(unit=unit, year=year, created_at=now)
         db.session.add(report)
     report.title, report.source_filename, report.sha256 = title, filename, sha256
+    report.kind = kind if kind in REPORT_KINDS else "rule_of_law"
     report.duplicate_of_id = earlier.id if earlier is not None else None
     report.created_by_id, report.created_at, report.is_draft = (actor.id if actor else None), now, False
     try:
@@ -219,11 +228,15 @@ def import_report(
     created = []
     for number, draft in enumerate(drafts, start=1):
         try:
-            created.append(items.create_item(
+            item = items.create_item(
                 unit=unit, year=year, title=draft.title, text=draft.text, measures=draft.measures,
                 categories=items.categories_by_code(draft.categories), report=report, actor=actor,
                 now=now, deadline=draft.deadline or deadline,
-            ))
+            )
+            if draft.progress.strip():  # what the report says was done: the first progress note
+                record(item, actor, EventAction.progress, now=now, comment=draft.progress.strip()[:items.NOTE_MAX],
+                       details={"imported": True})
+            created.append(item)
         except Invalid as error:
             raise Invalid(f"第{number}个问题：{error.message}", field=error.field) from None
     db.session.flush()
@@ -276,12 +289,12 @@ def import_preview(
     year = year or parsed.year
     if not year:
         raise Invalid("报告中没有识别出年度，请指定年度。", field="year")
-    drafts = [Draft(p.title, p.text, p.categories, measures)
+    drafts = [Draft(p.title, p.text, p.categories, measures, progress=p.progress)
               for p, measures in zip(parsed.problems, preview.measures, strict=True)]
     return import_report(
         unit=unit, year=year, title=parsed.title, drafts=drafts, actor=actor, now=now,
         filename=filename, sha256=preview.sha256, allow_duplicate=allow_duplicate,
-        deadline=default_deadline(year, deadline_month_day),
+        deadline=default_deadline(year, deadline_month_day), kind=parsed.kind,
     )
 
 
@@ -294,9 +307,11 @@ def preview_to_json(preview: Preview, report: Report | None = None, item_ids: li
     return {
         "unit": unit_name or parsed.unit,
         "matched_unit": matched.name if matched else None,
+        "kind": parsed.kind,
         "year": report.year if report else (year or parsed.year),
         "title": report.title if report else parsed.title,
-        "problems": [{"title": p.title, "text": p.text, "categories": p.categories} for p in parsed.problems],
+        "problems": [{"title": p.title, "text": p.text, "categories": p.categories, "measures": measures,
+                      "progress": p.progress} for p, measures in zip(parsed.problems, preview.measures, strict=True)],
         "plans": [{"title": p.title, "text": p.text} for p in parsed.plans],
         "report_id": report.id if report else None,
         "item_ids": item_ids if report else None,
@@ -327,7 +342,8 @@ def own_items(report: Report):
 def untouched(report: Report) -> bool:
     """Has none of the report's problems progress, evidence or a status change yet?"""
     ids = select(Item.id).where(own_items(report))
-    worked = db.session.scalar(select(ItemEvent.id).where(ItemEvent.item_id.in_(ids), ItemEvent.action.in_(WORK))
+    worked = db.session.scalar(select(ItemEvent.id).where(ItemEvent.item_id.in_(ids), ItemEvent.action.in_(WORK),
+                                                         ItemEvent.details["imported"].as_boolean().is_not(True))
                                .limit(1))
     moved = db.session.scalar(select(Item.id).where(own_items(report), Item.status != Status.open).limit(1))
     return worked is None and moved is None

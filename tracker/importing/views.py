@@ -10,6 +10,7 @@ from tracker.extensions import db
 from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
+from tracker.items.models import REPORT_KINDS
 from tracker.org import permissions
 from tracker.org import queries as org_queries
 from tracker.org import services as org_services
@@ -55,7 +56,8 @@ def upload():
             (form.file if upload and upload.filename else form.pasted).errors = [error.message]
             status = error.status_code
         else:
-            return _preview_page(_confirm_form(preview), preview.match, preview.parsed.plans, preview.duplicate)
+            return _preview_page(_confirm_form(preview), preview.match, preview.parsed.plans, preview.duplicate,
+                                 kind=preview.parsed.kind)
     elif form.is_submitted():
         status = 422
     return render_template("importing/upload.html", form=form), status
@@ -70,7 +72,8 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
     chosen = found if found is not None and any(u.id == found.id for u in units) else None
     year = importing.report_year(parsed, clock.local_today())
     data = {
-        "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename, "written": parsed.unit}),
+        "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename, "written": parsed.unit,
+                                      "kind": parsed.kind}),
         "unit": chosen.id if chosen else 0,
         "new_unit_name": parsed.unit or "",
         "new_unit_parent": current_user.unit_id,
@@ -79,7 +82,7 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
         "deadline": importing.default_deadline(year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
         "rows": [
             {"include": True, "merge_up": False, "title": p.title, "text": p.text, "measures": measures,
-             "primary_category": p.categories[0], "other_categories": p.categories[1:]}
+             "progress": p.progress, "primary_category": p.categories[0], "other_categories": p.categories[1:]}
             for p, measures in zip(parsed.problems, preview.measures, strict=True)
         ],
     }
@@ -88,10 +91,11 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
     return form
 
 
-def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200):
+def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200, kind: str | None = None):
     supervised = {u.id for u in _supervised_units()}
     return render_template(
-        "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate,
+        "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate, kind=kind,
+        report_kinds=REPORT_KINDS,
         split_mark=importing.SPLIT_MARK, may_create_unit=permissions.is_admin(current_user),
         outside=match.found is not None and match.found.id not in supervised,
     ), status
@@ -119,14 +123,14 @@ def confirm():
             raise DomainError("请选择报告单位：报告中的单位不在系统中时，请选择它所属的单位。", field="unit")
         rows = [
             {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
-             "text": row.text.data or "", "measures": row.measures.data or "",
+             "text": row.text.data or "", "measures": row.measures.data or "", "progress": row.progress.data or "",
              "categories": [row.primary_category.data, *(row.other_categories.data or [])]}
             for row in form.rows
         ]
         return importing.import_report(
             unit=unit, year=form.year.data, title=form.title.data, drafts=importing.drafts_from_rows(rows),
             actor=current_user, now=clock.utcnow(), filename=meta.get("filename"), sha256=meta.get("sha256"),
-            deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data,
+            deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data, kind=meta.get("kind"),
         )
 
     outcome = submitted(form, store, aliases={"rows": "", "name": "new_unit_name"})
@@ -134,4 +138,5 @@ def confirm():
         report, items = outcome.result
         return done(f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。",
                     url_for("items.index", report=report.id, sort="id"))
-    return _preview_page(form, importing.unit_of_name(meta.get("written")), [], duplicate, outcome.status)
+    return _preview_page(form, importing.unit_of_name(meta.get("written")), [], duplicate, outcome.status,
+                         kind=meta.get("kind"))

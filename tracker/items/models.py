@@ -145,6 +145,10 @@ class Category(db.Model):
         return f"<Category {self.code}>"
 
 
+REPORT_KINDS = {"rule_of_law": "法治政府建设报告", "inspection": "巡察/巡视/督察整改报告", "audit": "审计整改报告",
+                "self_check": "自查报告", "other": "其他报告"}  # CONTRACT.md's kinds
+
+
 class Report(db.Model):
     """A unit's annual rule-of-law report, the source of its items."""
 
@@ -174,6 +178,8 @@ class Report(db.Model):
     # Created by the rollover to receive last year's open items, until the year's own report is
     # imported into it.
     is_draft: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What kind of report (REPORT_KINDS): a 法治政府建设 report, a 巡察/审计 rectification report, a 自查.
+    kind: Mapped[str] = mapped_column(String(20), default="rule_of_law", server_default="rule_of_law")
     # An import undone (tracker.importing.withdraw_report): the report and its items stay, marked,
     # out of every list and figure; the same file may be imported again.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
