@@ -358,3 +358,42 @@ def test_rectification_and_self_check_reports_yield_problems_with_their_measures
         progress = [p.progress for p in report.problems]
         assert all(p.startswith(want) for p, want in zip(progress, expected["progress"], strict=True)), progress
     assert all("整改措施" not in p.text and "整改情况" not in p.text for p in report.problems)
+
+
+SECTIONS = """XX县市场监督管理局2023年法治政府建设情况报告
+现将有关情况报告如下：
+一、存在的问题
+1.执法人员业务技能不够熟练。
+2.普法宣传方式单一。
+{after}
+XX县市场监督管理局
+2024年1月10日"""
+
+
+def test_an_unnumbered_plans_paragraph_is_read_as_the_plans_and_kept_out_of_the_last_problem():
+    report = parse_report(SECTIONS.format(after="下一步，我局将加强执法人员业务培训，创新普法宣传方式，推动法治政府建设再上新台阶。"))
+    assert [p.title for p in report.problems] == ["执法人员业务技能不够熟练", "普法宣传方式单一"]
+    assert report.problems[-1].text == "普法宣传方式单一。"  # neither the plans nor the signature
+    assert [p.text for p in report.plans] == ["加强执法人员业务培训，创新普法宣传方式，推动法治政府建设再上新台阶。"]
+
+
+def test_a_section_of_causes_is_kept_apart_from_the_last_problem_and_a_problems_own_cause_stays():
+    after = "（三）法治建设不足的原因\n主要是对法治建设重视不够，投入不足。\n二、下一步工作打算\n1.加强培训。\n2.创新普法。"
+    report = parse_report(SECTIONS.format(after=after).replace("2.普法宣传方式单一。", "2.普法宣传方式单一。\n原因：宣传经费不足。"))
+    assert report.problems[-1].text == "普法宣传方式单一。\n原因：宣传经费不足。"
+    assert [p.title for p in report.plans] == ["加强培训", "创新普法"]
+    report = parse_report(SECTIONS.format(after="原因分析\n一是重视不够，二是投入不足。"))
+    assert report.problems[-1].text == "普法宣传方式单一。"
+
+
+def test_plans_written_inline_after_a_long_heading_are_matched_to_the_problems():
+    from tracker.importing.services import propose_measures
+
+    text = SECTIONS.format(after="四、2024年推进法治政府建设的工作思路目标举措\n"
+                                 "2024年，我局将一是开展执法业务技能培训；二是创新普法宣传方式，提高群众知晓率。")
+    report = parse_report(text)
+    assert [p.title for p in report.plans] == ["开展执法业务技能培训", "创新普法宣传方式，提高群众知晓率"]
+    for section in (*report.problems, *report.plans):
+        section.categories = classify(section.title, section.text, RULES)
+    measures = propose_measures(report.problems, report.plans)
+    assert measures[0].startswith("开展执法业务技能培训") and measures[1].startswith("创新普法宣传方式")

@@ -154,7 +154,9 @@ def parse_report(text: str) -> ParsedReport:
     inner = next((i for i in range(start + 1, end) if style_of(lines[i]) and _is_generic_heading(lines[i])), None)
     if inner is not None:
         start, end = inner, min(end, _section_end(lines, inner, style_of(lines[inner])))
-    problems = split_items(lines[start + 1:end], style_of(lines[start]))
+    body = lines[start + 1:end]
+    cut = next((i for i, line in enumerate(body) if i and _ends_problems(line)), len(body))
+    problems = split_items(body[:cut], style_of(lines[start]))
     if not problems:
         raise ImportFailed("找到了问题章节，但其中没有列出具体问题。")
     plans: list[Section] = []
@@ -162,6 +164,8 @@ def parse_report(text: str) -> ParsedReport:
         plans_style = style_of(lines[plans_start])
         plans_end = _section_end(lines, plans_start, plans_style)
         plans = split_items(lines[plans_start + 1:plans_end], plans_style)
+    elif cut < len(body) and PLANS_LEAD.match(body[cut]):  # "下一步，我局将……": the plans, unnumbered
+        plans = _closing_plans(body[cut:])
     unit = detect_unit(lines)
     return ParsedReport(
         unit=unit,
@@ -197,6 +201,39 @@ def _rectification(lines: list[str], kind: str) -> ParsedReport | None:
     unit = detect_unit(lines)
     return ParsedReport(unit=unit, year=detect_year(lines), title=detect_title(lines, unit), problems=problems,
                         plans=plans, kind=kind if kind in ("inspection", "audit") else "inspection")
+
+
+# A closing paragraph that is the plans ("下一步，我局将…"), not a closing wish ("针对上述问题，…").
+PLANS_LEAD = re.compile(r"^(?:下一步|下步|下阶段|今后|明年|\d{4}年)")
+# The section after the problems that says why they arose: "（三）法治建设不足的原因", "原因分析".
+CAUSE_HEADING = re.compile(r"^.{0,20}?原因(?:分析|剖析)?$")
+
+
+def _ends_problems(line: str) -> bool:
+    """A line where the problems are over although no heading of theirs says so: a section of
+    causes, the closing paragraph of plans ("下一步，我局将……"), a signature."""
+    text = _heading_text(line)
+    if CAUSE_HEADING.match(text) and (style_of(line) or len(text) <= 20):
+        return True
+    if not style_of(line) and CLOSING.match(line):
+        return True
+    return bool(re.fullmatch(NAME, _clean_name(line)) and _valid_name(_clean_name(line)))
+
+
+def _closing_plans(lines: list[str]) -> list[Section]:
+    """Plans written as the closing paragraph(s), counted (一是…二是…) or not: one plan a point."""
+    plans = []
+    for line in lines:
+        if _is_closing(line) or re.fullmatch(NAME, _clean_name(line)):
+            break
+        points = _counted_points(line)
+        for point in points:
+            point = re.sub(r"^(?:下一步|下步|下阶段|今后)[，,]?(?:我局|我们|我单位|我委|我办)?将?", "", point).strip()
+            if len(points) == 1 and re.search(r"上述问题|以上问题|存在的问题", point):
+                continue  # "今后，我局将针对上述问题，认真加以整改": a closing wish, no plan
+            if len(point) >= 6:
+                plans.append(_section([strip_marker(point)]))
+    return plans
 
 
 def _is_generic_heading(line: str) -> bool:
