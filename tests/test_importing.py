@@ -397,3 +397,30 @@ def test_plans_written_inline_after_a_long_heading_are_matched_to_the_problems()
         section.categories = classify(section.title, section.text, RULES)
     measures = propose_measures(report.problems, report.plans)
     assert measures[0].startswith("开展执法业务技能培训") and measures[1].startswith("创新普法宣传方式")
+
+
+def test_a_report_in_traditional_characters_is_read_and_classified_and_keeps_its_own_text():
+    traditional = """XX縣市場監督管理局2023年法治政府建設情況報告
+現將有關情況報告如下：
+一、存在的問題和不足
+（一）執法人員業務技能不夠熟練，執法文書製作不規範。
+（二）普法宣傳方式單一，群眾知曉率不高。
+二、下一步工作打算
+（一）開展執法業務培訓。
+（二）創新普法宣傳方式。"""
+    report = parse_report(traditional)
+    assert report.unit == "XX县市场监督管理局"  # simplified, to be matched against the system's units
+    assert report.title == "XX縣市場監督管理局2023年法治政府建設情況報告"  # as written
+    assert [p.title for p in report.problems] == ["執法人員業務技能不夠熟練，執法文書製作不規範", "普法宣傳方式單一，群眾知曉率不高"]
+    assert report.problems[1].text == "普法宣傳方式單一，群眾知曉率不高。"
+    assert [classify(p.title, p.text, RULES)[0] for p in report.problems] == ["enforcement_competence", "legal_publicity"]
+    assert [p.title for p in report.plans] == ["開展執法業務培訓", "創新普法宣傳方式"]
+
+
+@pytest.mark.parametrize("title,code", [
+    ("执法人员业务技能不够熟练", "enforcement_competence"),
+    ("地方立法体系不够完善，配套法规滞后", "institutional_mechanism"),
+    ("部分干部依法行政观念淡薄", "theory_study"),
+])
+def test_common_wordings_find_their_category(title, code):
+    assert classify(title, title + "。", RULES)[0] == code

@@ -1,7 +1,7 @@
 """per person and channel, which events are sent at once (users.notify_at_once); two-level review
 (units.two_level_review, items.review_stage, first_approver_id, first_review_unit_id); withdrawn imports (reports and
 items .withdrawn_at, who withdrew a report and why; the same file may then be imported again);
-reports.kind (CONTRACT.md's kinds of report)
+reports.kind (CONTRACT.md's kinds of report); category keywords the first rules missed
 
 Revision ID: e5b8c2d4f190
 Revises: d7a3b5c19e62
@@ -13,6 +13,12 @@ import sqlalchemy as sa
 
 import tracker.types
 
+
+ADDED_RULES = {
+    "enforcement_competence": {"业务技能": 3, "专业能力": 2, "业务水平": 2, "不够熟练": 2, "本领": 2},
+    "institutional_mechanism": {"立法体系": 3, "立法": 2, "法规": 2, "规章": 2, "制度体系": 2},
+    "theory_study": {"观念": 2, "法治思维": 2, "思想认识": 2},
+}
 
 # revision identifiers, used by Alembic.
 revision = 'e5b8c2d4f190'
@@ -52,6 +58,19 @@ def upgrade():
         batch_op.add_column(sa.Column('notify_at_once', sa.JSON(), nullable=True))
 
     # ### end Alembic commands ###
+
+    # Category keywords the first rules missed (a copy: a migration must not change with the code).
+    categories = sa.table("categories", sa.column("id", sa.Integer), sa.column("code", sa.String))
+    rules = sa.table("category_rules", sa.column("category_id", sa.Integer), sa.column("keyword", sa.String),
+                     sa.column("weight", sa.Integer))
+    bind = op.get_bind()
+    ids = dict(bind.execute(sa.select(categories.c.code, categories.c.id)).all())
+    present = set(bind.execute(sa.select(rules.c.category_id, rules.c.keyword)).all())
+    rows = [{"category_id": ids[code], "keyword": keyword, "weight": weight}
+            for code, keywords in ADDED_RULES.items() if code in ids
+            for keyword, weight in keywords.items() if (ids[code], keyword) not in present]
+    if rows:
+        op.bulk_insert(rules, rows)
 
 
 def downgrade():

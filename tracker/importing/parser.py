@@ -10,6 +10,7 @@ and items by the numbering style that the section itself uses.
 import re
 from dataclasses import dataclass, field
 
+from tracker.importing.chinese import Lines
 from tracker.importing.cleaning import CN_DIGITS, MARKER, NUMBERING_STYLES, clean_lines
 from tracker.importing.readers import ImportFailed
 
@@ -135,8 +136,21 @@ def _is_heading(line: str, pattern: re.Pattern) -> bool:
 
 
 def parse_report(text: str) -> ParsedReport:
-    """Parse a report's text. Raises ImportFailed when it holds no problems section."""
-    lines = _split_inline_headings(clean_lines(text))
+    """Parse a report's text. Raises ImportFailed when it holds no problems section. A report in
+    traditional characters is read in simplified ones, and what is found given back as written
+    (the unit's name stays simplified, to be matched against the system's units)."""
+    lines = Lines(clean_lines(text))
+    report = _parse(lines.lines)
+    if lines.changed:
+        report.title = lines.restore(report.title)
+        for section in (*report.problems, *report.plans):
+            for name in ("title", "text", "measures", "progress"):
+                setattr(section, name, lines.restore(getattr(section, name)))
+    return report
+
+
+def _parse(cleaned: list[str]) -> ParsedReport:
+    lines = _split_inline_headings(cleaned)
     if not lines:
         raise ImportFailed("报告中没有文字。")
     kind = detect_kind(lines)
@@ -272,7 +286,14 @@ def _is_closing(line: str) -> bool:
     return bool(
         re.fullmatch(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日", line)
         or re.match(r"^附件[:：\d]", line)
+        or _is_signature(line)
     )
+
+
+def _is_signature(line: str) -> bool:
+    """A line that is only an organisation's name: the signature over the date."""
+    name = _clean_name(line)
+    return len(line) <= 30 and bool(re.fullmatch(NAME, name)) and _valid_name(name)
 
 
 def split_items(lines: list[str], heading_style) -> list[Section]:

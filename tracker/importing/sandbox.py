@@ -28,7 +28,8 @@ try:
 except ImportError:  # not POSIX
     resource = None
 
-PRELOAD = ["tracker.importing.sandbox", "tracker.importing.parser", "tracker.importing.readers", "docx", "pypdf", "lxml.etree"]
+PRELOAD = ["tracker.importing.sandbox", "tracker.importing.parser", "tracker.importing.readers", "docx", "pypdf", "lxml.etree",
+           "opencc"]
 ERRORS = {cls.__name__: cls for cls in (ImportFailed, TooComplex, UnsupportedReport)}
 
 

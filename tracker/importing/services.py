@@ -116,7 +116,10 @@ def propose_measures(problems: list[Section], plans: list[Section]) -> list[str]
         for plan in plans:
             plan_words = bigrams(plan.title + plan.text)
             overlap = len(words & plan_words) / max(1, len(words | plan_words))
-            same_kind = problem.categories[:1] == plan.categories[:1] and problem.categories[:1] != ["other"]
+            # the same kind: one's primary category is among the other's ("业务技能…文书" and "培训和案卷评查")
+            same_kind = "other" not in problem.categories[:1] and (
+                problem.categories[0] in plan.categories or plan.categories[:1] == problem.categories[:1]
+                or (plan.categories and plan.categories[0] in problem.categories))
             if same_kind or overlap >= PLAN_MATCH_MIN:
                 scored.append((same_kind, overlap, plan))
         scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
