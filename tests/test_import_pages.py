@@ -343,3 +343,29 @@ def test_the_preview_of_a_rectification_report_shows_its_kind_and_progress(org, 
     assert fields["rows-0-progress"].startswith("已将18.6万元调回原资金渠道")
     assert c.post("/reports/import/confirm", data=fields).status_code == 302
     assert db.session.scalar(select(Report)).kind == "audit"
+
+
+def test_a_category_corrected_on_the_preview_is_offered_as_a_rule_and_then_learned(org, make, login):
+    make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    data = _preview_of_004(c)
+    assert data["rows-0-proposed"] == data["rows-0-primary_category"]
+    data["rows-0-primary_category"] = "safety_supervision"  # the person knows better
+    answer = c.post("/reports/import/confirm", data=data)
+    assert answer.status_code == 302 and "/reports/import/learn?items=" in answer.headers["Location"]
+    page = c.get(answer.headers["Location"]).get_data(as_text=True)
+    title = db.session.scalar(select(Item).order_by(Item.id)).title
+    assert title in page and "安全生产监管" in page
+    item = db.session.scalar(select(Item).order_by(Item.id))
+    phrase = re.search(rf'name="phrase-{item.id}"[^>]*value="([^"]*)"', page).group(1)
+    assert phrase and phrase in item.title
+    done = c.post(answer.headers["Location"], data={"csrf_token": c.csrf, f"learn-{item.id}": "y",
+                                                    f"phrase-{item.id}": phrase})
+    assert done.status_code == 302
+    learned = {(r.code, r.keyword) for r in load_rules()}
+    assert ("safety_supervision", phrase) in learned
+    assert classify(item.title, item.text, load_rules())[0] == "safety_supervision"  # the next import knows
+    again = c.post(answer.headers["Location"], data={"csrf_token": c.csrf, f"learn-{item.id}": "y",
+                                                     f"phrase-{item.id}": phrase}, follow_redirects=True)
+    assert "没有加入新的归类规则" in again.get_data(as_text=True)  # once is enough
+    assert login(org.off_a).get(answer.headers["Location"]).status_code == 403

@@ -46,6 +46,9 @@ DEFAULT_RULES = {
 }
 
 
+LEARNED_WEIGHT = 3  # a person's correction: as strong as a default keyword that names the category
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
@@ -95,6 +98,29 @@ def add_rule(category: Category, keyword: str, weight: int) -> CategoryRule:
     db.session.add(rule)
     db.session.flush()
     return rule
+
+
+# What a problem's title says around its subject: "部分…", "…不够熟练", "…有待提高".
+_LEAD = re.compile(r"^(?:部分|个别|一些|少数|有的|仍有|还有|存在)")
+_VERDICT = re.compile(r"(?:不够|不足|不强|不高|不严|不到位|不规范|不完善|不健全|不深入|不充分|不明显|有待|仍需|亟待|较为|比较"
+                      r"|较弱|薄弱|滞后|欠缺|缺乏|单一|落后|偏少|偏低|淡薄).*$")
+
+
+def key_phrase(title: str) -> str:
+    """The words of a problem's title a rule can learn: its subject, without "部分" before it or the
+    verdict after it ("部分执法人员业务技能不够熟练" → "执法人员业务技能")."""
+    first = re.split(r"[，,。；;：:]", title.strip(), maxsplit=1)[0]
+    phrase = _VERDICT.sub("", _LEAD.sub("", first)).strip("的")
+    return (phrase if len(phrase) >= 2 else first)[:12]
+
+
+def learn(category: Category, keyword: str) -> CategoryRule | None:
+    """A rule offered after a person corrected a problem's category on the preview: added with the
+    usual weight, or None when the category already has that keyword."""
+    keyword = (keyword or "").strip()
+    exists = db.session.scalar(
+        select(CategoryRule.id).where(CategoryRule.category_id == category.id, CategoryRule.keyword == keyword))
+    return None if exists is not None else add_rule(category, keyword, LEARNED_WEIGHT)
 
 
 def remove_rule(rule: CategoryRule) -> None:

@@ -27,6 +27,7 @@ class RowForm(SubForm):
                              validators=[Length(max=2000, message="整改情况不能超过2000字。")])
     primary_category = SelectField("主要类别", validate_choice=False)
     other_categories = MultiCheckboxField("其他类别", validate_choice=False)
+    proposed = HiddenField()  # the primary category the rules proposed: a change is offered as a rule
 
 
 class ConfirmForm(Form):

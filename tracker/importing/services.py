@@ -52,6 +52,7 @@ class Draft:
     measures: str = ""
     deadline: date | None = None  # None: the report's default deadline
     progress: str = ""  # the report's 整改情况: the item's first progress note
+    corrected: bool = False  # a person chose another primary category than the rules proposed
 
 
 def preview_report(
@@ -151,6 +152,8 @@ def drafts_from_rows(rows: list[dict]) -> list[Draft]:
                 categories=list(row.get("categories") or ["other"]),
                 measures=row.get("measures", "") if index == 0 else "",
                 progress=row.get("progress", "") if index == 0 else "",
+                corrected=index == 0 and bool(row.get("proposed")) and (row.get("categories") or ["other"])[0]
+                != row.get("proposed"),
             ))
     return drafts
 

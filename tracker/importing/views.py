@@ -1,12 +1,14 @@
 """Importing a report in the browser: upload or paste → preview and edit → confirm."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from tracker import clock
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.forms import ButtonForm
+from tracker.importing import classify
 from tracker.importing import services as importing
 from tracker.importing.forms import ConfirmForm, UploadForm
 from tracker.items import queries
@@ -15,8 +17,10 @@ from tracker.org import permissions
 from tracker.org import queries as org_queries
 from tracker.org import services as org_services
 from tracker.org.models import Unit
+from tracker.web import params
 from tracker.web.pages import done, guard
-from tracker.web.work import submitted
+from tracker.web.params import Params
+from tracker.web.work import run, submitted
 
 bp = Blueprint("importing", __name__, url_prefix="/reports")
 
@@ -82,13 +86,41 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
         "deadline": importing.default_deadline(year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
         "rows": [
             {"include": True, "merge_up": False, "title": p.title, "text": p.text, "measures": measures,
-             "progress": p.progress, "primary_category": p.categories[0], "other_categories": p.categories[1:]}
+             "progress": p.progress, "primary_category": p.categories[0], "other_categories": p.categories[1:],
+             "proposed": p.categories[0]}
             for p, measures in zip(parsed.problems, preview.measures, strict=True)
         ],
     }
     form = ConfirmForm(formdata=None, data=data)
     _fill_choices(form, units)
     return form
+
+
+@bp.route("/import/learn", methods=["GET", "POST"])
+def learn():
+    """After an import whose categories a person corrected: offer each problem's key phrase as a
+    keyword of the category chosen, so that the rules learn from those who use them."""
+    args = Params(request.values, strict=False)
+    ids = [params.record_id(value, "items") for value in (args.text("items", "") or "").split(",") if value.isdigit()]
+    found = queries.items_by_ids(current_user, ids[:200])
+    back = url_for("items.index", report=args.record_id("report"), sort="id") if args.record_id("report") \
+        else url_for("items.index")
+    if request.method == "POST":
+        if not ButtonForm().validate_on_submit():
+            abort(400)
+
+        def add() -> list[str]:
+            added = []
+            for item in found:
+                if request.form.get(f"learn-{item.id}") and item.categories:
+                    rule = classify.learn(item.categories[0], request.form.get(f"phrase-{item.id}", ""))
+                    if rule is not None:
+                        added.append(f"“{rule.keyword}”→{rule.category.name}")
+            return added
+
+        added = run(add)
+        return done("已加入归类规则：" + "、".join(added) + "。" if added else "没有加入新的归类规则。", back)
+    return render_template("importing/learn.html", items=found, key_phrase=classify.key_phrase, back=back)
 
 
 def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200, kind: str | None = None):
@@ -124,19 +156,25 @@ def confirm():
         rows = [
             {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
              "text": row.text.data or "", "measures": row.measures.data or "", "progress": row.progress.data or "",
-             "categories": [row.primary_category.data, *(row.other_categories.data or [])]}
+             "categories": [row.primary_category.data, *(row.other_categories.data or [])],
+             "proposed": row.proposed.data or ""}
             for row in form.rows
         ]
-        return importing.import_report(
-            unit=unit, year=form.year.data, title=form.title.data, drafts=importing.drafts_from_rows(rows),
+        drafts = importing.drafts_from_rows(rows)
+        report, items = importing.import_report(
+            unit=unit, year=form.year.data, title=form.title.data, drafts=drafts,
             actor=current_user, now=clock.utcnow(), filename=meta.get("filename"), sha256=meta.get("sha256"),
             deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data, kind=meta.get("kind"),
         )
+        return report, items, [item.id for item, draft in zip(items, drafts, strict=True) if draft.corrected]
 
     outcome = submitted(form, store, aliases={"rows": "", "name": "new_unit_name"})
     if outcome.ok:
-        report, items = outcome.result
-        return done(f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。",
-                    url_for("items.index", report=report.id, sort="id"))
+        report, items, corrected = outcome.result
+        message = f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。"
+        if corrected:
+            return done(message + f"您改了{len(corrected)}个问题的类别，可让归类规则记住。",
+                        url_for("importing.learn", items=",".join(map(str, corrected)), report=report.id))
+        return done(message, url_for("items.index", report=report.id, sort="id"))
     return _preview_page(form, importing.unit_of_name(meta.get("written")), [], duplicate, outcome.status,
                          kind=meta.get("kind"))
