@@ -369,3 +369,21 @@ def test_a_category_corrected_on_the_preview_is_offered_as_a_rule_and_then_learn
                                                      f"phrase-{item.id}": phrase}, follow_redirects=True)
     assert "没有加入新的归类规则" in again.get_data(as_text=True)  # once is enough
     assert login(org.off_a).get(answer.headers["Location"]).status_code == 403
+
+
+def test_the_same_report_from_another_file_or_with_the_same_unit_year_and_title_is_a_duplicate(org, make, api, login):
+    make.unit("呼兰区交通运输局", org.city)
+    text = sample_text(NAME_004)
+    client = api(org.city_sup)
+    assert client.post("/reports/import", data={"file": (io.BytesIO(text.encode()), "报告.txt")}).status_code == 201
+    as_docx = client.post("/reports/import", data={"file": (io.BytesIO(docx_bytes(text)), "报告.docx")})
+    assert as_docx.status_code == 409 and "内容相同" in as_docx.json["error"]  # other bytes, the same words
+    retitled = text.replace("我局", "本局", 3)  # other words, but the same unit, year and title
+    again = client.post("/reports/import", data={"file": (io.BytesIO(retitled.encode()), "改过的.txt")})
+    assert again.status_code == 409
+    page = _upload(login(org.city_sup), docx_bytes(text), "报告.docx").get_data(as_text=True)
+    assert 'id="duplicate-warning"' in page
+    confirmed = client.post("/reports/import", data={"file": (io.BytesIO(docx_bytes(text)), "报告.docx"),
+                                                     "allow_duplicate": "1"})
+    assert confirmed.status_code == 201
+    assert db.session.scalar(select(func.count(Report.id))) == 2

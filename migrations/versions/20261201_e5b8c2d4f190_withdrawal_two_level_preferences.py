@@ -1,7 +1,7 @@
 """per person and channel, which events are sent at once (users.notify_at_once); two-level review
 (units.two_level_review, items.review_stage, first_approver_id, first_review_unit_id); withdrawn imports (reports and
 items .withdrawn_at, who withdrew a report and why; the same file may then be imported again);
-reports.kind (CONTRACT.md's kinds of report); category keywords the first rules missed
+reports.kind (CONTRACT.md's kinds of report) and text_sha256 (the same report from another file); category keywords the first rules missed
 
 Revision ID: e5b8c2d4f190
 Revises: d7a3b5c19e62
@@ -45,6 +45,8 @@ def upgrade():
         batch_op.add_column(sa.Column('withdrawn_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('withdrawn_reason', sa.Text(), server_default='', nullable=False))
         batch_op.add_column(sa.Column('kind', sa.String(length=20), server_default='rule_of_law', nullable=False))
+        batch_op.add_column(sa.Column('text_sha256', sa.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f('ix_reports_text_sha256'), ['text_sha256'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_reports_withdrawn_by_id_users'), 'users', ['withdrawn_by_id'], ['id'])
         batch_op.drop_index('ux_reports_sha256_first')
         batch_op.create_index('ux_reports_sha256_first', ['sha256'], unique=True,
@@ -87,6 +89,8 @@ def downgrade():
                               sqlite_where=sa.text('sha256 IS NOT NULL AND duplicate_of_id IS NULL'),
                               postgresql_where=sa.text('sha256 IS NOT NULL AND duplicate_of_id IS NULL'))
         batch_op.drop_constraint(batch_op.f('fk_reports_withdrawn_by_id_users'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_reports_text_sha256'))
+        batch_op.drop_column('text_sha256')
         batch_op.drop_column('kind')
         batch_op.drop_column('withdrawn_reason')
         batch_op.drop_column('withdrawn_by_id')

@@ -7,6 +7,7 @@ from report to report (（一） (一) 一、 1. 1、 (1) ① 一是), so headin
 and items by the numbering style that the section itself uses.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -79,6 +80,8 @@ class ParsedReport:
     problems: list[Section]
     plans: list[Section]
     kind: str = "rule_of_law"  # CONTRACT.md: rule_of_law, inspection, audit, self_check, other
+    fingerprint: str = ""  # SHA-256 of its words (simplified, without spaces, marks or layout): the same
+    # report from another file (its .pdf after its .docx) has the same
 
 
 # What kind of report it is, by its title and opening (CONTRACT.md's kinds).
@@ -141,6 +144,8 @@ def parse_report(text: str) -> ParsedReport:
     (the unit's name stays simplified, to be matched against the system's units)."""
     lines = Lines(clean_lines(text))
     report = _parse(lines.lines)
+    words = re.sub(r"[^\w]|_", "", "".join(lines.lines))
+    report.fingerprint = hashlib.sha256(words.encode("utf-8")).hexdigest()
     if lines.changed:
         report.title = lines.restore(report.title)
         for section in (*report.problems, *report.plans):

@@ -74,13 +74,14 @@ def preview_report(
     rules = load_rules()
     for section in (*parsed.problems, *parsed.plans):
         section.categories = classify(section.title, section.text, rules)
+    match = unit_of(parsed)
     return Preview(
         parsed=parsed,
         sha256=digest,
         filename=filename,
-        duplicate=find_duplicate(digest),
+        duplicate=find_duplicate(digest, parsed.fingerprint, unit=match.unit, year=parsed.year, title=parsed.title),
         measures=propose_measures(parsed.problems, parsed.plans),
-        match=unit_of(parsed),
+        match=match,
     )
 
 
@@ -99,9 +100,25 @@ def unit_of(parsed: ParsedReport) -> UnitMatch:
     return found
 
 
-def find_duplicate(sha256: str) -> Report | None:
-    return db.session.scalar(select(Report).where(Report.sha256 == sha256, Report.withdrawn_at.is_(None))
+def find_duplicate(sha256: str | None, fingerprint: str | None = None, *, unit: Unit | None = None,
+                   year: int | None = None, title: str | None = None) -> Report | None:
+    """A report imported before that this one repeats (CONTRACT.md): the same file, the same words
+    from another file, or the same unit, year and title. Withdrawn imports and drafts don't count."""
+    same = [Report.sha256 == sha256] if sha256 else []
+    if fingerprint:
+        same.append(Report.text_sha256 == fingerprint)
+    if unit is not None and year and title:
+        same.append((Report.unit_id == unit.id) & (Report.year == year) & (Report.title == title.strip()))
+    if not same:
+        return None
+    return db.session.scalar(select(Report).where(or_(*same), Report.withdrawn_at.is_(None), Report.is_draft.is_(False))
                              .order_by(Report.id).limit(1))
+
+
+def duplicate_sentence(earlier: Report, sha256: str | None) -> str:
+    how = "这份文件" if earlier.sha256 and earlier.sha256 == sha256 else "内容相同或同一单位、年度、标题的报告"
+    return (f"{how}已于{clock.to_local(earlier.created_at):%Y-%m-%d}导入为《{earlier.title}》（{earlier.year}年度），"
+            "如确需再次导入，请确认后重试。")
 
 
 def propose_measures(problems: list[Section], plans: list[Section]) -> list[str]:
@@ -195,6 +212,7 @@ def import_report(
     deadline: date | None,
     allow_duplicate: bool = False,
     kind: str | None = None,
+    fingerprint: str | None = None,
 ) -> tuple[Report, list[Item]]:
     """Store a report and one item per confirmed problem, all or nothing. If the year-end rollover
     made a draft for the unit and year, the report fills it, next to the problems carried over.
@@ -209,18 +227,14 @@ def import_report(
         raise Invalid("请填写报告标题（不超过300字）。", field="title")
     if not drafts:
         raise Invalid("没有要导入的问题：请至少保留一个问题。", field="rows")
-    earlier = find_duplicate(sha256) if sha256 else None
+    earlier = find_duplicate(sha256, fingerprint, unit=unit, year=year, title=title)
     if earlier is not None and not allow_duplicate:
-        raise Conflict(
-            f"这份文件已于{earlier.created_at:%Y-%m-%d}导入为《{earlier.title}》（{earlier.year}年度），"
-            "如确需再次导入，请确认后重试。",
-            field="allow_duplicate",
-        )
+        raise Conflict(duplicate_sentence(earlier, sha256), field="allow_duplicate")
     report = _draft_report(unit, year)
     if report is None:
         report = Report(unit=unit, year=year, created_at=now)
         db.session.add(report)
-    report.title, report.source_filename, report.sha256 = title, filename, sha256
+    report.title, report.source_filename, report.sha256, report.text_sha256 = title, filename, sha256, fingerprint
     report.kind = kind if kind in REPORT_KINDS else "rule_of_law"
     report.duplicate_of_id = earlier.id if earlier is not None else None
     report.created_by_id, report.created_at, report.is_draft = (actor.id if actor else None), now, False
@@ -300,7 +314,7 @@ def import_preview(
     return import_report(
         unit=unit, year=year, title=parsed.title, drafts=drafts, actor=actor, now=now,
         filename=filename, sha256=preview.sha256, allow_duplicate=allow_duplicate,
-        deadline=default_deadline(year, deadline_month_day), kind=parsed.kind,
+        deadline=default_deadline(year, deadline_month_day), kind=parsed.kind, fingerprint=parsed.fingerprint,
     )
 
 

@@ -77,7 +77,7 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
     year = importing.report_year(parsed, clock.local_today())
     data = {
         "token": _serializer().dumps({"sha256": preview.sha256, "filename": preview.filename, "written": parsed.unit,
-                                      "kind": parsed.kind}),
+                                      "kind": parsed.kind, "fingerprint": parsed.fingerprint}),
         "unit": chosen.id if chosen else 0,
         "new_unit_name": parsed.unit or "",
         "new_unit_parent": current_user.unit_id,
@@ -143,7 +143,7 @@ def confirm():
     except BadSignature:
         flash("导入信息已失效，请重新上传报告。", "danger")
         return redirect(url_for("importing.upload"))
-    duplicate = importing.find_duplicate(meta.get("sha256") or "")
+    duplicate = importing.find_duplicate(meta.get("sha256"), meta.get("fingerprint"))
 
     def store():
         if form.create_unit.data and permissions.is_admin(current_user):
@@ -165,6 +165,7 @@ def confirm():
             unit=unit, year=form.year.data, title=form.title.data, drafts=drafts,
             actor=current_user, now=clock.utcnow(), filename=meta.get("filename"), sha256=meta.get("sha256"),
             deadline=form.deadline.data, allow_duplicate=form.allow_duplicate.data, kind=meta.get("kind"),
+            fingerprint=meta.get("fingerprint"),
         )
         return report, items, [item.id for item, draft in zip(items, drafts, strict=True) if draft.corrected]
 

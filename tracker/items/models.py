@@ -171,6 +171,8 @@ class Report(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     source_filename: Mapped[str | None] = mapped_column(String(255))
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # SHA-256 of its words (ParsedReport.fingerprint): the same report imported from another file.
+    text_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     # A deliberate second import of the same file (the user confirmed it) names the first.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
