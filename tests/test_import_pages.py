@@ -3,7 +3,7 @@
 import io
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -48,7 +48,7 @@ def test_dry_run_prints_the_json_and_stores_nothing(app, tmp_path):
     assert db.session.scalar(select(func.count(Report.id))) == 0
 
 
-def test_cli_import_stores_items_with_default_deadline_and_refuses_a_second_time(app, hulan, tmp_path):
+def test_cli_import_stores_items_with_default_deadline_and_refuses_a_second_time(app, hulan, tmp_path, today):
     path = tmp_path / "report.docx"
     path.write_bytes(docx_bytes(sample_text(NAME_004)))
     result = _cli(app, "import-report", str(path))
@@ -56,7 +56,8 @@ def test_cli_import_stores_items_with_default_deadline_and_refuses_a_second_time
     data = json.loads(result.stdout)
     items = db.session.scalars(select(Item).where(Item.id.in_(data["item_ids"])).order_by(Item.id)).all()
     assert [i.title for i in items] == [t for t, _ in SAMPLES[NAME_004][2]]
-    assert {i.deadline for i in items} == {date(2024, 6, 30)}
+    # 30 June 2024 has passed: 90 days from the import instead, not born years overdue
+    assert {i.deadline for i in items} == {today + timedelta(days=90)}
     assert items[2].categories[0].code == "case_file_quality"
     assert all(i.status.value == "open" and i.report_id == data["report_id"] for i in items)
     report = db.session.get(Report, data["report_id"])
@@ -127,7 +128,7 @@ def _preview_of_004(c) -> dict:
     return _form_fields(_upload(c, sample_text(NAME_004).encode()).get_data(as_text=True))
 
 
-def test_upload_preview_edit_and_confirm(org, make, login):
+def test_upload_preview_edit_and_confirm(org, make, login, today):
     unit = make.unit("**市交通运输局", org.city)
     c = login(org.city_sup)
     page = _upload(c, sample_text(NAME_000).encode("gb18030"), "述职报告.txt")
@@ -136,7 +137,7 @@ def test_upload_preview_edit_and_confirm(org, make, login):
     assert "普法宣传方式比较单一" in text and "加强信息化建设" in text
     data = _form_fields(text)
     assert data["unit"] == str(unit.id) and data["year"] == "2022"
-    assert data["deadline"] == "2023-06-30"
+    assert data["deadline"] == (today + timedelta(days=90)).isoformat()  # 30 June 2023 is long past
     assert data["rows-1-primary_category"] == "legal_publicity"
     assert "普法" in data["rows-1-measures"]  # the plan that answers it
 
@@ -152,7 +153,8 @@ def test_upload_preview_edit_and_confirm(org, make, login):
     assert [i.title for i in items] == ["学习贯彻习近平法治思想不够深入", "执法素质有待提升", "执法证件管理不规范，部分人员未持证上岗"]
     assert [c.code for c in items[0].categories] == ["theory_study", "accountability", "enforcement_capacity"]
     assert "执法力量薄弱" in items[0].text  # merged
-    assert all(i.deadline == date(2023, 6, 30) and i.year == 2022 and i.unit_id == unit.id for i in items)
+    late = today + timedelta(days=90)
+    assert all(i.deadline == late and i.year == 2022 and i.unit_id == unit.id for i in items)
     report = db.session.scalar(select(Report))
     assert report.source_filename == "述职报告.txt" and report.created_by_id == org.city_sup.id
     assert db.session.scalar(select(func.count(ItemEvent.id)).where(ItemEvent.action == "create")) == 3
@@ -387,3 +389,22 @@ def test_the_same_report_from_another_file_or_with_the_same_unit_year_and_title_
                                                      "allow_duplicate": "1"})
     assert confirmed.status_code == 201
     assert db.session.scalar(select(func.count(Report.id))) == 2
+
+
+def test_the_deadline_proposed_is_the_usual_day_unless_it_has_passed_and_each_row_may_have_its_own(org, make, login,
+                                                                                                   today):
+    from tracker.importing.services import DeadlineRule
+
+    rule = DeadlineRule("06-30", 90)
+    assert rule.for_year(today.year, today) == date(today.year + 1, 6, 30)  # this year's report: next 30 June
+    assert rule.for_year(2023, today) == today + timedelta(days=90)
+    make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    page = _upload(c, sample_text(NAME_004).encode()).get_data(as_text=True)
+    assert "按惯例应为2024年6月30日，已经过去" in page
+    data = _form_fields(page)
+    own = (today + timedelta(days=30)).isoformat()
+    data["rows-1-deadline"] = own
+    assert c.post("/reports/import/confirm", data=data).status_code == 302
+    deadlines = [i.deadline.isoformat() for i in db.session.scalars(select(Item).order_by(Item.id))]
+    assert deadlines == [data["deadline"], own, data["deadline"]]

@@ -183,7 +183,7 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
             return
         report, items = run(lambda: importing.import_preview(
             preview, actor=None, now=clock.utcnow(), filename=Path(file).name, allow_duplicate=allow_duplicate,
-            deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"], unit_name=unit_name, year=year,
+            deadlines=importing.DeadlineRule.from_config(current_app.config), unit_name=unit_name, year=year,
         ))
     except DomainError as error:
         message = error.message

@@ -42,8 +42,10 @@ ROBOT_REQUEST_SECONDS = 20
 IMPORT_TIMEOUT_SECONDS = 20
 IMPORT_MEMORY_MB = 1024
 
-# Imported problems get this deadline (month-day) of the year after the report's year.
+# Imported problems get this deadline (month-day) of the year after the report's year; when that
+# day has passed (an old report imported late), this many days from the import instead.
 IMPORT_DEFAULT_DEADLINE = "06-30"
+IMPORT_LATE_DEADLINE_DAYS = 90
 
 # Rows per page on list views; per_page requests are clamped to MAX_PER_PAGE.
 PER_PAGE = 50

@@ -359,7 +359,7 @@ def import_report():
         return importing.preview_to_json(preview, unit_name=unit_name, year=year)
     report, items = run(lambda: importing.import_preview(
         preview, actor=_user(), now=clock.utcnow(), filename=upload.filename,
-        deadline_month_day=current_app.config["IMPORT_DEFAULT_DEADLINE"],
+        deadlines=importing.DeadlineRule.from_config(current_app.config),
         allow_duplicate=form.flag("allow_duplicate"), unit_name=unit_name, year=year,
     ))
     return importing.preview_to_json(preview, report, [i.id for i in items]), 201

@@ -28,6 +28,7 @@ class RowForm(SubForm):
     primary_category = SelectField("主要类别", validate_choice=False)
     other_categories = MultiCheckboxField("其他类别", validate_choice=False)
     proposed = HiddenField()  # the primary category the rules proposed: a change is offered as a rule
+    deadline = ChineseDateField("整改时限（留空则用上方的时限）", validators=[Optional()])
 
 
 class ConfirmForm(Form):

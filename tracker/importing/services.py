@@ -5,7 +5,7 @@ Services take the actor and the time as arguments, flush and never commit.
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, or_, select, update
@@ -169,6 +169,7 @@ def drafts_from_rows(rows: list[dict]) -> list[Draft]:
                 categories=list(row.get("categories") or ["other"]),
                 measures=row.get("measures", "") if index == 0 else "",
                 progress=row.get("progress", "") if index == 0 else "",
+                deadline=row.get("deadline"),
                 corrected=index == 0 and bool(row.get("proposed")) and (row.get("categories") or ["other"])[0]
                 != row.get("proposed"),
             ))
@@ -197,6 +198,25 @@ def default_deadline(year: int, month_day: str) -> date:
     """The default deadline for a year's problems: ``month_day`` ("06-30") of the next year."""
     month, day = (int(part) for part in month_day.split("-"))
     return date(year + 1, month, day)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """The deadline proposed for imported problems (TRACKER_IMPORT_DEFAULT_DEADLINE, …_LATE_DEADLINE_DAYS)."""
+
+    month_day: str = "06-30"
+    late_days: int = 90
+
+    @classmethod
+    def from_config(cls, config) -> "DeadlineRule":
+        return cls(config.get("IMPORT_DEFAULT_DEADLINE", cls.month_day),
+                   int(config.get("IMPORT_LATE_DEADLINE_DAYS", cls.late_days)))
+
+    def for_year(self, year: int, today: date) -> date:
+        """``month_day`` of the year after ``year``; when that day has passed (a 2023 report imported
+        in 2026 would be born 884 days overdue), ``late_days`` from today."""
+        usual = default_deadline(year, self.month_day)
+        return usual if usual >= today else today + timedelta(days=self.late_days)
 
 
 def import_report(
@@ -298,7 +318,7 @@ def unit_to_store(preview: Preview, unit_name: str | None) -> Unit:
 
 
 def import_preview(
-    preview: Preview, *, actor: User | None, now: datetime, filename: str | None, deadline_month_day: str,
+    preview: Preview, *, actor: User | None, now: datetime, filename: str | None, deadlines: DeadlineRule,
     allow_duplicate: bool = False, unit_name: str | None = None, year: int | None = None,
 ) -> tuple[Report, list[Item]]:
     """Store a previewed report as parsed, with its proposed measures and the default deadline:
@@ -314,7 +334,8 @@ def import_preview(
     return import_report(
         unit=unit, year=year, title=parsed.title, drafts=drafts, actor=actor, now=now,
         filename=filename, sha256=preview.sha256, allow_duplicate=allow_duplicate,
-        deadline=default_deadline(year, deadline_month_day), kind=parsed.kind, fingerprint=parsed.fingerprint,
+        deadline=deadlines.for_year(year, clock.to_local(now).date()), kind=parsed.kind,
+        fingerprint=parsed.fingerprint,
     )
 
 

@@ -83,7 +83,7 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
         "new_unit_parent": current_user.unit_id,
         "year": year,
         "title": parsed.title,
-        "deadline": importing.default_deadline(year, current_app.config["IMPORT_DEFAULT_DEADLINE"]),
+        "deadline": importing.DeadlineRule.from_config(current_app.config).for_year(year, clock.local_today()),
         "rows": [
             {"include": True, "merge_up": False, "title": p.title, "text": p.text, "measures": measures,
              "progress": p.progress, "primary_category": p.categories[0], "other_categories": p.categories[1:],
@@ -123,10 +123,22 @@ def learn():
     return render_template("importing/learn.html", items=found, key_phrase=classify.key_phrase, back=back)
 
 
+def _late_note(year: int | None) -> str | None:
+    """Why the proposed deadline is not the usual one, when the usual day has passed."""
+    rule = importing.DeadlineRule.from_config(current_app.config)
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        return None
+    usual = importing.default_deadline(year, rule.month_day)
+    if usual >= clock.local_today():
+        return None
+    return f"按惯例应为{usual.year}年{usual.month}月{usual.day}日，已经过去；建议自今天起{rule.late_days}天内完成，可修改。"
+
+
 def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200, kind: str | None = None):
     supervised = {u.id for u in _supervised_units()}
     return render_template(
         "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate, kind=kind,
+        late_deadline=_late_note(form.year.data),
         report_kinds=REPORT_KINDS,
         split_mark=importing.SPLIT_MARK, may_create_unit=permissions.is_admin(current_user),
         outside=match.found is not None and match.found.id not in supervised,
@@ -157,7 +169,7 @@ def confirm():
             {"include": row.include.data, "merge_up": row.merge_up.data, "title": row.title.data or "",
              "text": row.text.data or "", "measures": row.measures.data or "", "progress": row.progress.data or "",
              "categories": [row.primary_category.data, *(row.other_categories.data or [])],
-             "proposed": row.proposed.data or ""}
+             "proposed": row.proposed.data or "", "deadline": row.deadline.data}
             for row in form.rows
         ]
         drafts = importing.drafts_from_rows(rows)
