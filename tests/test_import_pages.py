@@ -408,3 +408,32 @@ def test_the_deadline_proposed_is_the_usual_day_unless_it_has_passed_and_each_ro
     assert c.post("/reports/import/confirm", data=data).status_code == 302
     deadlines = [i.deadline.isoformat() for i in db.session.scalars(select(Item).order_by(Item.id))]
     assert deadlines == [data["deadline"], own, data["deadline"]]
+
+
+def test_the_original_file_is_kept_and_those_who_may_see_the_report_download_it(org, make, login):
+    import os
+
+    from tracker import clock, housekeeping
+    from tracker.importing import originals
+
+    unit = make.unit("呼兰区交通运输局", org.city)
+    reader = make.user("hulan_off", "official", unit)
+    data = docx_bytes(sample_text(NAME_004))
+    c = login(org.city_sup)
+    preview = _form_fields(_upload(c, data, "呼兰区报告.docx").get_data(as_text=True))
+    assert c.post("/reports/import/confirm", data=preview).status_code == 302
+    report = db.session.scalar(select(Report))
+    page = login(reader).get(f"/reports/{unit.id}/{report.year}").get_data(as_text=True)
+    assert f"/reports/{report.id}/original" in page and "呼兰区报告.docx" in page
+    got = login(reader).get(f"/reports/{report.id}/original")
+    assert got.status_code == 200 and got.data == data and "attachment" in got.headers["Content-Disposition"]
+    assert login(org.sup_b).get(f"/reports/{report.id}/original").status_code == 404  # another county's people
+    # a preview never confirmed leaves its file for a day, then housekeeping removes it; the report's stays
+    _upload(c, docx_bytes(sample_text(NAME_000)), "未导入.docx")
+    files = list(originals.folder().iterdir())
+    assert len(files) == 2
+    two_days_ago = (clock.utcnow() - timedelta(days=2)).timestamp()
+    for path in files:
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert housekeeping.run()["unclaimed_reports"] == 1
+    assert [p.name for p in originals.folder().iterdir()] == [report.sha256]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from tracker import clock
 from tracker.errors import Conflict, DomainError, Forbidden, Invalid
 from tracker.extensions import db
+from tracker.importing import originals
 from tracker.importing.classify import bigrams, classify, load_rules
 from tracker.importing.parser import ParsedReport, Section, headline
 from tracker.importing.readers import ImportFailed, check_length
@@ -71,6 +72,8 @@ def preview_report(
             raise ImportFailed("请上传报告文件，或粘贴报告文字。")
         digest = hashlib.sha256(pasted.encode("utf-8")).hexdigest()
     parsed = read_and_parse(data=data, filename=filename or "", pasted=pasted, limits=limits)
+    if data is not None and has_app_context():
+        originals.keep(data, digest)  # for the report page, once the preview is confirmed
     rules = load_rules()
     for section in (*parsed.problems, *parsed.plans):
         section.categories = classify(section.title, section.text, rules)

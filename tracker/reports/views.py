@@ -2,14 +2,16 @@
 year with its own and carried-over problems, and the report section draft (.docx)."""
 
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, render_template, send_file, url_for
 from flask_login import current_user
 
 from tracker import clock
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import db_id
+from tracker.importing import originals
 from tracker.importing import services as importing
+from tracker.items.models import Report
 from tracker.org import permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit
@@ -18,7 +20,7 @@ from tracker.reports.forms import RolloverForm, WithdrawForm
 from tracker.rollover import services as rollover
 from tracker.rollover.models import RolloverSource
 from tracker.web.pages import done, guard
-from tracker.web.work import submitted
+from tracker.web.work import run, submitted
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -80,6 +82,17 @@ def show(unit_id: int, year: int, *, status: int = 200, withdraw: tuple[int, Wit
     report = queries.report_year(unit, year, current_user)
     return render_template("reports/show.html", report=report, counts=report.counts(), limit=queries.ROW_LIMIT,
                            withdraw=withdraw), status
+
+
+@bp.get("/<id:report_id>/original")
+def original(report_id: int):
+    """The file a report was imported from, for those who may see the report."""
+    report = db.session.get(Report, report_id)
+    if report is None or report.withdrawn_at is not None or not permissions.can_view_unit(current_user, report.unit):
+        abort(404)
+    path = run(lambda: originals.original(report))
+    return send_file(path, mimetype=originals.content_type(report.source_filename), as_attachment=True,
+                     download_name=report.source_filename, max_age=0)
 
 
 @bp.post("/<id:report_id>/withdraw")
