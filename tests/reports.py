@@ -71,3 +71,45 @@ def docx_bytes(text: str, problems_as_table: bool = False) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def scanned(pdf: bytes, dpi: int = 150) -> bytes:
+    """The PDF a scanner would make of ``pdf`` printed: each page an image (greyscale, as scanned
+    reports usually are), no text layer. Written by hand, as a scan's PDF is that simple."""
+    import zlib
+
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    images = []
+    for page in document:
+        bitmap = page.render(scale=dpi / 72, grayscale=True)
+        rows = bytes(bitmap.buffer)
+        raw = b"".join(rows[y * bitmap.stride: y * bitmap.stride + bitmap.width] for y in range(bitmap.height))
+        images.append((bitmap.width, bitmap.height, zlib.compress(raw, 6), page.get_size()))
+    document.close()
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", None]
+    kids = []
+    for width, height, data, (page_w, page_h) in images:
+        image_id, content_id, page_id = len(objects) + 1, len(objects) + 2, len(objects) + 3
+        objects.append((f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray "
+                        f"/BitsPerComponent 8 /Filter /FlateDecode /Length {len(data)} >>", data))
+        drawing = f"q {page_w:.2f} 0 0 {page_h:.2f} 0 0 cm /Im0 Do Q".encode()
+        objects.append((f"<< /Length {len(drawing)} >>", drawing))
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w:.2f} {page_h:.2f}] "
+                       f"/Resources << /XObject << /Im0 {image_id} 0 R >> >> /Contents {content_id} 0 R >>")
+        kids.append(page_id)
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        if isinstance(body, tuple):
+            head, stream = body
+            out += f"{number} 0 obj\n{head}\nstream\n".encode() + stream + b"\nendstream\nendobj\n"
+        else:
+            out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

@@ -80,6 +80,7 @@ class ParsedReport:
     problems: list[Section]
     plans: list[Section]
     kind: str = "rule_of_law"  # CONTRACT.md: rule_of_law, inspection, audit, self_check, other
+    ocr: bool = False  # its text was read from page images by OCR: it may need correcting
     fingerprint: str = ""  # SHA-256 of its words (simplified, without spaces, marks or layout): the same
     # report from another file (its .pdf after its .docx) has the same
 

@@ -56,6 +56,10 @@ def read_report(data: bytes, filename: str) -> str:
         raise TooComplex(f"文件过大，不像是一份报告（上限 {MAX_BYTES // MB} MB）。")
     if name.endswith(".docx"):
         text = read_docx(data)
+    elif name.endswith((".doc", ".wps")):
+        from tracker.importing.convert import legacy_word_to_docx
+
+        text = read_docx(legacy_word_to_docx(data, name.rsplit(".", 1)[1]))
     elif name.endswith(".pdf"):
         text = read_pdf(data)
     elif name.endswith((".txt", ".text")) or "." not in name:
@@ -75,9 +79,7 @@ def check_length(text: str) -> str:
 
 
 def _unsupported(name: str):
-    if name.endswith((".doc", ".wps")):
-        raise UnsupportedReport("暂不支持旧版 Word/WPS 格式（.doc/.wps），请另存为 .docx 后再导入。")
-    raise UnsupportedReport("不支持该文件类型，请上传 .docx、.pdf 或 .txt 格式的报告，或直接粘贴文字。")
+    raise UnsupportedReport("不支持该文件类型，请上传 .docx、.doc、.wps、.pdf 或 .txt 格式的报告，或直接粘贴文字。")
 
 
 def decode_text(data: bytes) -> str:
@@ -240,6 +242,8 @@ def read_pdf(data: bytes) -> str:
         log.info("unreadable pdf: %r", error)
         raise ImportFailed("PDF 文档无法读取，可能已损坏，请导入 .docx 版本或粘贴文字。") from None
     text = storable("\n".join(pages))  # a text layer may hold U+0000
-    if sum(1 for ch in text if not ch.isspace()) < 20:
-        raise ImportFailed("PDF 中没有可提取的文字（可能是扫描件），请导入 .docx 版本或粘贴文字。")
+    if sum(1 for ch in text if not ch.isspace()) < 20:  # a scan: its pages read by OCR, if the server can
+        from tracker.importing.convert import ocr_pdf
+
+        return ocr_pdf(data)
     return text

@@ -29,7 +29,7 @@ except ImportError:  # not POSIX
     resource = None
 
 PRELOAD = ["tracker.importing.sandbox", "tracker.importing.parser", "tracker.importing.readers", "docx", "pypdf", "lxml.etree",
-           "opencc"]
+           "opencc", "tracker.importing.convert", "pypdfium2"]
 ERRORS = {cls.__name__: cls for cls in (ImportFailed, TooComplex, UnsupportedReport)}
 
 
@@ -112,7 +112,9 @@ def _context():
 
 def _read(data: bytes | None, filename: str, pasted: str | None) -> ParsedReport:
     text = read_report(data, filename) if data is not None else pasted
-    return parse_report(text or "")
+    parsed = parse_report(text or "")
+    parsed.ocr = bool(getattr(text, "ocr", False))
+    return parsed
 
 
 def _child(sender, data, filename, pasted, limits: Limits) -> None:

@@ -61,7 +61,7 @@ def upload():
             status = error.status_code
         else:
             return _preview_page(_confirm_form(preview), preview.match, preview.parsed.plans, preview.duplicate,
-                                 kind=preview.parsed.kind)
+                                 kind=preview.parsed.kind, ocr=preview.parsed.ocr)
     elif form.is_submitted():
         status = 422
     return render_template("importing/upload.html", form=form), status
@@ -134,10 +134,11 @@ def _late_note(year: int | None) -> str | None:
     return f"按惯例应为{usual.year}年{usual.month}月{usual.day}日，已经过去；建议自今天起{rule.late_days}天内完成，可修改。"
 
 
-def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200, kind: str | None = None):
+def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200, kind: str | None = None,
+                  ocr: bool = False):
     supervised = {u.id for u in _supervised_units()}
     return render_template(
-        "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate, kind=kind,
+        "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate, kind=kind, ocr=ocr,
         late_deadline=_late_note(form.year.data),
         report_kinds=REPORT_KINDS,
         split_mark=importing.SPLIT_MARK, may_create_unit=permissions.is_admin(current_user),

@@ -1,0 +1,110 @@
+"""Reports in the forms government PCs still make: old Word and WPS files (read through
+LibreOffice) and scanned PDFs (read by Tesseract's OCR). The programs are Debian's, installed by
+scripts/test; where one is missing the test is skipped here and fails in CI."""
+
+import io
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.reports import SAMPLES, docx_bytes, sample_text, scanned
+from tracker.importing import convert
+from tracker.importing.parser import parse_report
+from tracker.importing.readers import ImportFailed, read_report
+
+NAME = "002_7d80a77d3b41ec6f.txt"
+
+
+def _need(program: str) -> None:
+    if shutil.which(program) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{program} is not installed: CI must run these tests")
+        pytest.skip(f"{program} is not installed")
+
+
+@pytest.fixture(scope="module")
+def doc_bytes(tmp_path_factory) -> bytes:
+    """The sample report saved as an old Word .doc by LibreOffice itself (as Word 97–2003 would)."""
+    _need("soffice")
+    folder = tmp_path_factory.mktemp("doc")
+    (folder / "report.docx").write_bytes(docx_bytes(sample_text(NAME)))
+    subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{folder}/profile",
+                    "--convert-to", "doc", "--outdir", str(folder), str(folder / "report.docx")],
+                   check=True, capture_output=True, timeout=120)
+    return (folder / "report.doc").read_bytes()
+
+
+@pytest.mark.parametrize("filename", ["报告.doc", "报告.wps"])
+def test_old_word_and_wps_files_are_read_through_libreoffice(doc_bytes, filename):
+    unit, year, problems, plans = SAMPLES[NAME]
+    assert doc_bytes.startswith(convert.OLE2)
+    report = parse_report(read_report(doc_bytes, filename))
+    assert (report.unit, report.year) == (unit, year)
+    assert [p.title for p in report.problems] == [title for title, _ in problems]
+    assert [p.title for p in report.plans] == plans
+
+
+def test_a_file_named_doc_that_is_not_one_is_refused_plainly():
+    _need("soffice")
+    with pytest.raises(ImportFailed, match="不是有效的 .doc 文档"):
+        read_report(b"just some text, renamed" * 10, "报告.doc")
+
+
+def test_without_libreoffice_an_old_word_file_gets_the_save_as_docx_sentence(monkeypatch):
+    monkeypatch.setattr(convert, "soffice", lambda: None)  # a server without LibreOffice
+    with pytest.raises(ImportFailed, match="请另存为 .docx 后再导入") as refused:
+        read_report(convert.OLE2 + b"\0" * 600, "报告.wps")
+    assert refused.value.status_code == 415
+
+
+@pytest.fixture(scope="module")
+def scan_bytes(tmp_path_factory) -> bytes:
+    """The sample report printed by Chromium with the system's CJK font, then scanned: page images
+    at 200 dpi, no text layer."""
+    _need("tesseract")
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    text = re.sub(r"\[bookmark:[^\]]*\]", "", sample_text(NAME))
+    path = tmp_path_factory.mktemp("scan") / "printed.pdf"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        body = "".join(f"<p>{line}</p>" for line in text.splitlines() if line.strip())
+        page.set_content(f"<html><head><meta charset='utf-8'></head><body style='font-size:16px'>{body}</body></html>")
+        page.pdf(path=str(path), format="A4")
+        browser.close()
+    return scanned(path.read_bytes(), dpi=200)
+
+
+def test_a_scanned_pdf_is_read_by_ocr_and_says_so(scan_bytes):
+    from pypdf import PdfReader
+
+    assert not any((page.extract_text() or "").strip() for page in PdfReader(io.BytesIO(scan_bytes)).pages)
+    text = read_report(scan_bytes, "扫描件.pdf")
+    assert getattr(text, "ocr", False)
+    report = parse_report(text)
+    unit, year, problems, _ = SAMPLES[NAME]
+    assert report.year == year
+    assert [p.title for p in report.problems] == [title for title, _ in problems]
+
+
+def test_without_tesseract_a_scan_gets_a_plain_sentence(monkeypatch, scan_bytes):
+    monkeypatch.setattr(convert, "tesseract", lambda: None)  # a server without OCR
+    with pytest.raises(ImportFailed, match="服务器未安装文字识别"):
+        read_report(scan_bytes, "扫描件.pdf")
+
+
+def test_the_preview_of_a_scan_warns_that_ocr_may_need_correcting(app, org, make, login, scan_bytes):
+    from tests.test_import_pages import _upload
+
+    app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024  # a scan is larger than the tests' 1 MB uploads
+    make.unit("睢县交通运输局", org.city)
+    page = _upload(login(org.city_sup), scan_bytes, "扫描件.pdf").get_data(as_text=True)
+    assert 'id="ocr-warning"' in page and "文字由电脑识别（OCR）" in page
+    assert page.count('class="card mb-3 problem-row"') == 3
