@@ -424,3 +424,34 @@ def test_a_report_in_traditional_characters_is_read_and_classified_and_keeps_its
 ])
 def test_common_wordings_find_their_category(title, code):
     assert classify(title, title + "。", RULES)[0] == code
+
+
+# Numbering styles a report may give its parts and its points, and the two widths of punctuation.
+PART_STYLES = ["{cn}、", "第{cn}部分　"]
+POINT_STYLES = ["（{cn}）", "({cn})", "{ar}.", "{ar}、", "（{ar}）", "{circled}", "{cn}是"]
+WIDTHS = {"full": str.maketrans({}), "half": str.maketrans({"：": ":", "，": ",", "；": ";", "（": "(", "）": ")"})}
+PROBLEMS = ["执法人员业务技能不够熟练", "普法宣传方式单一", "执法案卷制作不够规范"]
+PLANS = ["开展执法业务培训", "创新普法宣传方式", "开展案卷评查"]
+
+
+def _numbered(style: str, n: int, text: str) -> str:
+    cn, circled = "一二三四五六七八九十"[n - 1], "①②③④⑤⑥⑦⑧⑨⑩"[n - 1]
+    return style.format(cn=cn, ar=n, circled=circled) + text
+
+
+@FUZZ
+@given(part=st.sampled_from(PART_STYLES), point=st.sampled_from(POINT_STYLES),
+       plan_point=st.sampled_from(POINT_STYLES), width=st.sampled_from(sorted(WIDTHS)))
+def test_the_numbering_style_and_the_punctuation_width_do_not_change_what_is_found(part, point, plan_point, width):
+    lines = ["XX县市场监督管理局2023年度法治政府建设情况报告", "县委依法治县办：", "现将有关情况报告如下：",
+             _numbered(part, 1, "主要工作"), "全年开展普法活动12次，办理行政处罚案件86件。",
+             _numbered(part, 2, "存在的问题和不足")]
+    lines += [_numbered(point, n, f"{title}，需要在下一年度加以改进。") for n, title in enumerate(PROBLEMS, 1)]
+    lines += [_numbered(part, 3, "下一步工作打算")]
+    lines += [_numbered(plan_point, n, f"{title}，抓好落实。") for n, title in enumerate(PLANS, 1)]
+    lines += ["XX县市场监督管理局", "2024年1月10日"]
+    report = parse_report("\n".join(line.translate(WIDTHS[width]) for line in lines))
+    half = WIDTHS["half"]
+    assert [p.title.translate(half) for p in report.problems] == [f"{t},需要在下一年度加以改进" for t in PROBLEMS]
+    assert [p.title.translate(half) for p in report.plans] == [f"{t},抓好落实" for t in PLANS]
+    assert (report.unit, report.year) == ("XX县市场监督管理局", 2023)
