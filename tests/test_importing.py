@@ -455,3 +455,13 @@ def test_the_numbering_style_and_the_punctuation_width_do_not_change_what_is_fou
     assert [p.title.translate(half) for p in report.problems] == [f"{t},需要在下一年度加以改进" for t in PROBLEMS]
     assert [p.title.translate(half) for p in report.plans] == [f"{t},抓好落实" for t in PLANS]
     assert (report.unit, report.year) == ("XX县市场监督管理局", 2023)
+
+
+def test_a_unit_named_without_its_place_matches_only_itself():
+    from types import SimpleNamespace as Unit
+
+    from tracker.importing.units import match_unit
+
+    units = [Unit(id=1, name="市交通运输局", parent_id=None, depth=0), Unit(id=2, name="睢县交通运输局", parent_id=1, depth=1)]
+    assert match_unit("重庆市南岸区交通运输局", units).unit is None  # not 市交通运输局, whose place is unsaid
+    assert match_unit("市交通运输局", units).unit.id == 1

@@ -46,7 +46,7 @@ def legacy_word_to_docx(data: bytes, ext: str, *, seconds: float = SECONDS) -> b
     if program is None:
         raise UnsupportedReport("暂不支持旧版 Word/WPS 格式（.doc/.wps），请另存为 .docx 后再导入。")
     if not data.startswith(OLE2):
-        raise ImportFailed(f"文件不是有效的 .{ext} 文档，可能已损坏或只是改了扩展名。")
+        raise ImportFailed(f"文件不是有效的 .{ext} 文档，可能已损坏或只是改了扩展名，请另存为 .docx 后再导入。")
     with tempfile.TemporaryDirectory(prefix="tracker-doc-") as folder:
         source = Path(folder) / f"report.{ext}"
         source.write_bytes(data)
@@ -98,7 +98,7 @@ def ocr_pdf(data: bytes, *, seconds: float = OCR_SECONDS) -> OcrText:
         document.close()
     text = "\n".join(pages)
     if sum(1 for ch in text if not ch.isspace()) < 20:
-        raise ImportFailed("扫描件中没有识别出文字，请导入 .docx 版本或粘贴文字。")
+        raise ImportFailed("PDF 中没有可提取的文字（可能是扫描件），文字识别也没有读出文字，请导入 .docx 版本或粘贴文字。")
     return OcrText(text)
 
 

@@ -61,7 +61,9 @@ def _same(written: str, unit: Unit, parent: Unit | None) -> bool:
         return False
     if mine == theirs or (parent is not None and mine == _loose(parent.name) + theirs):
         return True
-    return mine.endswith(theirs) and _only_places(written, mine[: len(mine) - len(theirs)])
+    # Places in front only of a name that has its own ("市交通运输局" names no place: any
+    # "某市某区交通运输局" would end like it).
+    return bool(_place(unit.name)) and mine.endswith(theirs) and _only_places(written, mine[: len(mine) - len(theirs)])
 
 
 _PLACES = re.compile(r"(?:[\u4e00-\u9fff*Xx×○]{1,8}?(?:自治区|自治州|特别行政区|省|市|州|盟|地区|区|县|旗))+")
@@ -126,6 +128,6 @@ def find_named(text: str, units: list[Unit]) -> Unit | None:
     loose = _loose(text)
     for unit in sorted(units, key=lambda unit: len(_loose(unit.name)), reverse=True):
         name = _loose(unit.name)
-        if len(name) >= 4 and name in loose:
+        if len(name) >= 4 and _place(unit.name) and name in loose:
             return unit
     return None
