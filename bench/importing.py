@@ -93,7 +93,8 @@ def main() -> None:
                 start = time.perf_counter()
                 import_once(data, filename)
                 timings.append(time.perf_counter() - start)
-            cells.append(f"{filename.split('.')[-1] if filename != 'gb18030.txt' else 'gb18030'}"
+            label = {"gb18030.txt": "gb18030", "scan.pdf": "scan"}.get(filename, filename.split(".")[-1])
+            cells.append(f"{label}"
                          f" {len(data) // 1024:>3} KB {statistics.median(timings) * 1000:6.1f} ms")
         print(f"{name[:3]} ({len(text)} chars): " + " | ".join(cells))
         if "scan.pdf" in formats:
