@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,43 @@ def test_the_preview_of_a_scan_warns_that_ocr_may_need_correcting(app, org, make
     page = _upload(login(org.city_sup), scan_bytes, "扫描件.pdf").get_data(as_text=True)
     assert 'id="ocr-warning"' in page and "文字由电脑识别（OCR）" in page
     assert page.count('class="card mb-3 problem-row"') == 3
+
+
+def _blank_pdf(pages: int, width: float = 595, height: float = 842) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=width, height=height)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_scan_of_too_many_pages_or_of_a_giant_page_is_refused_before_any_ocr():
+    _need("tesseract")
+    from tracker.importing.readers import TooComplex
+
+    with pytest.raises(TooComplex, match="超过 30 页"):
+        read_report(_blank_pdf(31), "扫描件.pdf")
+    with pytest.raises(TooComplex, match="页面尺寸异常"):  # 14,400 pt square: 40,000 px a side at 200 dpi
+        read_report(_blank_pdf(1, 14_400, 14_400), "扫描件.pdf")
+
+
+def test_a_slow_conversion_is_stopped_with_everything_it_started(monkeypatch, tmp_path):
+    """A stand-in for a LibreOffice that never finishes (a program that forks and sleeps): the
+    reader gives up at its deadline and leaves no process behind."""
+    sleeper = tmp_path / "soffice"
+    sleeper.write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {tmp_path}/child\nsleep 60\n")
+    sleeper.chmod(0o755)
+    monkeypatch.setattr(convert, "soffice", lambda: str(sleeper))
+    from tracker.importing.readers import TooComplex
+
+    with pytest.raises(TooComplex, match="转换超时"):
+        convert.legacy_word_to_docx(convert.OLE2 + b"\0" * 600, "doc", seconds=1)
+    child = int((tmp_path / "child").read_text())
+    import time
+
+    time.sleep(0.2)
+    status = Path(f"/proc/{child}/status")  # the program's own child was killed too: gone, or a zombie
+    assert not status.exists() or "\nState:\tZ" in status.read_text()

@@ -28,6 +28,7 @@ OCR_SCALE = 200 / 72  # 200 dpi: as well read as 300 for print of report size, i
 OCR_LANGUAGES = "chi_sim"  # its data holds the Latin letters and digits of Chinese reports; +eng costs half again
 OCR_SECONDS = 17  # the whole OCR of a scan, pages read in parallel
 MAX_OCR_PAGES = 30
+MAX_PIXELS = 40_000_000  # one page's image: A3 at 200 dpi is 7.8 million
 
 
 class OcrText(str):
@@ -91,8 +92,12 @@ def ocr_pdf(data: bytes, *, seconds: float = OCR_SECONDS) -> OcrText:
         with tempfile.TemporaryDirectory(prefix="tracker-ocr-") as folder:
             images = []
             for number in range(len(document)):
+                page = document[number]
+                width, height = page.get_size()
+                if width * height * OCR_SCALE ** 2 > MAX_PIXELS:  # a hostile page, metres wide
+                    raise TooComplex("扫描件的页面尺寸异常，无法识别，请检查文件，或导入 .docx 版本。")
                 images.append(Path(folder) / f"page{number}.pgm")
-                _write_pgm(document[number].render(scale=OCR_SCALE, grayscale=True), images[-1])
+                _write_pgm(page.render(scale=OCR_SCALE, grayscale=True), images[-1])
             pages = _read_pages(program, images, end)
     finally:
         document.close()
