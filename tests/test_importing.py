@@ -465,3 +465,44 @@ def test_a_unit_named_without_its_place_matches_only_itself():
     units = [Unit(id=1, name="市交通运输局", parent_id=None, depth=0), Unit(id=2, name="睢县交通运输局", parent_id=1, depth=1)]
     assert match_unit("重庆市南岸区交通运输局", units).unit is None  # not 市交通运输局, whose place is unsaid
     assert match_unit("市交通运输局", units).unit.id == 1
+
+
+@pytest.mark.parametrize("title,unit", [
+    ("XX县交通运输局关于县委巡察反馈问题整改情况的报告", "XX县交通运输局"),
+    ("XX县财政局关于县审计局审计发现问题整改情况的报告", "XX县财政局"),
+    ("巫山县司法局推动法治政府建设工作报告", "巫山县司法局"),
+])
+def test_a_name_followed_by_another_bodys_name_or_a_verb_stops_at_its_own_end(title, unit):
+    body = "\n现将有关情况报告如下：\n一、存在的问题\n（一）普法宣传不够深入。\n（二）执法人员不足。"
+    assert parse_report(title + body).unit == unit
+
+
+def test_a_unit_line_over_a_title_that_names_no_unit_is_the_title_not_a_header():
+    text = "巫山县司法局\n关于县法治政府建设示范创建工作的报告\n一、存在的问题\n（一）普法宣传不够深入。\n（二）执法人员不足。"
+    report = parse_report(text)
+    assert (report.unit, report.title) == ("巫山县司法局", "巫山县司法局关于县法治政府建设示范创建工作的报告")
+
+
+def test_an_annual_report_with_a_subsection_on_last_years_feedback_is_read_as_an_annual_report():
+    text = """XX县交通运输局2023年度法治政府建设情况报告
+现将有关情况报告如下：
+一、主要工作
+（一）上年度督察反馈问题整改情况
+问题一：执法证件管理不规范。
+整改措施：开展证件清理。
+问题二：案卷归档不及时。
+整改措施：建立归档台账。
+二、存在的问题
+（一）普法宣传方式单一。
+（二）执法人员不足。
+三、下一步工作打算
+（一）创新普法。"""
+    report = parse_report(text)
+    assert report.kind == "rule_of_law" and [p.title for p in report.problems] == ["普法宣传方式单一", "执法人员不足"]
+
+
+def test_a_units_name_alone_inside_the_problems_is_text_not_the_signature():
+    text = (KINDS / "33_ducha_fankui.txt").read_text(encoding="utf-8").replace(
+        "整改进展：已立案查处环境违法案件27件，挂牌督办5件，均已办结。",
+        "整改进展：已立案查处环境违法案件27件，挂牌督办5件，均已办结。\nXX县生态环境保护综合行政执法大队")
+    assert len(parse_report(text).problems) == 3

@@ -160,11 +160,16 @@ def _parse(cleaned: list[str]) -> ParsedReport:
     if not lines:
         raise ImportFailed("报告中没有文字。")
     kind = detect_kind(lines)
-    fed_back = _rectification(lines, kind)
+    # A rectification report is read problem by problem; another report only when it has no
+    # section of problems (an annual report's sub-section on last year's 督察 problems is not it).
+    fed_back = _rectification(lines, kind) if kind in ("inspection", "audit") else None
     if fed_back is not None:
         return fed_back
     start = next((i for i, line in enumerate(lines) if _is_heading(line, PROBLEMS_HEADING)), None)
     if start is None:
+        fed_back = _rectification(lines, kind)
+        if fed_back is not None:
+            return fed_back
         raise ImportFailed("没有找到“存在的问题”一类的章节，无法识别问题清单；请检查报告，或直接粘贴问题部分。")
     plans_start = next(
         (i for i in range(start + 1, len(lines)) if _is_heading(lines[i], PLANS_HEADING)), None
@@ -175,7 +180,7 @@ def _parse(cleaned: list[str]) -> ParsedReport:
     if inner is not None:
         start, end = inner, min(end, _section_end(lines, inner, style_of(lines[inner])))
     body = lines[start + 1:end]
-    cut = next((i for i, line in enumerate(body) if i and _ends_problems(line)), len(body))
+    cut = next((i for i, line in enumerate(body) if i and _ends_problems(body, i)), len(body))
     problems = split_items(body[:cut], style_of(lines[start]))
     if not problems:
         raise ImportFailed("找到了问题章节，但其中没有列出具体问题。")
@@ -207,11 +212,12 @@ def _rectification(lines: list[str], kind: str) -> ParsedReport | None:
                  or (style_of(line) and rectification._GROUP.match(strip_marker(line))))
     plans_start = next((i for i in range(start + 1, len(lines)) if _is_heading(lines[i], PLANS_HEADING)), None)
 
-    def is_end(line: str) -> bool:
-        return _is_closing(line) or _is_heading(line, PLANS_HEADING) or bool(
-            re.fullmatch(NAME, _clean_name(line)) and _valid_name(_clean_name(line)))
+    signed = next((i for i in range(start, len(lines)) if _signs_off(lines, i)), len(lines))
 
-    problems = rectification.split_problems(lines[start:], is_end)
+    def is_end(line: str) -> bool:
+        return _is_closing(line) or _is_heading(line, PLANS_HEADING)
+
+    problems = rectification.split_problems(lines[start:signed], is_end)
     if not problems:
         return None
     plans: list[Section] = []
@@ -229,15 +235,16 @@ PLANS_LEAD = re.compile(r"^(?:下一步|下步|下阶段|今后|明年|\d{4}年)
 CAUSE_HEADING = re.compile(r"^.{0,20}?原因(?:分析|剖析)?$")
 
 
-def _ends_problems(line: str) -> bool:
+def _ends_problems(lines: list[str], index: int) -> bool:
     """A line where the problems are over although no heading of theirs says so: a section of
-    causes, the closing paragraph of plans ("下一步，我局将……"), a signature."""
+    causes, the closing paragraph of plans ("下一步，我局将……"), the signature."""
+    line = lines[index]
     text = _heading_text(line)
     if CAUSE_HEADING.match(text) and (style_of(line) or len(text) <= 20):
         return True
     if not style_of(line) and CLOSING.match(line):
         return True
-    return bool(re.fullmatch(NAME, _clean_name(line)) and _valid_name(_clean_name(line)))
+    return _signs_off(lines, index)
 
 
 def _closing_plans(lines: list[str]) -> list[Section]:
@@ -282,18 +289,26 @@ def _section_end(lines: list[str], start: int, heading_style) -> int:
         style = style_of(lines[i])
         if heading_style and style and style[0] == heading_style[0]:
             return i
-        if _is_closing(lines[i]):
+        if _is_closing(lines[i]) or _signs_off(lines, i):
             return i
     return len(lines)
 
 
 def _is_closing(line: str) -> bool:
-    """The signature and date that end a report ("某某局 2024年1月10日"), or an attachment list."""
-    return bool(
-        re.fullmatch(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日", line)
-        or re.match(r"^附件[:：\d]", line)
-        or _is_signature(line)
-    )
+    """The date that ends a report ("2024年1月10日"), or an attachment list."""
+    return bool(re.fullmatch(_SIGNED_ON, line) or re.match(r"^附件[:：\d]", line))
+
+
+_SIGNED_ON = r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+
+
+def _signs_off(lines: list[str], index: int) -> bool:
+    """Is ``lines[index]`` the signature: an organisation's name alone, over the date or last of
+    all (a unit's name alone elsewhere is text: "XX县交通运输局执法大队" under 整改情况)?"""
+    if not _is_signature(lines[index]):
+        return False
+    following = lines[index + 1] if index + 1 < len(lines) else ""
+    return index == len(lines) - 1 or bool(re.fullmatch(_SIGNED_ON, following))
 
 
 def _is_signature(line: str) -> bool:
@@ -398,7 +413,7 @@ NOT_TITLE = re.compile(
 # the verb of a 自查/整改 report's title ("…气象局推进扩权强县工作自查报告").
 _AFTER_NAME = re.compile(
     rf"^(?:$|\d|{_CN_YEAR}|关于|主要|党组|党委|局长|主任|书记|述职|述法|法治|年度|工作|上半年|下半年|年终|（|\(|\s"
-    r"|推进|开展|落实|贯彻|履行|加强|深化|自查|自评|整改|巡察|巡视|审计|对照|全面|依法|党建)")
+    r"|推进|开展|落实|贯彻|履行|加强|深化|自查|自评|整改|对照|全面|依法|党建)")
 # What cannot follow a whole name: more of a name ("…局局长" is 局's head, "…局属单位" its units).
 # When nothing of _AFTER_NAME follows any name, anything else may.
 _NOT_AFTER_NAME = re.compile(r"^(?:长|员|属|内设|机关|领导|班子|系统|下属|直属|各)")
@@ -422,8 +437,9 @@ def _title_lines(lines: list[str]) -> list[str]:
 def _without_header(title: list[str]) -> list[str]:
     """A site's or a superior's name alone on the first line ("重庆市气象局") over a title that
     names its own unit ("巫山县气象局2023年…报告") is a header, not the title."""
-    if len(title) > 1 and _name_at_start(title[0]) == _clean_name(title[0].replace("中共", "", 1)) \
-            and _name_at_start(title[1]) and _name_at_start(title[1]) != _name_at_start(title[0]):
+    second = _name_at_start(title[1], strict=True) if len(title) > 1 else None
+    if second and _name_at_start(title[0]) == _clean_name(title[0].replace("中共", "", 1)) \
+            and second != _name_at_start(title[0]) and not re.match(r"^(?:关于|\d|20)", title[1]):
         return title[1:]
     return title
 
@@ -437,18 +453,19 @@ def _valid_name(name: str) -> bool:
         and bool(re.fullmatch(rf"[{CN_DIGITS}\u4e00-\u9fff*＊Xx×○]+", name))
 
 
-def _name_at_start(line: str) -> str | None:
+def _name_at_start(line: str, *, strict: bool = False) -> str | None:
     """The unit named at the start of a title line: the longest name that a year, 关于, an
-    office-holder or the report's genre follows ("××县人民政府办公室2023年…")."""
+    office-holder or the report's genre follows ("××县人民政府办公室2023年…"); else (unless
+    ``strict``) the shortest that no more of a name follows ("…司法局推动…" → …司法局)."""
     head = re.sub(rf"^(?:(?:20\d{{2}}|{_CN_YEAR})\s*年度?|关于|中共)+", "", line)
     found = loose = None
     for match in re.finditer(ORG_SUFFIX, head[:36]):
         name, after = head[: match.end()], head[match.end():]
-        if not _valid_name(_clean_name(name)):
+        if not _valid_name(_clean_name(name)) or "关于" in name:
             continue
         if _AFTER_NAME.match(after):
             found = _clean_name(name)
-        elif not _NOT_AFTER_NAME.match(after):
+        elif loose is None and not strict and not _NOT_AFTER_NAME.match(after):
             loose = _clean_name(name)
     found = found or loose
     return _last_of_joint(found) if found else None
