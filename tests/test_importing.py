@@ -319,7 +319,7 @@ def test_written_names_are_matched_to_the_units_of_the_system():
     units = [city, Unit(id=2, name="南岸区交通局", parent_id=1, depth=1), Unit(id=3, name="大马营镇", parent_id=1, depth=1),
              Unit(id=4, name="法制科", parent_id=1, depth=1), Unit(id=5, name="睢县交通运输局", parent_id=1, depth=1),
              Unit(id=6, name="杞县交通运输局", parent_id=1, depth=1)]
-    exact = {"重庆市南岸区交通局": "南岸区交通局", "南岸交通局": "南岸区交通局", "中共大马营镇委员会": "大马营镇",
+    exact = {"重庆市南岸区交通局": "南岸区交通局", "南岸交通局": "南岸区交通局",
              "大马营镇人民政府": "大马营镇", "重庆市交通局法制科": "法制科", "河南省商丘市睢县交通运输局": "睢县交通运输局"}
     for written, name in exact.items():
         found = match_unit(written, units)
@@ -328,8 +328,12 @@ def test_written_names_are_matched_to_the_units_of_the_system():
     for written, name in near.items():
         found = match_unit(written, units)
         assert (found.unit, found.near and found.near.name) == (None, name), written
-    for written in ("睢阳区交通运输局", "重庆市气象局", "南岸区市场监督管理局"):  # another place, another office
-        assert match_unit(written, units).found is None, written
+    for written in ("睢阳区交通运输局", "重庆市气象局", "南岸区市场监督管理局", "中共大马营镇委员会"):
+        assert match_unit(written, units).found is None, written  # another place, office, or the party's committee
+    more = units + [Unit(id=7, name="吉林省司法局", parent_id=None, depth=0),
+                    Unit(id=8, name="朝阳区司法局", parent_id=7, depth=1)]
+    for written in ("吉林省吉林市司法局", "朝阳县司法局"):  # a place of another kind: at most near
+        assert match_unit(written, more).unit is None, written
 
 
 KINDS = Path(__file__).resolve().parent / "fixtures" / "kinds"

@@ -17,7 +17,7 @@ from tracker.org.models import Unit
 # Place words that may be left out or added: 省 市 区 县 and the like, and masks (** XX).
 _PLACE_CHARS = re.compile(r"[省市区县旗盟州]|自治")
 # What a report may put before or after a unit's own name.
-_PARTY = re.compile(r"^中共|^中国共产党|(?:党组|党委|党工委|委员会)$")
+_PARTY = re.compile(r"^中共|^中国共产党|(?:党组|党委|党工委)$")
 _GOVERNMENT = re.compile(r"(?:人民政府|政府|办事处|街道办)$")
 # The place at the start of a name: up to the last place word among its first characters.
 _PLACE = re.compile(r"^.{0,12}?(?:自治区|自治州|自治县|特别行政区|省|市|区|县|旗|盟|州|乡|镇|街道)")
@@ -59,6 +59,8 @@ def _same(written: str, unit: Unit, parent: Unit | None) -> bool:
     mine, theirs = _loose(written), _loose(unit.name)
     if len(theirs) < 2:
         return False
+    if not _places_agree(written, unit.name):
+        return False
     if mine == theirs or (parent is not None and mine == _loose(parent.name) + theirs):
         return True
     # Places in front only of a name that has its own ("市交通运输局" names no place: any
@@ -67,6 +69,29 @@ def _same(written: str, unit: Unit, parent: Unit | None) -> bool:
 
 
 _PLACES = re.compile(r"(?:[\u4e00-\u9fff*Xx×○]{1,8}?(?:自治区|自治州|特别行政区|省|市|州|盟|地区|区|县|旗))+")
+
+
+_KIND = re.compile(r"(自治区|自治州|自治县|省|市|区|县|旗|盟|州|乡|镇)")
+
+
+def _places_agree(written: str, own: str) -> bool:
+    """The unit's own place, where the written name has it, is of the same kind: 朝阳区 is not
+    朝阳县, 吉林省 not 吉林市 (a name may leave the kind out: "南岸交通局")."""
+    found = _PLACE.match(_bare(own))
+    if not found:
+        return True
+    place = found.group(0)
+    kind = _KIND.search(place)
+    if kind is None:
+        return True
+    stem = place[: kind.start()]
+    bare = _bare(written)
+    at = bare.rfind(stem) if stem else -1
+    if at < 0:
+        return True
+    after = bare[at + len(stem):]
+    other = _KIND.match(after)
+    return other is None or other.group(1) == kind.group(1)
 
 
 def _only_places(written: str, head: str) -> bool:
