@@ -354,7 +354,7 @@ def test_a_category_corrected_on_the_preview_is_offered_as_a_rule_and_then_learn
     assert data["rows-0-proposed"] == data["rows-0-primary_category"]
     data["rows-0-primary_category"] = "safety_supervision"  # the person knows better
     answer = c.post("/reports/import/confirm", data=data)
-    assert answer.status_code == 302 and "/reports/import/learn?items=" in answer.headers["Location"]
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/reports/import/learn")
     page = c.get(answer.headers["Location"]).get_data(as_text=True)
     title = db.session.scalar(select(Item).order_by(Item.id)).title
     assert title in page and "安全生产监管" in page
@@ -369,7 +369,9 @@ def test_a_category_corrected_on_the_preview_is_offered_as_a_rule_and_then_learn
     assert classify(item.title, item.text, load_rules())[0] == "safety_supervision"  # the next import knows
     again = c.post(answer.headers["Location"], data={"csrf_token": c.csrf, f"learn-{item.id}": "y",
                                                      f"phrase-{item.id}": phrase}, follow_redirects=True)
-    assert "没有加入新的归类规则" in again.get_data(as_text=True)  # once is enough
+    assert "没有加入新的归类规则" in again.get_data(as_text=True)  # offered once, for the items corrected
+    other = login(org.city_sup)  # another session, or a crafted form, cannot add rules for any item
+    assert other.get(answer.headers["Location"]).get_data(as_text=True).count('name="phrase-') == 0
     assert login(org.off_a).get(answer.headers["Location"]).status_code == 403
 
 
@@ -437,3 +439,17 @@ def test_the_original_file_is_kept_and_those_who_may_see_the_report_download_it(
         os.utime(path, (two_days_ago, two_days_ago))
     assert housekeeping.run()["unclaimed_reports"] == 1
     assert [p.name for p in originals.folder().iterdir()] == [report.sha256]
+
+
+def test_a_learned_keyword_is_stored_simplified_and_one_character_is_refused(org):
+    from tracker.errors import Invalid
+    from tracker.importing.classify import learn
+    from tracker.items.models import Category
+
+    category = db.session.scalar(select(Category).where(Category.code == "enforcement_competence"))
+    rule = learn(category, "業務技能訓練")
+    db.session.commit()
+    assert rule.keyword == "业务技能训练"
+    assert classify("執法隊員業務技能訓練不足", "", load_rules())[0] == "enforcement_competence"
+    with pytest.raises(Invalid, match="至少2个字"):
+        learn(category, "的")

@@ -47,6 +47,7 @@ DEFAULT_RULES = {
 
 
 LEARNED_WEIGHT = 3  # a person's correction: as strong as a default keyword that names the category
+LEARNED_MIN = 2
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,11 @@ def key_phrase(title: str) -> str:
 
 def learn(category: Category, keyword: str) -> CategoryRule | None:
     """A rule offered after a person corrected a problem's category on the preview: added with the
-    usual weight, or None when the category already has that keyword."""
-    keyword = (keyword or "").strip()
+    usual weight (in simplified characters, as the rules are matched), or None when the category
+    already has that keyword. A keyword of one character would match almost anything: refused."""
+    keyword = simplified((keyword or "").strip())
+    if len(keyword) < LEARNED_MIN:
+        raise Invalid(f"关键词至少{LEARNED_MIN}个字。", field="keyword")
     exists = db.session.scalar(
         select(CategoryRule.id).where(CategoryRule.category_id == category.id, CategoryRule.keyword == keyword))
     return None if exists is not None else add_rule(category, keyword, LEARNED_WEIGHT)

@@ -1,6 +1,6 @@
 """Importing a report in the browser: upload or paste → preview and edit → confirm."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -17,9 +17,7 @@ from tracker.org import permissions
 from tracker.org import queries as org_queries
 from tracker.org import services as org_services
 from tracker.org.models import Unit
-from tracker.web import params
 from tracker.web.pages import done, guard
-from tracker.web.params import Params
 from tracker.web.work import run, submitted
 
 bp = Blueprint("importing", __name__, url_prefix="/reports")
@@ -100,11 +98,9 @@ def _confirm_form(preview: importing.Preview) -> ConfirmForm:
 def learn():
     """After an import whose categories a person corrected: offer each problem's key phrase as a
     keyword of the category chosen, so that the rules learn from those who use them."""
-    args = Params(request.values, strict=False)
-    ids = [params.record_id(value, "items") for value in (args.text("items", "") or "").split(",") if value.isdigit()]
-    found = queries.items_by_ids(current_user, ids[:200])
-    back = url_for("items.index", report=args.record_id("report"), sort="id") if args.record_id("report") \
-        else url_for("items.index")
+    offered = session.get("learn") or {}
+    found = queries.items_by_ids(current_user, [int(i) for i in offered.get("items", []) if isinstance(i, int)])
+    back = url_for("items.index", report=offered["report"], sort="id") if offered.get("report") else url_for("items.index")
     if request.method == "POST":
         if not ButtonForm().validate_on_submit():
             abort(400)
@@ -113,12 +109,16 @@ def learn():
             added = []
             for item in found:
                 if request.form.get(f"learn-{item.id}") and item.categories:
-                    rule = classify.learn(item.categories[0], request.form.get(f"phrase-{item.id}", ""))
+                    try:
+                        rule = classify.learn(item.categories[0], request.form.get(f"phrase-{item.id}", ""))
+                    except DomainError:  # too short: left out, the others are added
+                        continue
                     if rule is not None:
                         added.append(f"“{rule.keyword}”→{rule.category.name}")
             return added
 
         added = run(add)
+        session.pop("learn", None)
         return done("已加入归类规则：" + "、".join(added) + "。" if added else "没有加入新的归类规则。", back)
     return render_template("importing/learn.html", items=found, key_phrase=classify.key_phrase, back=back)
 
@@ -186,9 +186,9 @@ def confirm():
     if outcome.ok:
         report, items, corrected = outcome.result
         message = f"已导入《{report.title}》：{len(items)}个问题。请为它们分派责任人和整改时限。"
-        if corrected:
-            return done(message + f"您改了{len(corrected)}个问题的类别，可让归类规则记住。",
-                        url_for("importing.learn", items=",".join(map(str, corrected)), report=report.id))
+        if corrected:  # offered to the one who corrected them, for those items only
+            session["learn"] = {"report": report.id, "items": corrected[:200]}
+            return done(message + f"您改了{len(corrected)}个问题的类别，可让归类规则记住。", url_for("importing.learn"))
         return done(message, url_for("items.index", report=report.id, sort="id"))
     return _preview_page(form, importing.unit_of_name(meta.get("written")), [], duplicate, outcome.status,
                          kind=meta.get("kind"))
