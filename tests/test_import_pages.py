@@ -453,3 +453,23 @@ def test_a_learned_keyword_is_stored_simplified_and_one_character_is_refused(org
     assert classify("執法隊員業務技能訓練不足", "", load_rules())[0] == "enforcement_competence"
     with pytest.raises(Invalid, match="至少2个字"):
         learn(category, "的")
+
+
+def test_a_year_out_of_range_on_the_command_line_is_one_sentence(app, hulan, tmp_path):
+    path = tmp_path / NAME_004
+    path.write_bytes(sample_text(NAME_004).encode("gb18030"))
+    for year in ("9999", "-5"):
+        result = _cli(app, "import-report", str(path), "--year", year)
+        assert result.exit_code == 1 and "年度" in result.output and "Traceback" not in result.output
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_a_duplicate_by_unit_year_and_title_can_be_confirmed_on_the_page(org, make, login):
+    make.unit("呼兰区交通运输局", org.city)
+    c = login(org.city_sup)
+    assert c.post("/reports/import/confirm", data=_preview_of_004(c)).status_code == 302
+    data = _form_fields(_upload(c, sample_text(NAME_004).replace("我局", "本局", 3).encode()).get_data(as_text=True))
+    refused = c.post("/reports/import/confirm", data=data)
+    assert refused.status_code == 409 and 'name="allow_duplicate"' in refused.get_data(as_text=True)
+    data["allow_duplicate"] = ["y"]
+    assert c.post("/reports/import/confirm", data=data).status_code == 302

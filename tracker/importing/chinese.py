@@ -31,6 +31,7 @@ class Lines:
         converted = simplified("\n".join(lines)).split("\n")
         self.lines = converted if len(converted) == len(lines) else [simplified(line) for line in lines]
         self.changed = self.lines != lines
+        self._at = 0  # fragments are asked for in the order of the report: look from the last one on
 
     def restore(self, text: str) -> str:
         """``text`` (made of fragments of the converted lines, one per line) as the report wrote it."""
@@ -41,8 +42,12 @@ class Lines:
     def _restore(self, fragment: str) -> str:
         if not fragment:
             return fragment
-        for converted, original in zip(self.lines, self.original, strict=True):
+        count = len(self.lines)
+        for step in range(count):
+            index = (self._at + step) % count
+            converted, original = self.lines[index], self.original[index]
             at = converted.find(fragment)
             if at >= 0 and len(converted) == len(original):
+                self._at = index
                 return original[at:at + len(fragment)]
         return fragment

@@ -29,6 +29,19 @@ OCR_LANGUAGES = "chi_sim"  # its data holds the Latin letters and digits of Chin
 OCR_SECONDS = 17  # the whole OCR of a scan, pages read in parallel
 MAX_OCR_PAGES = 30
 MAX_PIXELS = 40_000_000  # one page's image: A3 at 200 dpi is 7.8 million
+MAX_TOTAL_PIXELS = 150_000_000  # all pages' images (30 A4 pages at 200 dpi are 112 million)
+# When the reader's child must be done (set by tracker.importing.sandbox): a program is given only
+# the time left before it, so that it is killed here, with what it started, before the sandbox
+# stops the child.
+deadline: float | None = None
+MARGIN = 1.5
+
+
+def time_left(seconds: float) -> float:
+    """``seconds``, or less if the reader's deadline comes sooner."""
+    if deadline is None:
+        return seconds
+    return min(seconds, deadline - MARGIN - time.monotonic())
 
 
 class OcrText(str):
@@ -54,7 +67,7 @@ def legacy_word_to_docx(data: bytes, ext: str, *, seconds: float = SECONDS) -> b
         command = [program, "--headless", "--norestore", "--nolockcheck", "--nodefault",
                    f"-env:UserInstallation=file://{folder}/profile", "--convert-to", "docx",
                    "--outdir", str(Path(folder) / "out"), str(source)]
-        _run(command, seconds, f".{ext} 文件转换超时，请另存为 .docx 后再导入。")
+        _run(command, time_left(seconds), f".{ext} 文件转换超时，请另存为 .docx 后再导入。")
         converted = Path(folder) / "out" / "report.docx"
         if not converted.is_file():
             raise ImportFailed(f".{ext} 文件无法转换，可能已损坏，请另存为 .docx 后再导入。")
@@ -81,7 +94,8 @@ def ocr_pdf(data: bytes, *, seconds: float = OCR_SECONDS) -> OcrText:
                            "请导入 .docx 版本或粘贴文字。")
     import pypdfium2
 
-    end = time.monotonic() + seconds
+    end = time.monotonic() + time_left(seconds)
+    too_slow = "扫描件文字识别超时（页数较多），请导入 .docx 版本或粘贴文字。"
     try:
         document = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError:
@@ -90,14 +104,16 @@ def ocr_pdf(data: bytes, *, seconds: float = OCR_SECONDS) -> OcrText:
         if len(document) > MAX_OCR_PAGES:
             raise TooComplex(f"扫描件超过 {MAX_OCR_PAGES} 页，文字识别需要的时间太长，请导入 .docx 版本，或粘贴其中的问题部分。")
         with tempfile.TemporaryDirectory(prefix="tracker-ocr-") as folder:
+            sizes = [document[number].get_size() for number in range(len(document))]
+            pixels = [width * height * OCR_SCALE ** 2 for width, height in sizes]
+            if max(pixels, default=0) > MAX_PIXELS or sum(pixels) > MAX_TOTAL_PIXELS:  # pages metres wide
+                raise TooComplex("扫描件的页面尺寸异常，无法识别，请检查文件，或导入 .docx 版本。")
             images = []
             for number in range(len(document)):
-                page = document[number]
-                width, height = page.get_size()
-                if width * height * OCR_SCALE ** 2 > MAX_PIXELS:  # a hostile page, metres wide
-                    raise TooComplex("扫描件的页面尺寸异常，无法识别，请检查文件，或导入 .docx 版本。")
+                if time.monotonic() > end:
+                    raise TooComplex(too_slow)
                 images.append(Path(folder) / f"page{number}.pgm")
-                _write_pgm(page.render(scale=OCR_SCALE, grayscale=True), images[-1])
+                _write_pgm(document[number].render(scale=OCR_SCALE, grayscale=True), images[-1])
             pages = _read_pages(program, images, end)
     finally:
         document.close()
@@ -116,19 +132,21 @@ def _read_pages(program: str, images: list[Path], end: float) -> list[str]:
     try:
         while waiting or running:
             while waiting and len(running) < at_once:
-                number, image = waiting.pop(0)
-                running[number] = _start([program, str(image), "stdout", "-l", OCR_LANGUAGES, "--psm", "3"])
+                number, image = waiting.pop(0)  # the text goes to a file: a pipe could fill and stall it
+                running[number] = _start([program, str(image), str(image.with_suffix("")), "-l", OCR_LANGUAGES,
+                                          "--psm", "3"])
             for number, process in list(running.items()):
                 if process.poll() is not None:
-                    texts[number] = process.stdout.read().decode("utf-8", "replace")
-                    process.stdout.close()
+                    out = images[number].with_suffix(".txt")
+                    texts[number] = out.read_text("utf-8", "replace") if out.is_file() else ""
                     del running[number]
             if time.monotonic() > end:
                 raise TooComplex("扫描件文字识别超时（页数较多），请导入 .docx 版本或粘贴文字。")
             time.sleep(0.05)
-    finally:
+    except BaseException:
         for process in running.values():
             _kill(process)
+        raise
     return [texts[number] for number in sorted(texts)]
 
 
@@ -145,7 +163,7 @@ def _write_pgm(bitmap, path: Path) -> None:
 def _start(command: list[str]) -> subprocess.Popen:
     """A program in a process group of its own, so that it is killed with what it starts."""
     try:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                 start_new_session=True,
                                 env={**os.environ, "HOME": tempfile.gettempdir(), "OMP_THREAD_LIMIT": "1"})
     except OSError:
@@ -156,19 +174,17 @@ def _kill(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
-def _run(command: list[str], seconds: float, too_slow: str) -> subprocess.CompletedProcess:
-    """Run a program, killed whole (LibreOffice starts a second process) when ``seconds`` have passed."""
+def _run(command: list[str], seconds: float, too_slow: str) -> int:
+    """Run a program, killed whole (LibreOffice starts a second process) when ``seconds`` have
+    passed; its exit code."""
     if seconds <= 0:
         raise TooComplex(too_slow)
     process = _start(command)
     try:
-        out, _ = process.communicate(timeout=seconds)
+        return process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
         raise TooComplex(too_slow) from None
     finally:
         _kill(process)
-    return subprocess.CompletedProcess(command, process.returncode, out, b"")

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 from tracker.importing.parser import ParsedReport, parse_report
@@ -118,6 +119,9 @@ def _read(data: bytes | None, filename: str, pasted: str | None) -> ParsedReport
 
 
 def _child(sender, data, filename, pasted, limits: Limits) -> None:
+    from tracker.importing import convert
+
+    convert.deadline = time.monotonic() + limits.seconds  # programs it runs are stopped before the parent stops it
     cap = _limit_self(limits)
     try:
         outcome = ("parsed", _read(data, filename, pasted))

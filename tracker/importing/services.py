@@ -332,6 +332,7 @@ def import_preview(
     year = year or parsed.year
     if not year:
         raise Invalid("报告中没有识别出年度，请指定年度。", field="year")
+    items.check_year(year)
     drafts = [Draft(p.title, p.text, p.categories, measures, progress=p.progress)
               for p, measures in zip(parsed.problems, preview.measures, strict=True)]
     return import_report(

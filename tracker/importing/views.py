@@ -156,7 +156,10 @@ def confirm():
     except BadSignature:
         flash("导入信息已失效，请重新上传报告。", "danger")
         return redirect(url_for("importing.upload"))
-    duplicate = importing.find_duplicate(meta.get("sha256"), meta.get("fingerprint"))
+    chosen = db.session.get(Unit, form.unit.data) if form.unit.data else None
+    duplicate = importing.find_duplicate(meta.get("sha256"), meta.get("fingerprint"), unit=chosen,
+                                         year=form.year.data if isinstance(form.year.data, int) else None,
+                                         title=form.title.data)
 
     def store():
         if form.create_unit.data and permissions.is_admin(current_user):
