@@ -226,7 +226,7 @@ def _rendered_form(page: str, action_marker: str = 'method="post" novalidate') -
     """The fields a browser would send for the first form on ``page``: what it renders, as filled."""
     form = page.split(action_marker, 1)[1].split("</form>", 1)[0]
     data: dict = {}
-    for tag in re.findall(r"<(?:input|textarea|select)[^>]*>", form):
+    for tag in re.findall(r"<(?:input|textarea)[^>]*>", form):
         name = re.search(r'name="([^"]+)"', tag)
         if not name or 'type="checkbox"' in tag and "checked" not in tag:
             continue
@@ -234,10 +234,15 @@ def _rendered_form(page: str, action_marker: str = 'method="post" novalidate') -
         data.setdefault(name.group(1), html.unescape(value.group(1)) if value else "")
     for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
         data[name] = html.unescape(body.strip("\n"))
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)
-        if chosen:
-            data[name] = chosen.group(1) or chosen.group(2)
+    for attributes, body in re.findall(r'<select([^>]*)>(.*?)</select>', form, re.S):
+        name = re.search(r'name="([^"]+)"', attributes).group(1)
+        chosen = [a or b for a, b in re.findall(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)]
+        if "multiple" in attributes:  # a browser sends each option chosen, and nothing when none is
+            if chosen:
+                data[name] = chosen
+        else:
+            first = re.search(r'<option[^>]*value="([^"]*)"', body)
+            data[name] = chosen[0] if chosen else (first.group(1) if first else "")
     return data
 
 

@@ -47,6 +47,11 @@ IMPORT_MEMORY_MB = 1024
 IMPORT_DEFAULT_DEADLINE = "06-30"
 IMPORT_LATE_DEADLINE_DAYS = 90
 
+# 整改类型: a 立行立改 item's default deadline (days from its creation); a 长期坚持 item needs a
+# progress note this often, and its owner is reminded by that cadence rather than by a deadline.
+IMMEDIATE_DEADLINE_DAYS = 30
+LONG_TERM_REVIEW_DAYS = 90
+
 # Rows per page on list views; per_page requests are clamped to MAX_PER_PAGE.
 PER_PAGE = 50
 MAX_PER_PAGE = 200

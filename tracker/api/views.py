@@ -207,17 +207,19 @@ def patch_item(item_id: int):
         changes["categories"] = services.categories_by_code(changes["categories"])
     if "unit" in changes:
         changes["unit"] = _unit_named(changes["unit"])
+    if "co_units" in changes:
+        changes["co_units"] = [_unit_named(name, "co_units") for name in changes["co_units"] or []]
     with unit_of_work():
         services.update_item(item, _user(), changes, now=clock.utcnow(), today=_today(),
                              expected_version=_expected_version(body))
     return ItemSchema.of(item, _today()).dump()
 
 
-def _unit_named(name: str | None):
+def _unit_named(name: str | None, field: str = "unit"):
     try:
         return find_unit(name or "")
     except DomainError as error:
-        raise Invalid(error.message, field="unit") from None
+        raise Invalid(error.message, field=field) from None
 
 
 @bp.post("/items/<id:item_id>/progress")

@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.forms import ChineseDateField, Form, db_id
 from tracker.items.evidence import DESCRIPTION_MAX
+from tracker.items.models import MeasureType
 from tracker.items.services import NOTE_MAX, TEXT_MAX, TITLE_MAX
 from tracker.items.workflow import COMMENT_MAX
 
@@ -62,6 +63,9 @@ class ItemForm(Form):
     owner = StringField("责任人（输入姓名、用户名或单位查找）", validators=[Length(max=64, message="用户名过长。")])
     deadline = ChineseDateField("整改时限", validators=[Optional()])
     unit = SelectField("责任单位", coerce=db_id, validate_choice=False)
+    leader = StringField("责任领导（姓名，可不是系统用户）", validators=[Length(max=64, message="责任领导不能超过64字。")])
+    measure_type = SelectField("整改类型", default=MeasureType.deadline.value, validate_choice=False)
+    co_units = SelectMultipleField("配合单位（可多选）", coerce=db_id, validate_choice=False)
 
 
 class NewItemForm(ItemForm):

@@ -7,7 +7,7 @@ from blinker import Namespace
 
 from tracker.extensions import db
 from tracker.formats import chinese_date
-from tracker.items.models import EventAction, Item, ItemEvent
+from tracker.items.models import EventAction, Item, ItemEvent, MeasureType
 from tracker.org.models import User
 
 FIELD_TITLES = {
@@ -18,6 +18,9 @@ FIELD_TITLES = {
     "owner": "责任人",
     "categories": "问题类别",
     "unit": "责任单位",
+    "leader": "责任领导",
+    "co_units": "配合单位",
+    "measure_type": "整改类型",
 }
 
 
@@ -62,6 +65,8 @@ def describe(event: ItemEvent) -> list[str]:
             old, new = change.get("old_name", change.get("old")), change.get("new_name", change.get("new"))
             if field == "deadline":
                 old, new = _date(old), _date(new)
+            if field == "measure_type":
+                old, new = _measure_title(old), _measure_title(new)
             if field in ("text", "measures") and (len(old or "") > 40 or len(new or "") > 40):
                 lines.append(f"{FIELD_TITLES.get(field, field)}：已修改")
             else:
@@ -88,6 +93,13 @@ def _date(value: str | None) -> str:
     if not value:
         return "（未定）"
     return chinese_date(date.fromisoformat(value))
+
+
+def _measure_title(value) -> str:
+    try:
+        return MeasureType(value).title
+    except ValueError:
+        return value
 
 
 def _show(value) -> str:

@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -194,6 +196,23 @@ class Report(db.Model):
     items: Mapped[list["Item"]] = relationship(back_populates="report", order_by="Item.id")
 
 
+class MeasureType(TitledEnum):
+    """整改类型 (CONTRACT.md's ``measure_type``): how an item is to be rectified."""
+
+    __titles__ = {"immediate": "立行立改", "deadline": "限期整改", "long_term": "长期坚持"}
+    immediate = "immediate"  # at once: a short default deadline
+    deadline = "deadline"  # by a deadline: the usual
+    long_term = "long_term"  # kept up: a progress note every review_every_days, reminders by that cadence
+
+
+# 配合单位: the units that take part in an item besides the responsible one.
+item_co_units = Table(
+    "item_co_units", db.metadata,
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id"), primary_key=True, index=True),
+)
+
+
 class ItemCategory(db.Model):
     """An item's categories in order: the first is the primary one."""
 
@@ -232,6 +251,10 @@ class Item(db.Model):
     measures: Mapped[str] = mapped_column(Text, default="")
     # What the owner says was done, given when submitting for close-out.
     summary: Mapped[str] = mapped_column(Text, default="")
+    # 责任领导: the leader in charge, as a name (often no user of the system).
+    leader: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    measure_type: Mapped[MeasureType] = mapped_column(enum_column(MeasureType), default=MeasureType.deadline,
+                                                      server_default="deadline")
     deadline: Mapped[date | None] = mapped_column(Date)
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.open)
     carried_over_from_year: Mapped[int | None] = mapped_column(Integer)
@@ -275,6 +298,7 @@ class Item(db.Model):
         order_by=ItemCategory.position,
         cascade="all, delete-orphan",
     )
+    co_units: Mapped[list[Unit]] = relationship(secondary=item_co_units, order_by=Unit.path)
     # Only evidence that has not been removed; removed files stay in the table for the record.
     evidence: Mapped[list["Evidence"]] = relationship(
         order_by="Evidence.id",

@@ -2,9 +2,9 @@
 doors and the templates alike, with the SQL twins that lists filter by. Built on the unit and role
 predicates of ``tracker.org.permissions``."""
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, false, select
 
-from tracker.items.models import WORKING, Evidence, Item, Status, live
+from tracker.items.models import WORKING, Evidence, Item, Status, item_co_units, live
 from tracker.org.models import Role, User
 from tracker.org.permissions import can_view_unit, is_admin, supervises_unit, units_below
 
@@ -14,7 +14,18 @@ def can_view_item(user: User, item: Item) -> bool:
     report, only admins (read only: nobody acts on it)."""
     if item.withdrawn_at is not None:
         return is_admin(user)
-    return can_view_unit(user, item.unit) or item.owner_id == user.id
+    return can_view_unit(user, item.unit) or item.owner_id == user.id or co_operates(user, item)
+
+
+def co_operates(user: User, item: Item) -> bool:
+    """One of a 配合单位 (its staff, or a supervisor over it): sees the item and adds progress notes;
+    submitting stays the owner's, reviewing the responsible unit's supervisors'."""
+    return item.withdrawn_at is None and any(can_view_unit(user, unit) for unit in item.co_units)
+
+
+def only_co_operates(user: User, item: Item) -> bool:
+    """Sees the item only as one of a 配合单位: the 配合 badge in lists."""
+    return not (can_view_unit(user, item.unit) or item.owner_id == user.id) and co_operates(user, item)
 
 
 def is_owner(user: User, item: Item) -> bool:
@@ -85,7 +96,8 @@ def can_edit_measures(user: User, item: Item) -> bool:
 
 
 def can_add_progress(user: User, item: Item) -> bool:
-    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item))
+    return item.status is not Status.closed and (is_owner(user, item) or can_supervise_item(user, item)
+                                                 or co_operates(user, item))
 
 
 def can_upload_evidence(user: User, item: Item) -> bool:
@@ -109,8 +121,12 @@ def visible_items_clause(user: User) -> ColumnElement[bool]:
     if user.role is Role.admin:
         return live()
     if user.role is Role.supervisor:
-        return live() & (Item.unit_id.in_(units_below(user.unit)) | (Item.owner_id == user.id))
-    return live() & ((Item.unit_id == user.unit_id) | (Item.owner_id == user.id))
+        reach = Item.unit_id.in_(units_below(user.unit))
+        co = select(item_co_units.c.item_id).where(item_co_units.c.unit_id.in_(units_below(user.unit)))
+    else:
+        reach = Item.unit_id == user.unit_id
+        co = select(item_co_units.c.item_id).where(item_co_units.c.unit_id == user.unit_id)
+    return live() & (reach | (Item.owner_id == user.id) | Item.id.in_(co))
 
 
 def supervised_items_clause(user: User) -> ColumnElement[bool]:

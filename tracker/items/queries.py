@@ -120,7 +120,7 @@ def load_item(item_id: int, user: User, need: Callable[[User, Item], bool] | Non
             joinedload(Item.unit),
             joinedload(Item.owner),
             joinedload(Item.report),
-            selectinload(Item.category_links),
+            selectinload(Item.category_links), selectinload(Item.co_units),
         )
     )
     if item is None or not permissions.can_view_item(user, item):
@@ -224,7 +224,7 @@ def overdue_clause(today: date):
 
 def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True) -> Page:
     return paginate(query, Item.id, order, page, per_page, clamp=clamp, options=(
-        joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links),
+        joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units),
     ))
 
 
@@ -352,7 +352,7 @@ def items_by_ids(user: User, ids: list[int]) -> list[Item]:
         db.session.scalars(
             _visible(user)
             .where(Item.id.in_(ids))
-            .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links))
+            .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units))
             .order_by(Item.id)
         )
     )

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 
 from tracker.errors import Invalid
-from tracker.items.models import EventAction, Evidence, Item, ItemEvent, Light, Status
+from tracker.items.models import EventAction, Evidence, Item, ItemEvent, Light, MeasureType, Status
 from tracker.items.workflow import Action, parse_action
 from tracker.web import params
 
@@ -42,6 +42,9 @@ class ItemSchema(Schema):
     overdue: bool
     light: Light
     measures: str
+    measure_type: MeasureType = Field(description="整改类型：immediate 立行立改，deadline 限期整改，long_term 长期坚持")
+    leader: str = Field(description="责任领导（姓名）；未填时为空字符串")
+    co_units: list[str] = Field(description="配合单位的名称")
     summary: str
     report_id: int | None
     year: int
@@ -62,6 +65,7 @@ class ItemSchema(Schema):
             id=item.id, title=item.title, text=item.text, categories=[c.code for c in item.categories],
             unit=item.unit.name, owner=item.owner.username if item.owner else None, deadline=item.deadline,
             status=item.status, overdue=item.is_overdue(today), light=item.light(today), measures=item.measures,
+            measure_type=item.measure_type, leader=item.leader, co_units=[u.name for u in item.co_units],
             summary=item.summary, report_id=item.report_id, year=item.year,
             carried_over_from_year=item.carried_over_from_year, carry_count=item.carry_count,
             closed_at=item.closed_at, closed_on_time=item.closed_on_time, returned=item.returned_comment,
@@ -167,6 +171,18 @@ class Body(Schema):
             raise Invalid(f"{field} 的值无效。", field=field or None) from None
 
 
+def _names(value) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise Invalid("co_units 应为单位名称的列表。", field="co_units")
+    return [name.strip() for name in value if name.strip()]
+
+
+def _measure_type(value):
+    from tracker.items.services import parse_measure_type
+
+    return parse_measure_type(value)
+
+
 class ItemPatchSchema(Body):
     """PATCH /items/<id>: the fields sent are changed (a supervisor any, the owner the measures)."""
 
@@ -179,6 +195,9 @@ class ItemPatchSchema(Body):
     owner: Annotated[str | None, BeforeValidator(_username)] = Field(None, description="用户名")
     categories: Annotated[list[str] | None, BeforeValidator(_codes)] = None
     unit: Annotated[str | None, _text("unit")] = Field(None, description="责任单位的名称（同名时用路径）：移到您督办的另一单位")
+    leader: Annotated[str | None, _text("leader")] = Field(None, description="责任领导（姓名）")
+    co_units: Annotated[list[str] | None, BeforeValidator(_names)] = Field(None, description="配合单位的名称（同名时用路径）")
+    measure_type: Annotated[MeasureType | None, BeforeValidator(_measure_type)] = None
     version: int | None = None
 
 

@@ -4,16 +4,17 @@ Services take the actor and the time as arguments, check the rules, flush and ne
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from tracker import clock
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.formats import iso
 from tracker.items import permissions, workflow
 from tracker.items.history import record
-from tracker.items.models import Category, EventAction, Item, ItemCategory, Report, ReviewStage, Status
+from tracker.items.models import Category, EventAction, Item, ItemCategory, MeasureType, Report, ReviewStage, Status
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
 from tracker.org.queries import two_level_review
@@ -21,10 +22,14 @@ from tracker.org.queries import two_level_review
 TITLE_MAX = 200
 TEXT_MAX = 20000
 NOTE_MAX = 2000
+CO_UNITS_MAX = 20
+IMMEDIATE_DAYS = 30  # 立行立改's default deadline, from the item's creation (TRACKER_IMMEDIATE_DEADLINE_DAYS)
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 # The fields an owner may change on their own item; everything else needs a supervisor.
-EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline", "unit"})
+EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline", "unit", "leader",
+                             "co_units", "measure_type"})
+LEADER_MAX = 64
 
 
 def check_year(year: int) -> int:
@@ -107,6 +112,10 @@ def create_item(
     owner: User | None = None,
     deadline: date | None = None,
     today: date | None = None,
+    leader: str = "",
+    co_units: Sequence[Unit] = (),
+    measure_type: MeasureType = MeasureType.deadline,
+    immediate_days: int = IMMEDIATE_DAYS,
 ) -> Item:
     """Create an item in status open and record its creation.
 
@@ -119,6 +128,8 @@ def create_item(
         check_owner(owner, unit)
     if deadline is not None and today is not None:
         check_deadline(deadline, today)
+    if deadline is None and measure_type is MeasureType.immediate:  # 立行立改: a short deadline by default
+        deadline = clock.to_local(now).date() + timedelta(days=immediate_days)
     item = Item(
         unit=unit,
         year=check_year(year),
@@ -128,9 +139,12 @@ def create_item(
         measures=_check_text(measures, "measures", "整改措施", TEXT_MAX, required=False),
         owner=owner,
         deadline=deadline,
+        leader=_check_text(leader, "leader", "责任领导", LEADER_MAX, required=False),
+        measure_type=measure_type,
         created_at=now,
         updated_at=now,
     )
+    item.co_units = _check_co_units(list(co_units), unit)
     _set_categories(item, categories)
     db.session.add(item)
     record(item, actor, EventAction.create, now=now, details={
@@ -138,9 +152,34 @@ def create_item(
         "owner": owner.username if owner else None,
         "deadline": iso(deadline),
         "categories": [c.code for c in categories],
+        **({"leader": item.leader} if item.leader else {}),
+        **({"co_units": [u.name for u in item.co_units]} if item.co_units else {}),
+        **({"measure_type": item.measure_type.value} if item.measure_type is not MeasureType.deadline else {}),
     })
     db.session.flush()
     return item
+
+
+def parse_measure_type(value) -> MeasureType:
+    """整改类型 from a form or a JSON body (default: 限期整改)."""
+    if value in (None, ""):
+        return MeasureType.deadline
+    try:
+        return MeasureType(value)
+    except ValueError:
+        raise Invalid("整改类型应为立行立改（immediate）、限期整改（deadline）或长期坚持（long_term）。",
+                      field="measure_type") from None
+
+
+def _check_co_units(units: list[Unit], responsible: Unit) -> list[Unit]:
+    """配合单位: other units than the responsible one, each once, at most 20."""
+    chosen = []
+    for unit in units:
+        if unit.id != responsible.id and unit not in chosen:
+            chosen.append(unit)
+    if len(chosen) > CO_UNITS_MAX:
+        raise Invalid(f"配合单位最多{CO_UNITS_MAX}个。", field="co_units")
+    return chosen
 
 
 def update_item(
@@ -208,6 +247,23 @@ def update_item(
                 "new_name": owner.display_name,
             }
             item.owner = owner
+    if "leader" in changes:
+        leader = _check_text(changes["leader"] or "", "leader", "责任领导", LEADER_MAX, required=False)
+        if leader != item.leader:
+            diff["leader"] = {"old": item.leader, "new": leader}
+            item.leader = leader
+    if "co_units" in changes:
+        units = _check_co_units(list(changes["co_units"] or []), item.unit)
+        if [u.id for u in units] != [u.id for u in item.co_units]:
+            diff["co_units"] = {"old": [u.name for u in item.co_units], "new": [u.name for u in units]}
+            item.co_units = units
+    if "measure_type" in changes:
+        kind = changes["measure_type"]
+        if not isinstance(kind, MeasureType):
+            raise Invalid("整改类型应为立行立改、限期整改或长期坚持。", field="measure_type")
+        if kind is not item.measure_type:
+            diff["measure_type"] = {"old": item.measure_type.value, "new": kind.value}
+            item.measure_type = kind
     if "categories" in changes:
         categories = list(changes["categories"])
         if not categories:

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 
 from tracker import clock
 from tracker.errors import DomainError
@@ -31,7 +32,7 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Light, Status, UrgeLevel
+from tracker.items.models import Light, MeasureType, Status, UrgeLevel
 from tracker.org import permissions as org_permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit, User
@@ -58,6 +59,12 @@ def item_words() -> dict:
 
 
 bp.add_app_template_global(history.action_title, "history_title")
+
+
+@bp.app_template_global("co_operating")
+def co_operating(item) -> bool:
+    """The 配合 badge: the signed-in user sees ``item`` as one of its 配合单位."""
+    return current_user.is_authenticated and permissions.only_co_operates(current_user, item)
 bp.add_app_template_global(history.describe, "history_lines")
 
 
@@ -325,6 +332,21 @@ def _chosen_categories(form: ItemForm):
     return services.categories_by_code(codes)
 
 
+def _unit_field_choices(form: ItemForm) -> None:
+    """配合单位 may be any unit; 整改类型 one of three."""
+    form.co_units.choices = [(u.id, u.indented_name) for u in org_queries.all_units()]
+    form.measure_type.choices = [(kind.value, kind.title) for kind in MeasureType]
+
+
+def _co_units_from(form: ItemForm) -> list[Unit]:
+    """The 配合单位 ticked: units of the system (an unknown id is refused, not dropped)."""
+    ids = sorted(set(form.co_units.data or []))
+    units = list(db.session.scalars(select(Unit).where(Unit.id.in_(ids)))) if ids else []
+    if len(units) != len(ids):
+        raise DomainError("配合单位不存在，请重新选择。", field="co_units")
+    return units
+
+
 def _owner_from(form: ItemForm) -> User | None:
     """The owner typed in the box (a username, or a 姓名 nobody else has); None when left empty."""
     words = (form.owner.data or "").strip()
@@ -341,10 +363,13 @@ def edit(item_id: int):
     if supervising:
         _category_choices(form)
         form.unit.choices = [(u.id, u.indented_name) for u in org_queries.supervised_units(current_user)]
+        _unit_field_choices(form)
     if request.method == "GET":
         form.version.data = item.version
         if supervising:
             form.owner.data = item.owner.username if item.owner else ""
+            form.co_units.data = [u.id for u in item.co_units]
+            form.measure_type.data = item.measure_type.value
             form.unit.data = item.unit_id
             codes = [c.code for c in item.categories]
             form.primary_category.data = codes[0] if codes else "other"
@@ -363,6 +388,8 @@ def edit(item_id: int):
                     changes["unit"] = db.session.get(Unit, form.unit.data)
                 if form.deadline.data is not None:
                     changes["deadline"] = form.deadline.data
+                changes.update(leader=form.leader.data or "", co_units=_co_units_from(form),
+                               measure_type=services.parse_measure_type(form.measure_type.data))
             return services.update_item(
                 item, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
                 expected_version=form.version.data,
@@ -388,6 +415,7 @@ def create():
     form = NewItemForm()
     units = org_queries.supervised_units(current_user)
     form.unit.choices = [(u.id, u.indented_name) for u in units]
+    _unit_field_choices(form)
     _category_choices(form)
     if request.method == "GET":
         form.year.data = clock.local_today().year
@@ -403,7 +431,9 @@ def create():
                 unit=unit, year=form.year.data, title=form.title.data, text=form.text.data or "",
                 measures=form.measures.data or "", categories=_chosen_categories(form),
                 actor=current_user, now=clock.utcnow(), today=clock.local_today(),
-                owner=_owner_from(form), deadline=form.deadline.data,
+                owner=_owner_from(form), deadline=form.deadline.data, leader=form.leader.data or "",
+                co_units=_co_units_from(form), measure_type=services.parse_measure_type(form.measure_type.data),
+                immediate_days=int(current_app.config["IMMEDIATE_DEADLINE_DAYS"]),
             )
 
         outcome = submitted(form, save, aliases=CATEGORY_FIELD)

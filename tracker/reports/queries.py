@@ -60,7 +60,7 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     query = (
         select(Item)
         .where(_in_reports([report.id for report in reports]), live())
-        .options(joinedload(Item.owner), joinedload(Item.unit), selectinload(Item.category_links))
+        .options(joinedload(Item.owner), joinedload(Item.unit), selectinload(Item.category_links), selectinload(Item.co_units))
         .order_by(Item.id)
         .limit(ROW_LIMIT)
     )
@@ -90,7 +90,7 @@ def report_items(report_ids: list[int], user: User) -> dict[int, list[Item]]:
     ).all()
     rows = db.session.scalars(
         select(Item).where(_in_reports(report_ids), permissions.visible_items_clause(user))
-        .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links))
+        .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units))
         .order_by(Item.id)
     ).all()
     by_id = {item.id: item for item in rows}
