@@ -76,3 +76,28 @@ def test_a_co_unit_sees_the_item_and_adds_progress_but_neither_submits_nor_revie
     item.co_units = []
     db.session.commit()
     assert login(helper).get(f"/items/{item.id}").status_code == 404  # no longer 配合: not seen
+
+
+def test_a_long_term_item_is_reminded_by_its_progress_cadence_not_its_deadline(app, org, make):
+    from zoneinfo import ZoneInfo
+
+    from tracker.items import services
+    from tracker.reminders import planning, rules
+
+    rule = rules.current_rule(app.config)
+    assert rule.long_term_days == 90
+    item = make.item(org.county_a, org.off_a, deadline_days=0, title="长期坚持的普法工作")  # due today
+    services.update_item(item, org.sup_a, {"measure_type": MeasureType.long_term}, now=make.now, today=make.today)
+    db.session.commit()
+    zone = ZoneInfo("Asia/Shanghai")
+
+    def told(days: int) -> list[str]:
+        day = make.today + timedelta(days=days)
+        return [e.reason for d in planning.decide(day, day, day, rule, zone) if d.recipient.id == org.off_a.id
+                for e in d.sections.get("mine", ()) if e.item_id == item.id]
+
+    assert told(0) == [] and told(30) == []  # its deadline is no reminder
+    assert told(90) == ["长期坚持事项，已90天未报送进展（每90天至少一次）"]
+    services.add_progress(item, org.off_a, "本季度开展普法宣传3次", now=make.now + timedelta(days=60))
+    db.session.commit()
+    assert told(90) == [] and len(told(150)) == 1  # 90 days from the last note

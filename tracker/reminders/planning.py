@@ -27,6 +27,7 @@ from tracker.items.models import (
     Item,
     ItemEvent,
     Light,
+    MeasureType,
     ReviewStage,
     Status,
     carried_label,
@@ -186,7 +187,8 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     before_dates = {start + timedelta(days=n + b) for b in owner_days(rule) for n in range((end - start).days + 1)}
     due = (
         select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count)
-        .where(Item.status.in_(WORKING), live(), (Item.deadline < end) | Item.deadline.in_(sorted(before_dates)))
+        .where(Item.status.in_(WORKING), live(), Item.measure_type != MeasureType.long_term,
+               (Item.deadline < end) | Item.deadline.in_(sorted(before_dates)))
         .order_by(Item.deadline, Item.id)
         .execution_options(yield_per=BATCH)
     )
@@ -199,6 +201,26 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
             reason = when(deadline, day) if owner_known else "无责任人，" + when(deadline, day)
             for uid in reviewers.of(unit_id, owner_id):
                 add(uid, "escalated", entry(item_id, title, unit_id, owner_id, deadline, status, carries, reason))
+
+    # 长期坚持: no deadline to remind of, but a progress note owed every long_term_days, from the
+    # last one (or the item's creation).
+    noted = (
+        select(ItemEvent.item_id, func.max(ItemEvent.at).label("at"))
+        .where(ItemEvent.action == EventAction.progress).group_by(ItemEvent.item_id).subquery()
+    )
+    kept_up = (
+        select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count,
+               func.coalesce(noted.c.at, Item.created_at))
+        .outerjoin(noted, noted.c.item_id == Item.id)
+        .where(Item.status.in_(WORKING), live(), Item.measure_type == MeasureType.long_term)
+        .execution_options(yield_per=BATCH)
+    )
+    for item_id, title, unit_id, owner_id, deadline, status, carries, since in db.session.execute(kept_up):
+        last = _local_date(since, zone)
+        if owner_id in users and _first_hit((start - last).days, (end - last).days, rule.long_term_days,
+                                            rule.overdue_repeat_days):
+            why = f"长期坚持事项，已{(day - last).days}天未报送进展（每{rule.long_term_days}天至少一次）"
+            add(owner_id, "mine", entry(item_id, title, unit_id, owner_id, deadline, status, carries, why))
 
     # Close-out requests waiting for review, since their latest submission.
     submitted = (

@@ -27,6 +27,7 @@ class ReminderRule:
     review_wait_days: int  # a close-out or extension request waiting this long: its reviewers are told
     remind_at: str  # "HH:MM", local time of the daily pass
     working_days_only: bool
+    long_term_days: int = 90  # a 长期坚持 item needs a progress note this often (LONG_TERM_REVIEW_DAYS)
 
 
 def parse_days_before(text: str) -> tuple[int, ...]:
@@ -63,6 +64,7 @@ def configured_rule(config: Mapping) -> ReminderRule:
         review_wait_days=parse_days(config["REVIEW_WAIT_DAYS"], "review_wait_days", "审核等待天数"),
         remind_at=parse_time(config["REMIND_AT"]),
         working_days_only=is_on(config["REMIND_WORKING_DAYS_ONLY"]),
+        long_term_days=parse_days(config.get("LONG_TERM_REVIEW_DAYS", 90), "long_term_days", "长期坚持事项的进展周期"),
     )
 
 
@@ -83,6 +85,7 @@ def current_rule(config: Mapping) -> ReminderRule:
         review_wait_days=row.review_wait_days or rule.review_wait_days,
         remind_at=row.remind_at or rule.remind_at,
         working_days_only=rule.working_days_only if row.working_days_only is None else row.working_days_only,
+        long_term_days=rule.long_term_days,
     )
 
 
