@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import openpyxl
 from docx import Document
 from docx.oxml.ns import qn
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from tests.conftest import StatementCounter
@@ -60,22 +61,27 @@ def test_ledger_columns_rows_and_highlights(make, org, login, today):
     assert (row["问题类别"], row["责任单位"], row["责任人"]) == ("案卷质量、普法宣传", "甲县局", "张三")
     assert (row["整改状态"], row["是否逾期"], row["逾期天数"]) == ("整改中", "是", 12)
     assert row["整改时限"].date() == today - timedelta(days=12)
-    assert (row["完成时间"], row["佐证材料数"], row["结转次数"]) == (None, 2, 1)
+    assert (row["销号时间"], row["佐证材料（份）"], row["备注"]) == (None, 2, "上年度遗留（已结转1次）")
+    assert (row["事项编号"], row["整改类型"], row["责任领导"], row["配合单位"], row["整改进展"]) == (
+        late.id, "限期整改", None, None, None)
     row = rows["普法不够"]
-    assert (row["整改状态"], row["是否逾期"], row["逾期天数"], row["结转次数"]) == ("已销号", "否", None, 0)
-    assert row["完成时间"].date() == today and row["佐证材料数"] == 1
+    assert (row["整改状态"], row["是否逾期"], row["逾期天数"], row["备注"]) == ("已销号", "否", None, None)
+    assert row["销号时间"].date() == today and row["佐证材料（份）"] == 1
     row = rows["新问题"]
     assert (row["问题来源（报告/年度）"], row["责任单位"], row["是否逾期"]) == ("2025年度（未关联报告）", "甲大队", "否")
 
     # Header row, frozen below it, filters, widths; overdue rows (and only they) in red.
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:N4"
+    last = get_column_letter(len(HEADERS))
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:{last}4"
     assert all(cell.font.b for cell in sheet[1])
-    assert sheet.column_dimensions["C"].width == 50 and sheet.column_dimensions["A"].width == 6
+    described = HEADERS.index("问题描述") + 1
+    assert sheet.column_dimensions[get_column_letter(described)].width == 46 and sheet.column_dimensions["A"].width == 6
+    overdue_column = HEADERS.index("是否逾期") + 1
     for number in range(2, 5):
-        overdue = sheet.cell(number, 10).value == "是"
-        fills = {sheet.cell(number, column).fill.fgColor.rgb for column in range(1, 15)}
+        overdue = sheet.cell(number, overdue_column).value == "是"
+        fills = {sheet.cell(number, column).fill.fgColor.rgb for column in range(1, len(HEADERS) + 1)}
         assert fills == ({OVERDUE_FILL.fgColor.rgb} if overdue else {"00000000"}), number
-    assert sum(sheet.cell(n, 10).value == "是" for n in range(2, 5)) == 1
+    assert sum(sheet.cell(n, overdue_column).value == "是" for n in range(2, 5)) == 1
     assert fresh.id and done.id
 
 
@@ -129,8 +135,9 @@ def test_text_that_looks_like_a_formula_or_holds_control_characters_stays_plain_
     item.measures = "第一步\x07响铃\x0b竖排"
     db.session.commit()
     sheet = _sheet(login(org.sup_a).get("/items/export.xlsx").data)
-    assert sheet.cell(2, 3).value.startswith("=HYPERLINK") and sheet.cell(2, 3).data_type == "s"
-    assert sheet.cell(2, 7).value == "第一步响铃竖排"
+    described = HEADERS.index("问题描述") + 1
+    assert sheet.cell(2, described).value.startswith("=HYPERLINK") and sheet.cell(2, described).data_type == "s"
+    assert sheet.cell(2, HEADERS.index("整改措施") + 1).value == "第一步响铃竖排"
 
 
 def test_ledger_statements_do_not_grow_with_rows(make, org, login):

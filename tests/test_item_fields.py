@@ -101,3 +101,24 @@ def test_a_long_term_item_is_reminded_by_its_progress_cadence_not_its_deadline(a
     services.add_progress(item, org.off_a, "本季度开展普法宣传3次", now=make.now + timedelta(days=60))
     db.session.commit()
     assert told(90) == [] and len(told(150)) == 1  # 90 days from the last note
+
+
+def test_the_ledger_shows_the_fields_and_the_latest_progress_note(org, make, login):
+    import io
+
+    from openpyxl import load_workbook
+
+    from tracker.exports.ledger import HEADERS
+    from tracker.items import services
+
+    item = make.item(org.county_a, org.off_a, year=2024, title="执法案卷不规范")
+    services.update_item(item, org.sup_a, {"leader": "王副局长", "co_units": [org.county_b, org.team_a],
+                                           "measure_type": MeasureType.long_term}, now=make.now, today=make.today)
+    services.add_progress(item, org.off_a, "已开展案卷评查", now=make.now)
+    services.add_progress(item, org.off_a, "已整改问题案卷11卷", now=make.now + timedelta(days=1))
+    db.session.commit()
+    sheet = load_workbook(io.BytesIO(login(org.sup_a).get("/items/export.xlsx").data)).active
+    row = dict(zip(HEADERS, next(sheet.iter_rows(min_row=2, values_only=True)), strict=True))
+    assert (row["事项编号"], row["责任领导"], row["整改类型"]) == (item.id, "王副局长", "长期坚持")
+    assert set(row["配合单位"].split("、")) == {org.county_b.name, org.team_a.name}
+    assert row["整改进展"].endswith("：已整改问题案卷11卷")  # the latest, with its day

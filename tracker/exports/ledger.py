@@ -25,7 +25,19 @@ from sqlalchemy.orm import aliased
 from tracker import clock
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.items.models import CarryOver, Category, Evidence, Item, ItemCategory, Report
+from tracker.items.models import (
+    CarryOver,
+    Category,
+    EventAction,
+    Evidence,
+    Item,
+    ItemCategory,
+    ItemEvent,
+    Report,
+    Status,
+    carried_label,
+    item_co_units,
+)
 from tracker.items.queries import ItemFilter, overdue_clause
 from tracker.org.models import Unit, User
 
@@ -39,19 +51,24 @@ class LedgerRow:
     """One item as the ledger shows it."""
 
     number: int
+    item_id: int
     source: str  # the report (or year) the problem first came from
     description: str
     categories: str
     unit: str
     owner: str
     measures: str
+    measure_type: str
+    leader: str
+    co_units: str
     deadline: date | None
+    progress: str  # the latest progress note, with its day
     status: str
     overdue: bool
     overdue_days: int | None
     closed_on: date | None
     evidence: int
-    carries: int
+    remarks: str
 
 
 @dataclass(frozen=True)
@@ -65,21 +82,28 @@ class Column:
     format: str = "plain"
 
 
+# The columns of 整改台账 as offices keep them (审计整改 forms, the "五个一" practice, 巡察整改台账),
+# with the item's number in the system so that a printed ledger can be matched to the app.
 COLUMNS = [
     Column("序号", 6, lambda row: row.number, "center"),
-    Column("问题来源（报告/年度）", 30, lambda row: row.source, "wrap"),
-    Column("问题描述", 50, lambda row: row.description, "wrap"),
-    Column("问题类别", 14, lambda row: row.categories),
-    Column("责任单位", 18, lambda row: row.unit),
-    Column("责任人", 10, lambda row: row.owner),
-    Column("整改措施", 40, lambda row: row.measures, "wrap"),
+    Column("事项编号", 9, lambda row: row.item_id, "center"),
+    Column("问题来源（报告/年度）", 26, lambda row: row.source, "wrap"),
+    Column("问题类别", 14, lambda row: row.categories, "wrap"),
+    Column("问题描述", 46, lambda row: row.description, "wrap"),
+    Column("整改措施", 36, lambda row: row.measures, "wrap"),
+    Column("整改类型", 10, lambda row: row.measure_type, "center"),
+    Column("责任领导", 10, lambda row: row.leader, "wrap"),
+    Column("责任单位", 16, lambda row: row.unit, "wrap"),
+    Column("配合单位", 16, lambda row: row.co_units, "wrap"),
+    Column("责任人", 10, lambda row: row.owner, "wrap"),
     Column("整改时限", 12, lambda row: row.deadline, "date"),
+    Column("整改进展", 36, lambda row: row.progress, "wrap"),
     Column("整改状态", 10, lambda row: row.status, "center"),
     Column("是否逾期", 9, lambda row: "是" if row.overdue else "否", "center"),
     Column("逾期天数", 9, lambda row: row.overdue_days, "center"),
-    Column("完成时间", 12, lambda row: row.closed_on, "date"),
-    Column("佐证材料数", 10, lambda row: row.evidence, "center"),
-    Column("结转次数", 9, lambda row: row.carries, "center"),
+    Column("销号时间", 12, lambda row: row.closed_on, "date"),
+    Column("佐证材料（份）", 10, lambda row: row.evidence, "center"),
+    Column("备注", 16, lambda row: row.remarks, "wrap"),
 ]
 HEADERS = [column.header for column in COLUMNS]
 OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE")  # Excel's own "bad" red
@@ -124,7 +148,7 @@ def ledger_rows(items: Select, today: date) -> Iterator[LedgerRow]:
         select(
             Item.id, Item.year, Item.carry_count, Item.title, Item.text, Item.measures, Item.deadline, Item.status,
             Item.closed_at, Unit.name, User.name, User.username, source.title, evidence_count,
-            overdue_clause(today).label("overdue"),
+            overdue_clause(today).label("overdue"), Item.measure_type, Item.leader,
         )
         .join(ids, ids.c.id == Item.id)
         .join(Unit, Unit.id == Item.unit_id)
@@ -137,27 +161,33 @@ def ledger_rows(items: Select, today: date) -> Iterator[LedgerRow]:
     )
     number = 0
     for batch in db.session.execute(query).partitions():
-        names = _category_names([row[0] for row in batch])
+        ids_in_batch = [row[0] for row in batch]
+        names, helpers, notes = _category_names(ids_in_batch), _co_unit_names(ids_in_batch), _latest_notes(ids_in_batch)
         for (item_id, year, carries, title, text, measures, deadline, status, closed_at, unit, owner_name,
-             username, report_title, evidence, overdue) in batch:
+             username, report_title, evidence, overdue, measure_type, leader) in batch:
             number += 1
             overdue = bool(overdue)
             first_year = year - carries  # as Item.origin_year
             yield LedgerRow(
                 number=number,
+                item_id=item_id,
                 source=f"{report_title}（{first_year}年度）" if report_title else f"{first_year}年度（未关联报告）",
                 description=_description(title, text),
                 categories="、".join(names.get(item_id, [])),
                 unit=unit,
                 owner=owner_name or username or "未分派",
                 measures=measures,
+                measure_type=measure_type.title,
+                leader=leader,
+                co_units="、".join(helpers.get(item_id, [])),
                 deadline=deadline,
+                progress=notes.get(item_id, ""),
                 status=status.title,
                 overdue=overdue,
                 overdue_days=(today - deadline).days if overdue else None,
                 closed_on=clock.to_local(closed_at).date() if closed_at else None,
                 evidence=evidence,
-                carries=carries,
+                remarks=carried_label(carries, status is Status.closed) + (f"（已结转{carries}次）" if carries else ""),
             )
 
 
@@ -165,6 +195,24 @@ def _description(title: str, text: str) -> str:
     """The problem as the report put it: its text, led by the headline unless the text starts with it."""
     text = (text or "").strip()
     return text if text.startswith(title) else f"{title}\n{text}".strip()
+
+
+def _co_unit_names(item_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = defaultdict(list)
+    for item_id, name in db.session.execute(
+        select(item_co_units.c.item_id, Unit.name).join(Unit, Unit.id == item_co_units.c.unit_id)
+        .where(item_co_units.c.item_id.in_(item_ids)).order_by(item_co_units.c.item_id, Unit.path)
+    ):
+        names[item_id].append(name)
+    return names
+
+
+def _latest_notes(item_ids: list[int]) -> dict[int, str]:
+    """整改进展: each item's latest progress note, with the day it was written."""
+    latest = (select(func.max(ItemEvent.id)).where(ItemEvent.item_id.in_(item_ids), ItemEvent.action == EventAction.progress)
+              .group_by(ItemEvent.item_id))
+    return {item_id: f"{clock.to_local(at):%Y-%m-%d}：{comment}" for item_id, at, comment in db.session.execute(
+        select(ItemEvent.item_id, ItemEvent.at, ItemEvent.comment).where(ItemEvent.id.in_(latest)))}
 
 
 def _category_names(item_ids: list[int]) -> dict[int, list[str]]:
