@@ -201,7 +201,9 @@ def test_supervisor_rolls_the_year_over_and_hands_in_the_ledger(browser, server)
     ledger = page.request.get(server + page.get_attribute("#export-ledger", "href"))
     assert ledger.ok
     rows = list(openpyxl.load_workbook(io.BytesIO(ledger.body()))["整改台账"].iter_rows(min_row=2, values_only=True))
-    assert len(rows) == unfinished and {row[13] for row in rows} == {1}
+    from tracker.exports.ledger import HEADERS
+
+    assert len(rows) == unfinished and {row[HEADERS.index("备注")] for row in rows} == {"上年度遗留（已结转1次）"}
 
 
 def test_pages_run_their_scripts_under_the_content_security_policy(browser, server):
