@@ -1,6 +1,7 @@
 """Reports in the forms government PCs still make: old Word and WPS files (read through
 LibreOffice) and scanned PDFs (read by Tesseract's OCR). The programs are Debian's, installed by
-scripts/test; where one is missing the test is skipped here and fails in CI."""
+scripts/test; where one is missing the test is skipped here and fails in CI. LibreOffice also
+opens the documents tracker writes, as their readers would, to check their page numbers."""
 
 import io
 import os
@@ -149,3 +150,25 @@ def test_a_slow_conversion_is_stopped_with_everything_it_started(monkeypatch, tm
     time.sleep(0.2)
     status = Path(f"/proc/{child}/status")  # the program's own child was killed too: gone, or a zombie
     assert not status.exists() or "\nState:\tZ" in status.read_text()
+
+
+def test_generated_documents_number_their_pages_as_official_documents_do(tmp_path):
+    """A 督办单/通报/报告材料 page setup, opened by LibreOffice as a reader would and printed to PDF:
+    each page's foot reads "— N —"."""
+    _need("soffice")
+    import docx
+    from pypdf import PdfReader
+
+    from tracker.officedoc import body, page_setup
+
+    document = docx.Document()
+    page_setup(document)
+    for n in range(60):  # enough text for three pages
+        body(document, f"第{n + 1}段：整改工作情况说明。" * 8)
+    document.save(tmp_path / "doc.docx")
+    subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / "doc.docx")],
+                   check=True, capture_output=True, timeout=120)
+    pages = [page.extract_text() for page in PdfReader(tmp_path / "doc.pdf").pages]
+    assert len(pages) >= 2
+    assert all(re.search(rf"—\s*{number}\s*—", text) for number, text in enumerate(pages, start=1)), pages[-1][-80:]

@@ -6,6 +6,7 @@ margins. Word substitutes a font the machine lacks."""
 import re
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
@@ -24,6 +25,29 @@ def page_setup(document) -> None:
     normal = document.styles["Normal"]
     normal.font.size = SIZE_3
     set_font(normal.element, BODY_FONT)
+    page_numbers(section)
+
+
+def page_numbers(section) -> None:
+    """The page number at the foot of each page as official documents write it: "— 1 —", 宋体 四号
+    (a PAGE field, so Word and WPS count the pages themselves)."""
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _dash(footer, "— ")
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    number, text = OxmlElement("w:r"), OxmlElement("w:t")
+    text.text = "1"
+    number.append(text)
+    field.append(number)
+    footer._p.append(field)
+    _dash(footer, " —")
+
+
+def _dash(paragraph, text: str) -> None:
+    run = paragraph.add_run(text)
+    run.font.size = SIZE_4
+    set_font(run._element, "宋体")
 
 
 def set_font(element, name: str) -> None:
