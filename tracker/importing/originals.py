@@ -18,6 +18,8 @@ from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items.evidence import upload_dir
 from tracker.items.models import Report
+from tracker.org import permissions
+from tracker.org.models import User
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 CONTENT_TYPES = {
@@ -44,14 +46,18 @@ def keep(data: bytes, sha256: str) -> None:
     os.replace(temp, path)
 
 
-def original(report: Report) -> Path:
-    """The file ``report`` was imported from; NotFound when it was pasted text or is gone."""
+def original(report_id: int, user: User) -> tuple[Report, Path]:
+    """The report and the file it was imported from, for one who may see the report (its unit's
+    people and those above); NotFound when not, when it was pasted text, or when the file is gone."""
+    report = db.session.get(Report, report_id)
+    if report is None or report.withdrawn_at is not None or not permissions.can_view_unit(user, report.unit):
+        raise NotFound("报告不存在，或您无权查看。")
     if not report.sha256 or not report.source_filename or not SHA256.fullmatch(report.sha256):
         raise NotFound("这份报告是粘贴的文字导入的，没有原始文件。")
     path = folder() / report.sha256
     if not path.is_file():
         raise NotFound("原始文件已丢失，请联系管理员。")
-    return path
+    return report, path
 
 
 def content_type(filename: str) -> str:

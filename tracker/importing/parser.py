@@ -209,7 +209,7 @@ def _rectification(lines: list[str], kind: str) -> ParsedReport | None:
     if not rectification.is_rectification(lines):
         return None
     start = next(i for i, line in enumerate(lines) if rectification.problem_title(line)
-                 or (style_of(line) and rectification._GROUP.match(strip_marker(line))))
+                 or rectification.is_group_heading(line))
     plans_start = next((i for i in range(start + 1, len(lines)) if _is_heading(lines[i], PLANS_HEADING)), None)
 
     signed = next((i for i in range(start, len(lines)) if _signs_off(lines, i)), len(lines))

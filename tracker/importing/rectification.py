@@ -49,6 +49,11 @@ def problem_title(line: str) -> str | None:
     return None
 
 
+def is_group_heading(line: str) -> bool:
+    """"（一）在“…”方面": a group of problems fed back."""
+    return bool(style_of(line) and _GROUP.match(strip_marker(line)))
+
+
 def is_rectification(lines: list[str]) -> bool:
     """Does the report go through problems one by one, each with its measures (at least two)?"""
     heads = sum(1 for line in lines if problem_title(line))
@@ -78,7 +83,7 @@ def split_problems(lines: list[str], is_end) -> list[Section]:
             current, part = {"title": title, "text": [_rest_of_heading(line, title)], "measures": [],
                              "progress": [], "target": []}, "text"
             continue
-        if _GROUP.match(strip_marker(line)) and style_of(line):
+        if is_group_heading(line):
             close()
             current = {"title": strip_marker(line).rstrip("：:。"), "text": [strip_marker(line)],
                        "measures": [], "progress": [], "target": [], "group": True}

@@ -221,6 +221,15 @@ class DeadlineRule:
         usual = default_deadline(year, self.month_day)
         return usual if usual >= today else today + timedelta(days=self.late_days)
 
+    def why_late(self, year: int | None, today: date) -> str | None:
+        """Why the deadline proposed for ``year`` is not the usual day (None when it is)."""
+        if not isinstance(year, int) or not items.EARLIEST_YEAR <= year <= items.LATEST_YEAR:
+            return None
+        usual = default_deadline(year, self.month_day)
+        if usual >= today:
+            return None
+        return f"按惯例应为{usual.year}年{usual.month}月{usual.day}日，已经过去；建议自今天起{self.late_days}天内完成，可修改。"
+
 
 def import_report(
     *,

@@ -123,23 +123,13 @@ def learn():
     return render_template("importing/learn.html", items=found, key_phrase=classify.key_phrase, back=back)
 
 
-def _late_note(year: int | None) -> str | None:
-    """Why the proposed deadline is not the usual one, when the usual day has passed."""
-    rule = importing.DeadlineRule.from_config(current_app.config)
-    if not isinstance(year, int) or not 2000 <= year <= 2100:
-        return None
-    usual = importing.default_deadline(year, rule.month_day)
-    if usual >= clock.local_today():
-        return None
-    return f"按惯例应为{usual.year}年{usual.month}月{usual.day}日，已经过去；建议自今天起{rule.late_days}天内完成，可修改。"
-
-
 def _preview_page(form: ConfirmForm, match, plans, duplicate, status: int = 200, kind: str | None = None,
                   ocr: bool = False):
     supervised = {u.id for u in _supervised_units()}
     return render_template(
         "importing/preview.html", form=form, match=match, plans=plans, duplicate=duplicate, kind=kind, ocr=ocr,
-        late_deadline=_late_note(form.year.data),
+        late_deadline=importing.DeadlineRule.from_config(current_app.config).why_late(form.year.data,
+                                                                                     clock.local_today()),
         report_kinds=REPORT_KINDS,
         split_mark=importing.SPLIT_MARK, may_create_unit=permissions.is_admin(current_user),
         outside=match.found is not None and match.found.id not in supervised,

@@ -11,7 +11,6 @@ from tracker.extensions import db
 from tracker.forms import db_id
 from tracker.importing import originals
 from tracker.importing import services as importing
-from tracker.items.models import Report
 from tracker.org import permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit
@@ -87,10 +86,7 @@ def show(unit_id: int, year: int, *, status: int = 200, withdraw: tuple[int, Wit
 @bp.get("/<id:report_id>/original")
 def original(report_id: int):
     """The file a report was imported from, for those who may see the report."""
-    report = db.session.get(Report, report_id)
-    if report is None or report.withdrawn_at is not None or not permissions.can_view_unit(current_user, report.unit):
-        abort(404)
-    path = run(lambda: originals.original(report))
+    report, path = run(lambda: originals.original(report_id, current_user))
     return send_file(path, mimetype=originals.content_type(report.source_filename), as_attachment=True,
                      download_name=report.source_filename, max_age=0)
 
