@@ -6,14 +6,16 @@ import os
 from datetime import date, timedelta
 
 import openpyxl
+import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from tests.conftest import StatementCounter
-from tracker.exports.ledger import HEADERS, OVERDUE_FILL
+from tracker.exports.ledger import HEADERS
 from tracker.exports.section import chinese_number
+from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items import services
 from tracker.items.models import Item, Report
@@ -25,10 +27,16 @@ def _sheet(data: bytes):
     return book["整改台账"]
 
 
+HEADER_ROW = 3  # below the title row and the scope row
+OVERDUE_RED = "FFFFC7CE"  # Excel's own "bad" fill
+
+
 def _rows(sheet) -> list[dict]:
+    """The item rows, by header: between the header row and the 合计 row at the foot."""
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == HEADERS
-    return [dict(zip(HEADERS, row, strict=True)) for row in values[1:]]
+    assert list(values[HEADER_ROW - 1]) == HEADERS
+    assert str(values[-1][0]).startswith("合计：")
+    return [dict(zip(HEADERS, row, strict=True)) for row in values[HEADER_ROW:-1]]
 
 
 def _roll(year, make):
@@ -70,18 +78,31 @@ def test_ledger_columns_rows_and_highlights(make, org, login, today):
     row = rows["新问题"]
     assert (row["问题来源（报告/年度）"], row["责任单位"], row["是否逾期"]) == ("2025年度（未关联报告）", "甲大队", "否")
 
-    # Header row, frozen below it, filters, widths; overdue rows (and only they) in red.
+    # The title rows: whose ledger, as of when, of what; the 合计 row at the foot.
+    assert sheet["A1"].value == f"甲县局整改台账（截至{today.year}年{today.month}月{today.day}日）"
+    assert sheet["A2"].value == "范围：甲县局及下属单位"
+    assert sheet.cell(sheet.max_row, 1).value == "合计：3项，其中已销号1项、逾期未完成1项。"
+    assert {str(merged) for merged in sheet.merged_cells.ranges} >= {f"A1:{get_column_letter(len(HEADERS))}1",
+                                                                       f"A2:{get_column_letter(len(HEADERS))}2"}
+    # Headers frozen and on every printed page, filters, widths, wrapped text; A4 landscape fitted to
+    # the page's width; overdue rows (and only they) in red.
     last = get_column_letter(len(HEADERS))
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:{last}4"
-    assert all(cell.font.b for cell in sheet[1])
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == f"A3:{last}6"
+    assert sheet.print_title_rows == "$3:$3"
+    assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)  # 1: the default
+    assert all(cell.font.b for cell in sheet[HEADER_ROW])
     described = HEADERS.index("问题描述") + 1
-    assert sheet.column_dimensions[get_column_letter(described)].width == 46 and sheet.column_dimensions["A"].width == 6
+    # (in characters; Excel stores a few pixels of padding with each width)
+    assert int(sheet.column_dimensions[get_column_letter(described)].width) == 46 and int(sheet.column_dimensions["A"].width) == 6
+    assert sheet.cell(HEADER_ROW + 1, described).alignment.wrap_text
     overdue_column = HEADERS.index("是否逾期") + 1
-    for number in range(2, 5):
+    item_rows = range(HEADER_ROW + 1, HEADER_ROW + 4)
+    for number in item_rows:
         overdue = sheet.cell(number, overdue_column).value == "是"
         fills = {sheet.cell(number, column).fill.fgColor.rgb for column in range(1, len(HEADERS) + 1)}
-        assert fills == ({OVERDUE_FILL.fgColor.rgb} if overdue else {"00000000"}), number
-    assert sum(sheet.cell(n, overdue_column).value == "是" for n in range(2, 5)) == 1
+        assert fills == ({OVERDUE_RED} if overdue else {"00000000"}), number
+    assert sum(sheet.cell(n, overdue_column).value == "是" for n in item_rows) == 1
     assert fresh.id and done.id
 
 
@@ -136,8 +157,9 @@ def test_text_that_looks_like_a_formula_or_holds_control_characters_stays_plain_
     db.session.commit()
     sheet = _sheet(login(org.sup_a).get("/items/export.xlsx").data)
     described = HEADERS.index("问题描述") + 1
-    assert sheet.cell(2, described).value.startswith("=HYPERLINK") and sheet.cell(2, described).data_type == "s"
-    assert sheet.cell(2, HEADERS.index("整改措施") + 1).value == "第一步响铃竖排"
+    cell = sheet.cell(HEADER_ROW + 1, described)
+    assert cell.value.startswith("=HYPERLINK") and cell.data_type == "s"
+    assert sheet.cell(HEADER_ROW + 1, HEADERS.index("整改措施") + 1).value == "第一步响铃竖排"
 
 
 def test_ledger_statements_do_not_grow_with_rows(make, org, login):
@@ -155,6 +177,58 @@ def test_ledger_statements_do_not_grow_with_rows(make, org, login):
     assert statements() == few
 
 
+def test_a_large_web_export_is_built_in_the_background_and_kept_for_its_owner(app, make, org, login, monkeypatch):
+    """More rows than EXPORT_INLINE_ROWS: the request answers at once with a page that follows the
+    export (built in a thread of the web process), then offers the file; only to the one who asked."""
+    import time
+
+    from tracker import housekeeping
+    from tracker.exports import background
+    from tracker.exports.models import ExportState, LedgerExport
+
+    for number in range(3):
+        make.item(org.county_a, org.off_a, year=2024, title=f"问题{number}", deadline_days=-1 if number else 5)
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_ROWS", 2)
+    supervisor = login(org.sup_a)
+    response = supervisor.get("/items/export.xlsx?year=2024")
+    assert response.status_code == 302 and "/exports/" in response.headers["Location"]
+    page_url = response.headers["Location"]
+    for _ in range(100):  # the thread has a few rows to write
+        page = supervisor.get(page_url).get_data(as_text=True)
+        if 'id="export-download"' in page:
+            break
+        assert "正在生成" in page or "已写入" in page
+        time.sleep(0.05)
+    assert "已生成，共3行" in page and "甲县局整改台账（截至" in page
+    download = supervisor.get(page_url + "/file")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    sheet = _sheet(download.data)
+    assert sorted(row["问题描述"].split("\n")[0] for row in _rows(sheet)) == ["问题0", "问题1", "问题2"]
+    assert sheet["A2"].value == "范围：甲县局及下属单位；2024年度"
+    # Another person, even a supervisor above, gets neither the page nor the file.
+    for other in (org.sup_b, org.city_sup):
+        assert login(other).get(page_url).status_code == 404
+        assert login(other).get(page_url + "/file").status_code == 404
+    # Kept for a day: after that, housekeeping removes the row and its file.
+    export = db.session.scalar(select(LedgerExport))
+    export_id = export.id
+    path, asked = background.folder() / export.stored_name, export.created_at
+    assert path.is_file()
+    monkeypatch.setattr(background.clock, "utcnow", lambda: asked + timedelta(hours=25))
+    assert housekeeping.run()["expired_exports"] == 1
+    assert not path.exists() and db.session.scalar(select(LedgerExport)) is None
+    with pytest.raises(NotFound, match="已过期"):  # (the page says it; signed-in sessions don't last a day here)
+        background.export_of(org.sup_a, export_id, now=asked + timedelta(hours=25))
+    # A worker that died mid-export leaves its export running: it is shown as failed, with a way to retry.
+    stuck = LedgerExport(user_id=org.sup_a.id, args={"year": "2024"}, rows_total=3, state=ExportState.running,
+                         created_at=asked, touched_at=asked)
+    db.session.add(stuck)
+    db.session.commit()
+    monkeypatch.setattr(background.clock, "utcnow", lambda: asked + timedelta(minutes=11))
+    page = login(org.sup_a).get(f"/exports/{stuck.id}").get_data(as_text=True)
+    assert "台账生成失败，请重新导出" in page and "/items/export.xlsx?year=2024" in page
+
+
 def test_cli_export(app, make, org, tmp_path):
     make.item(org.county_a, org.off_a, year=2024, title="甲县的", deadline_days=-2)
     make.item(org.county_b, org.off_b, year=2025, title="乙县的")
@@ -170,6 +244,10 @@ def test_cli_export(app, make, org, tmp_path):
                                  "--status", "open", "--overdue"])
     assert result.exit_code == 0, result.output
     assert [row["问题描述"].split("\n")[0] for row in _rows(_sheet(filtered.read_bytes()))] == ["甲县的"]
+    sheet = _sheet(filtered.read_bytes())
+    assert sheet["A1"].value.startswith("甲县局整改台账（截至")
+    assert sheet["A2"].value == "范围：甲县局及下属单位；2024年度；状态：待整改；仅逾期"
+    assert _sheet(out.read_bytes())["A1"].value.startswith("整改台账（截至")  # the operator's: every unit
 
     for args, message in [
         (("--out", str(tmp_path / "a.csv")), "应以 .xlsx 结尾"),

@@ -118,7 +118,7 @@ def test_the_ledger_shows_the_fields_and_the_latest_progress_note(org, make, log
     services.add_progress(item, org.off_a, "已整改问题案卷11卷", now=make.now + timedelta(days=1))
     db.session.commit()
     sheet = load_workbook(io.BytesIO(login(org.sup_a).get("/items/export.xlsx").data)).active
-    row = dict(zip(HEADERS, next(sheet.iter_rows(min_row=2, values_only=True)), strict=True))
+    row = dict(zip(HEADERS, next(sheet.iter_rows(min_row=4, values_only=True)), strict=True))
     assert (row["事项编号"], row["责任领导"], row["整改类型"]) == (item.id, "王副局长", "长期坚持")
     assert set(row["配合单位"].split("、")) == {org.county_b.name, org.team_a.name}
     assert row["整改进展"].endswith("：已整改问题案卷11卷")  # the latest, with its day

@@ -257,7 +257,8 @@ def export(out, year, unit_name, status, category, overdue) -> None:
     today = clock.local_today()
     try:
         flt = ledger.ledger_filter(year=year, unit_name=unit_name, status=status, category=category, overdue=overdue)
-        path = ledger.save_ledger(out, queries.filtered_items(None, flt, today), today=today)
+        path = ledger.save_ledger(out, queries.filtered_items(None, flt, today), today=today,
+                                  scope=ledger.ledger_scope(flt, None, today))
     except DomainError as error:
         _fail(error.message)
     click.echo(str(path))

@@ -52,6 +52,11 @@ IMPORT_LATE_DEADLINE_DAYS = 90
 IMMEDIATE_DEADLINE_DAYS = 30
 LONG_TERM_REVIEW_DAYS = 90
 
+# A web ledger of more rows than this is built in the background (a page shows its progress); the
+# file is kept this many hours.
+EXPORT_INLINE_ROWS = 10000
+EXPORT_KEEP_HOURS = 24
+
 # Rows per page on list views; per_page requests are clamped to MAX_PER_PAGE.
 PER_PAGE = 50
 MAX_PER_PAGE = 200

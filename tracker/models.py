@@ -1,5 +1,6 @@
 """Imports every model so that the metadata (and Alembic) see them all."""
 
+from tracker.exports.models import LedgerExport  # noqa: F401
 from tracker.importing.models import CategoryRule  # noqa: F401
 from tracker.items import states  # noqa: F401  (keeps item_states with every flush)
 from tracker.items.models import (  # noqa: F401

@@ -1,11 +1,13 @@
-"""The rectification ledger (整改台账): the items one may see, as an .xlsx sheet.
+"""The rectification ledger (整改台账): the items one may see, as an .xlsx sheet shaped as offices
+keep it: a title row (“XX局整改台账（截至…）”), the scope, the columns of 审计/巡察整改 forms, a
+合计 row; frozen headers, wrapped text, A4 landscape fitted to width, headers on every page.
 
-openpyxl's write-only mode streams rows to the file as they come, and the items are read in
-batches (``yield_per``), so memory stays bounded however many items there are: 100,000 rows
-were measured in ``bench/exports.py``.
+XlsxWriter streams the rows to the file as they come and the items are read in batches
+(``yield_per``), so memory stays bounded however many items there are (``bench/exports.py``).
 """
 
 import os
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -14,11 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
@@ -106,30 +104,72 @@ COLUMNS = [
     Column("备注", 16, lambda row: row.remarks, "wrap"),
 ]
 HEADERS = [column.header for column in COLUMNS]
-OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE")  # Excel's own "bad" red
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-_THIN = Side(style="thin", color="999999")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_ALIGNMENTS = {
-    "wrap": Alignment(wrap_text=True, vertical="top"),
-    "center": Alignment(horizontal="center", vertical="top"),
-    "date": Alignment(horizontal="center", vertical="top"),
-    "plain": Alignment(vertical="top"),
+# Cell formats (XlsxWriter's, made once per workbook and shared by every cell that uses them).
+_BASE = {"border": 1, "border_color": "#999999", "valign": "top", "font_name": "宋体", "font_size": 10}
+_FORMATS = {
+    "wrap": {"text_wrap": True},
+    "center": {"align": "center"},
+    "date": {"align": "center", "num_format": "yyyy-mm-dd"},
+    "plain": {},
 }
-_OVERDUE_FONT = Font(color="9C0006")
+_OVERDUE = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}  # Excel's own "bad" red
+_HEADER = {**_BASE, "bold": True, "bg_color": "#D9E1F2", "align": "center", "valign": "vcenter", "text_wrap": True}
+_TITLE = {"bold": True, "font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter"}
+_SCOPE = {"font_name": "宋体", "font_size": 10, "align": "left", "valign": "vcenter", "text_wrap": True}
+HEADER_ROW = 2  # 0-based: the title, then the scope, then the column headers
+TEXT_MAX = 32767  # Excel's limit for one cell
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters XML 1.0 cannot hold
 
 
-def _named_styles() -> list[NamedStyle]:
-    """The header's style, and each format's for an ordinary row and an overdue (red) one."""
-    header = NamedStyle("ledger-header", font=Font(bold=True), fill=HEADER_FILL, border=_BORDER,
-                        alignment=Alignment(horizontal="center", wrap_text=True))
-    styles = [header]
-    for name, alignment in _ALIGNMENTS.items():
-        number_format = "yyyy-mm-dd" if name == "date" else "General"
-        styles.append(NamedStyle(f"ledger-{name}", border=_BORDER, alignment=alignment, number_format=number_format))
-        styles.append(NamedStyle(f"ledger-{name}-overdue", border=_BORDER, alignment=alignment,
-                                 number_format=number_format, fill=OVERDUE_FILL, font=_OVERDUE_FONT))
-    return styles
+@dataclass(frozen=True)
+class Scope:
+    """What a ledger covers, for its title rows: the unit it is the ledger of (None: every unit),
+    the filters in words, and the day it was taken."""
+
+    unit: str | None
+    filters: tuple[str, ...]
+    today: date
+
+    @property
+    def title(self) -> str:
+        return f"{self.unit or ''}整改台账（截至{self.today.year}年{self.today.month}月{self.today.day}日）"
+
+    @property
+    def line(self) -> str:
+        return "范围：" + "；".join(self.filters or ("全部事项",))
+
+
+def ledger_scope(flt: ItemFilter, user: User | None, today: date) -> Scope:
+    """The ledger's scope in words: the unit filtered on (else the user's own unit; else none, the
+    operator's whole tree), then each filter as a list page shows it."""
+    from tracker.items.queries import all_categories
+
+    unit = db.session.get(Unit, flt.unit_id) if flt.unit_id is not None else (user.unit if user is not None else None)
+    words = []
+    if unit is not None:
+        words.append(f"{unit.name}" + ("本级" if flt.unit_only else ("及下属单位" if unit.children else "")))
+    if flt.year is not None:
+        words.append(f"{flt.year}年度")
+    if flt.report_id is not None and (report := db.session.get(Report, flt.report_id)) is not None:
+        words.append(f"《{report.title}》")
+    if flt.category:
+        name = next((c.name for c in all_categories() if c.code == flt.category), flt.category)
+        words.append(f"问题类别：{name}" + ("（主类别）" if flt.primary_category else ""))
+    if flt.status is not None:
+        words.append(f"状态：{flt.status.title}")
+    if flt.open_only:
+        words.append("未销号")
+    if flt.overdue:
+        words.append("仅逾期")
+    if flt.light is not None:
+        words.append(flt.light.meaning)
+    if flt.closed_on_time is not None:
+        words.append("按期销号" if flt.closed_on_time else "逾期销号")
+    if flt.owner:
+        words.append(f"责任人：{flt.owner}")
+    if flt.owner_id is not None:
+        words.append("我负责的事项")
+    return Scope(unit.name if unit is not None else None, tuple(words), today)
 
 
 def ledger_rows(items: Select, today: date) -> Iterator[LedgerRow]:
@@ -242,7 +282,7 @@ def ledger_filter(*, year: int | None = None, unit_name: str | None = None, stat
     )
 
 
-def save_ledger(path: str | os.PathLike, items: Select, *, today: date) -> Path:
+def save_ledger(path: str | os.PathLike, items: Select, *, today: date, scope: Scope | None = None) -> Path:
     """Write the ledger to ``path`` (.xlsx) whole or not at all: it is written beside the target
     and renamed into place, so an interrupted export leaves no half-written file."""
     target = Path(path)
@@ -255,7 +295,7 @@ def save_ledger(path: str | os.PathLike, items: Select, *, today: date) -> Path:
         handle, partial = tempfile.mkstemp(suffix=".xlsx.part", dir=folder)
         os.close(handle)
         try:
-            write_ledger(partial, items, today=today)
+            write_ledger(partial, items, today=today, scope=scope)
             os.replace(partial, target)
         finally:
             if os.path.exists(partial):
@@ -265,40 +305,68 @@ def save_ledger(path: str | os.PathLike, items: Select, *, today: date) -> Path:
     return target.resolve()
 
 
-def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: str = "") -> int:
-    """Write the ledger of ``items`` to ``out`` (a path or a binary file); the number of rows."""
-    book = Workbook(write_only=True)
-    book.properties.title = SHEET_TITLE
-    book.properties.creator = creator or "tracker"
-    book.properties.created = datetime.now()
-    for style in _named_styles():
-        book.add_named_style(style)
-    sheet = book.create_sheet(SHEET_TITLE)
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    sheet.append([_cell(sheet, column.header, "ledger-header") for column in COLUMNS])
-    # A named style is looked up by name and copied: no style object is built or hashed per cell
-    # (which made 100,000 rows ten times slower; bench/exports.py).
-    plain = [f"ledger-{column.format}" for column in COLUMNS]
-    red = [f"ledger-{column.format}-overdue" for column in COLUMNS]
-    rows = 0
+def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: str = "",
+                 scope: Scope | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Write the ledger of ``items`` to ``out`` (a path or a binary file); the number of rows.
+
+    XlsxWriter in constant-memory mode writes each row to a temporary file as it comes and keeps
+    none of them, so the memory used does not grow with the rows (bench/exports.py). ``progress``
+    is called with the rows written so far, every ``BATCH`` rows."""
+    scope = scope or Scope(None, (), today)
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
+                                     "strings_to_urls": False, "strings_to_numbers": False,
+                                     "default_date_format": "yyyy-mm-dd", "tmpdir": tempfile.gettempdir()})
+    book.set_properties({"title": scope.title, "author": creator or "tracker", "created": datetime.now()})
+    sheet = book.add_worksheet(SHEET_TITLE)
+    plain = [book.add_format({**_BASE, **_FORMATS[column.format]}) for column in COLUMNS]
+    red = [book.add_format({**_BASE, **_FORMATS[column.format], **_OVERDUE}) for column in COLUMNS]
+    for index, column in enumerate(COLUMNS):
+        sheet.set_column(index, index, column.width)
+    last = len(COLUMNS) - 1
+    sheet.set_row(0, 30)
+    sheet.merge_range(0, 0, 0, last, scope.title, book.add_format(_TITLE))
+    sheet.set_row(1, 20)
+    sheet.merge_range(1, 0, 1, last, scope.line, book.add_format(_SCOPE))
+    sheet.set_row(HEADER_ROW, 30)
+    header = book.add_format(_HEADER)
+    for index, column in enumerate(COLUMNS):
+        sheet.write_string(HEADER_ROW, index, column.header, header)
+    rows = overdue = closed = 0
     for row in ledger_rows(items, today):
-        styles = red if row.overdue else plain
-        sheet.append([_cell(sheet, column.value(row), style) for column, style in zip(COLUMNS, styles, strict=True)])
+        formats = red if row.overdue else plain
+        line = HEADER_ROW + 1 + rows
+        for index, column in enumerate(COLUMNS):
+            _write(sheet, line, index, column.value(row), formats[index])
         rows += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{rows + 1}"
-    sheet.print_title_rows = "1:1"
-    sheet.page_setup.orientation = "landscape"
-    book.save(out)
+        overdue += row.overdue
+        closed += row.closed_on is not None
+        if progress is not None and rows % BATCH == 0:
+            progress(rows)
+    total = book.add_format({**_BASE, "bold": True})
+    sheet.merge_range(HEADER_ROW + 1 + rows, 0, HEADER_ROW + 1 + rows, last,
+                      f"合计：{rows}项，其中已销号{closed}项、逾期未完成{overdue}项。", total)
+    sheet.freeze_panes(HEADER_ROW + 1, 0)
+    sheet.autofilter(HEADER_ROW, 0, HEADER_ROW + max(rows, 1), last)
+    # Printed as offices hand it in: A4 landscape, the columns fitted to the page's width, the
+    # column headers on every page, the page number at the foot.
+    sheet.set_paper(9)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(HEADER_ROW)
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.set_footer("&C第 &P 页，共 &N 页")
+    book.close()
     return rows
 
 
-def _cell(sheet, value, style: str) -> WriteOnlyCell:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, never a formula, whatever a user typed
-    cell.style = style
-    return cell
+def _write(sheet, row: int, column: int, value, cell_format) -> None:
+    """A value as its type: text always as text (never a formula or a link, whatever was typed),
+    cut to Excel's limit of a cell; a day as a date; a number as a number; nothing as a bordered blank."""
+    if value is None or value == "":
+        sheet.write_blank(row, column, None, cell_format)
+    elif isinstance(value, str):
+        sheet.write_string(row, column, ILLEGAL_CHARACTERS_RE.sub("", value)[:TEXT_MAX], cell_format)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, column, datetime(value.year, value.month, value.day), cell_format)
+    else:
+        sheet.write_number(row, column, value, cell_format)

@@ -3,14 +3,15 @@
 import io
 import tempfile
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from tracker import clock
-from tracker.exports import ledger, section
+from tracker.exports import background, ledger, section
 from tracker.items import queries
 from tracker.org import queries as org_queries
 from tracker.web.pages import guard
+from tracker.web.work import run
 
 bp = Blueprint("exports", __name__)
 
@@ -20,16 +21,39 @@ guard(bp)
 
 @bp.get("/items/export.xlsx")
 def ledger_xlsx():
-    """The ledger (整改台账) of the items the user may see, with the list page's filters."""
+    """The ledger (整改台账) of the items the user may see, with the list page's filters: written
+    within the request up to EXPORT_INLINE_ROWS rows, else built in the background (a page follows it)."""
+    args = {key: value for key, value in request.args.items() if value}
+    rows = background.count(current_user, args)
+    if rows > background.inline_rows():
+        export = run(lambda: background.record(current_user, args, rows, now=clock.utcnow()))
+        background.launch(export.id)
+        return redirect(url_for("exports.export_page", export_id=export.id))
     today = clock.local_today()
-    flt = queries.ItemFilter.from_args(request.args, strict=False, user=current_user)
-    # On disk, not in memory (100,000 rows make a sizeable file); send_file closes it when sent.
+    flt = queries.ItemFilter.from_args(args, strict=False, user=current_user)
+    # On disk, not in memory; send_file closes it when sent.
     out = tempfile.TemporaryFile()  # noqa: SIM115
     ledger.write_ledger(out, queries.filtered_items(current_user, flt, today), today=today,
-                        creator=current_user.display_name)
+                        creator=current_user.display_name, scope=ledger.ledger_scope(flt, current_user, today))
     out.seek(0)
     return send_file(out, mimetype=ledger.XLSX_TYPE, as_attachment=True,
                      download_name=f"{ledger.SHEET_TITLE}-{today:%Y%m%d}.xlsx", max_age=0)
+
+
+@bp.get("/exports/<id:export_id>")
+def export_page(export_id: int):
+    """How far a background export has got; the file once it is written."""
+    now = clock.utcnow()
+    export = background.export_of(current_user, export_id, now=now)
+    others = [other for other in background.recent(current_user, now=now) if other.id != export.id]
+    return render_template("exports/progress.html", export=export, others=others, keep=background.keep_for())
+
+
+@bp.get("/exports/<id:export_id>/file")
+def export_file(export_id: int):
+    export, path = background.file_of(current_user, export_id, now=clock.utcnow())
+    return send_file(path, mimetype=ledger.XLSX_TYPE, as_attachment=True,
+                     download_name=background.download_name(export), max_age=0)
 
 
 @bp.get("/reports/<id:unit_id>/<year:year>/section.docx")

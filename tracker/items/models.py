@@ -255,6 +255,8 @@ class Item(db.Model):
     leader: Mapped[str] = mapped_column(String(64), default="", server_default="")
     measure_type: Mapped[MeasureType] = mapped_column(enum_column(MeasureType), default=MeasureType.deadline,
                                                       server_default="deadline")
+    # 长期坚持: a progress note is owed this often (days); None: LONG_TERM_REVIEW_DAYS (90).
+    review_every_days: Mapped[int | None] = mapped_column(Integer)
     deadline: Mapped[date | None] = mapped_column(Date)
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.open)
     carried_over_from_year: Mapped[int | None] = mapped_column(Integer)
