@@ -13,9 +13,9 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from tests.conftest import StatementCounter
+from tracker.errors import NotFound
 from tracker.exports.ledger import HEADERS
 from tracker.exports.section import chinese_number
-from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.items import services
 from tracker.items.models import Item, Report
@@ -90,7 +90,8 @@ def test_ledger_columns_rows_and_highlights(make, org, login, today):
     assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == f"A3:{last}6"
     assert sheet.print_title_rows == "$3:$3"
     assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)
-    assert sheet.sheet_properties.pageSetUpPr.fitToPage and (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)  # 1: the default
+    setup = sheet.page_setup
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and (setup.fitToWidth or 1, setup.fitToHeight) == (1, 0)  # 1: the default
     assert all(cell.font.b for cell in sheet[HEADER_ROW])
     described = HEADERS.index("问题描述") + 1
     # (in characters; Excel stores a few pixels of padding with each width)

@@ -23,8 +23,8 @@ from tracker.exports import ledger
 from tracker.exports.models import ExportState, LedgerExport
 from tracker.extensions import db
 from tracker.items import queries
-from tracker.items.models import Item
 from tracker.items.evidence import upload_dir
+from tracker.items.models import Item
 from tracker.org.models import User
 
 log = logging.getLogger(__name__)
