@@ -1,4 +1,4 @@
-"""Reading and parsing a report in a child process that cannot outlive a time budget or take
+"""Reading and parsing a report (or an Excel ledger) in a child process that cannot outlive a time budget or take
 more than a memory budget, so that one hostile file cannot hold a web worker for minutes or
 push it out of memory.
 
@@ -30,7 +30,7 @@ except ImportError:  # not POSIX
     resource = None
 
 PRELOAD = ["tracker.importing.sandbox", "tracker.importing.parser", "tracker.importing.readers", "docx", "pypdf", "lxml.etree",
-           "opencc", "tracker.importing.convert", "pypdfium2"]
+           "opencc", "tracker.importing.convert", "pypdfium2", "tracker.importing.sheet", "openpyxl"]
 ERRORS = {cls.__name__: cls for cls in (ImportFailed, TooComplex, UnsupportedReport)}
 
 
@@ -45,36 +45,65 @@ class Limits:
                    memory_mb=int(config.get("IMPORT_MEMORY_MB", cls.memory_mb)))
 
 
+@dataclass(frozen=True)
+class Wording:
+    """What the user is told when a file could not be read in time (``{seconds}``), in memory, or at all."""
+
+    timed_out_template: str
+    out_of_memory: str
+    unreadable: str
+
+    def timed_out(self, seconds: float) -> str:
+        return self.timed_out_template.format(seconds=f"{seconds:g}")
+
+
+REPORT = Wording(
+    "报告文件过于复杂，{seconds} 秒内未能读完，请检查文件是否完整（可另存为新的 .docx 或 PDF），或直接粘贴报告文字。",
+    "报告文件读取时占用的内存超过上限，请检查文件是否完整（可另存为新的 .docx 或 PDF），或直接粘贴报告文字。",
+    "报告文件无法读取，请检查文件是否完整，或直接粘贴报告文字。",
+)
+LEDGER = Wording(
+    "台账文件过于复杂，{seconds} 秒内未能读完，请检查文件是否完整，或在 Excel 中另存为新的 .xlsx 后再导入。",
+    "台账文件读取时占用的内存超过上限，请检查文件是否完整，或只保留台账所在的工作表后再导入。",
+    "台账文件无法读取，请检查文件是否完整，或在 Excel 中另存为新的 .xlsx 后再导入。",
+)
+
+
 def timed_out(seconds: float) -> str:
-    return (f"报告文件过于复杂，{seconds:g} 秒内未能读完，请检查文件是否完整（可另存为新的 .docx 或 PDF），"
-            "或直接粘贴报告文字。")
+    return REPORT.timed_out(seconds)
 
 
-OUT_OF_MEMORY = "报告文件读取时占用的内存超过上限，请检查文件是否完整（可另存为新的 .docx 或 PDF），或直接粘贴报告文字。"
-UNREADABLE = "报告文件无法读取，请检查文件是否完整，或直接粘贴报告文字。"
+OUT_OF_MEMORY = REPORT.out_of_memory
+UNREADABLE = REPORT.unreadable
 
 
 def read_and_parse(*, data: bytes | None, filename: str, pasted: str | None, limits: Limits) -> ParsedReport:
     """The parsed report of a file's bytes (or of pasted text), read within ``limits``.
     Raises ImportFailed (or a subclass) with one plain sentence on any failure."""
+    return run_bounded(_read, (data, filename, pasted), limits=limits, label=filename, wording=REPORT)
+
+
+def run_bounded(task, args: tuple, *, limits: Limits, label: str, wording: Wording):
+    """``task(*args)`` (a module-level function, so that the child can find it) in a child process
+    within ``limits``: its result, or ImportFailed (or a subclass) with one plain sentence."""
     context = _context()
     if context is None:
-        return _read(data, filename, pasted)
+        return task(*args)
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, data, filename, pasted, limits), daemon=True,
-                            name="tracker-report-reader")
+    child = context.Process(target=_child, args=(sender, task, args, limits), daemon=True,
+                            name="tracker-file-reader")
     child.start()
     sender.close()
     try:
         if not receiver.poll(limits.seconds):
-            log.warning("reading %r took longer than %s s: stopped", filename, limits.seconds)
-            raise TooComplex(timed_out(limits.seconds))
+            log.warning("reading %r took longer than %s s: stopped", label, limits.seconds)
+            raise TooComplex(wording.timed_out(limits.seconds))
         try:
             outcome = receiver.recv()
         except EOFError:  # the child died: killed for its CPU time, or crashed in a C library
             child.join(5)
-            log.warning("the reader of %r died (exit code %s)", filename, child.exitcode)
-            raise ImportFailed(UNREADABLE) from None
+            log.warning("the reader of %r died (exit code %s)", label, child.exitcode)
+            raise ImportFailed(wording.unreadable) from None
     finally:
         if child.is_alive():
             child.kill()
@@ -83,15 +112,15 @@ def read_and_parse(*, data: bytes | None, filename: str, pasted: str | None, lim
             child.close()
         receiver.close()
     kind, *rest = outcome
-    if kind == "parsed":
+    if kind == "done":
         return rest[0]
     if kind == "refused":
         name, message = rest
         raise ERRORS.get(name, ImportFailed)(message)
     if kind == "memory":
-        raise TooComplex(OUT_OF_MEMORY)
-    log.error("reading %r failed: %s", filename, rest[0])
-    raise ImportFailed(UNREADABLE)
+        raise TooComplex(wording.out_of_memory)
+    log.error("reading %r failed: %s", label, rest[0])
+    raise ImportFailed(wording.unreadable)
 
 
 _CONTEXT = None
@@ -118,13 +147,13 @@ def _read(data: bytes | None, filename: str, pasted: str | None) -> ParsedReport
     return parsed
 
 
-def _child(sender, data, filename, pasted, limits: Limits) -> None:
+def _child(sender, task, args: tuple, limits: Limits) -> None:
     from tracker.importing import convert
 
     convert.deadline = time.monotonic() + limits.seconds  # programs it runs are stopped before the parent stops it
     cap = _limit_self(limits)
     try:
-        outcome = ("parsed", _read(data, filename, pasted))
+        outcome = ("done", task(*args))
     except ImportFailed as error:
         outcome = ("refused", type(error).__name__, error.message)
     except MemoryError:
@@ -133,7 +162,7 @@ def _child(sender, data, filename, pasted, limits: Limits) -> None:
         outcome = ("error", repr(error)[:1000])
     # lxml reports a failed allocation as a syntax error ("unknown error"): what decides is
     # whether this process reached its cap.
-    if outcome[0] != "parsed" and cap != resource.RLIM_INFINITY and _peak_address_space() >= cap * 0.95:
+    if outcome[0] != "done" and cap != resource.RLIM_INFINITY and _peak_address_space() >= cap * 0.95:
         outcome = ("memory",)
     try:
         sender.send(outcome)
