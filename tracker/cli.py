@@ -195,6 +195,41 @@ def import_report(file, unit_name, year, dry_run, allow_duplicate) -> None:
     _emit(importing.preview_to_json(preview, report, [item.id for item in items]))
 
 
+@tracker_cli.command("import-ledger")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--unit", "unit_name", required=True, help="台账所属单位（责任单位空白的行属于它）")
+@click.option("--year", type=int, help="问题的年度（默认按台账标题识别，否则为上一年）")
+@click.option("--dry-run", is_flag=True, help="只识别并打印，不保存")
+@click.option("--allow-duplicate", is_flag=True, help="同一台账已导入过时仍然导入")
+def import_ledger(file, unit_name, year, dry_run, allow_duplicate) -> None:
+    """Read an existing rectification ledger (.xlsx) and store one item per row, all or none."""
+    from pathlib import Path
+
+    from tracker import clock
+    from tracker.importing import ledger
+    from tracker.importing.services import named_unit
+
+    try:
+        data = Path(file).read_bytes()
+    except OSError:
+        _fail(f"无法读取文件“{file}”。")
+    try:
+        unit = named_unit(unit_name)
+        sheet = ledger.read_ledger(data, Path(file).name)
+        preview = ledger.preview_ledger(sheet, unit=unit, year=year, sha256=ledger.digest(data),
+                                        filename=Path(file).name, today=clock.local_today(),
+                                        choices=ledger.Choices(allow_duplicate=allow_duplicate))
+        if dry_run:
+            _emit(ledger.preview_to_json(preview))
+            return
+        _, items = run(lambda: ledger.import_ledger(preview, actor=None, now=clock.utcnow()))
+    except DomainError as error:
+        message = error.message.replace("或在预览中为它们选择对应的单位。", "或改正台账中的单位名称。")
+        message = message.replace("或确认这些事项暂不设整改时限。", "或将这些单元格清空。")
+        _fail(message.replace("请确认后重试。", "请加 --allow-duplicate。"))
+    _emit(ledger.preview_to_json(preview, items))
+
+
 @tracker_cli.command("remind")
 @click.option("--date", "day", help="按哪一天提醒（YYYY-MM-DD，默认今天）")
 @click.option("--dry-run", is_flag=True, help="只判断要提醒谁，打印而不写入、不发送")

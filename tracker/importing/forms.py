@@ -51,3 +51,9 @@ class RuleForm(Form):
     category = SelectField("类别", coerce=db_id, validate_choice=False)
     keyword = StringField("关键词", validators=[DataRequired("请填写关键词。"), Length(max=50, message="关键词不能超过50字。")])
     weight = IntegerField("权重", default=2, validators=[InputRequired("请填写权重。"), NumberRange(1, 10, "权重应在1至10之间。")])
+
+
+class LedgerUploadForm(Form):
+    file = FileField("台账文件（Excel .xlsx）")
+    unit = SelectField("台账所属单位", coerce=db_id, validate_choice=False)
+    year = IntegerField("问题年度", validators=[Optional(), NumberRange(min=2000, max=2100, message="年度应在2000至2100之间。")])

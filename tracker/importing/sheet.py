@@ -192,8 +192,9 @@ def _read_worksheet(worksheet) -> Sheet | None:
         named = [text for text in texts if field_of(text) == found.get(index)]
         headers.append((named or texts or [""])[0])
     columns = [Column(index, headers[index], found.get(index)) for index in range(width) if headers[index] or index in found]
-    title = " ".join(dict.fromkeys(str(value).strip() for _, values, _ in lines[:start] for value in values
-                                   if value not in (None, "")))
+    above = [" ".join(dict.fromkeys(str(value).strip() for value in values if value not in (None, "")))
+             for _, values, _ in lines[:start]]
+    title = next((text for text in above if text), "")  # the first line above the header: the ledger's title
     sheet = Sheet(worksheet.title, title[:300], lines[start][0], columns)
     for number, values, above in lines[start + depth:]:
         if all(values[index] in (None, "") or index in above for index in range(width)):
@@ -214,7 +215,7 @@ def _find_header(lines: list) -> tuple[int, int, dict[int, str]] | None:
         depth = 1
         if position + 1 < len(lines):
             below = _fields_of(lines[position + 1][1])
-            if len(below) >= 2:
+            if len(found) >= 2 and len(below) >= 2:  # the upper row heads some columns itself
                 combined = dict(found)
                 for index, key in below.items():
                     if key not in combined.values() or combined.get(index) == key:

@@ -3,14 +3,15 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from tracker import clock
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.forms import ButtonForm
-from tracker.importing import classify
+from tracker.importing import classify, ledger
 from tracker.importing import services as importing
-from tracker.importing.forms import ConfirmForm, UploadForm
+from tracker.importing.forms import ConfirmForm, LedgerUploadForm, UploadForm
 from tracker.items import queries
 from tracker.items.models import REPORT_KINDS
 from tracker.org import permissions
@@ -185,3 +186,97 @@ def confirm():
         return done(message, url_for("items.index", report=report.id, sort="id"))
     return _preview_page(form, importing.unit_of_name(meta.get("written")), [], duplicate, outcome.status,
                          kind=meta.get("kind"))
+
+
+# 导入台账: upload an existing ledger → preview (columns, names to map) → confirm ---------------------
+
+def _ledger_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="ledger-import")
+
+
+@bp.route("/import-ledger", methods=["GET", "POST"])
+def ledger_upload():
+    form = LedgerUploadForm()
+    units = _supervised_units()
+    form.unit.choices = [(u.id, u.indented_name) for u in units]
+    status = 200
+    if request.method == "GET":
+        form.unit.data = current_user.unit_id
+    elif form.validate_on_submit():
+        upload = form.file.data
+        unit = next((u for u in units if u.id == form.unit.data), None)
+        try:
+            if not upload or not upload.filename:
+                raise DomainError("请选择要导入的台账文件（.xlsx）。", field="file")
+            if unit is None:
+                raise DomainError("请选择台账所属的单位。", field="unit")
+            data = upload.read()
+            sheet = ledger.read_ledger(data, upload.filename)
+            token = {"sha256": ledger.keep(data), "filename": upload.filename[:255], "unit": unit.id,
+                     "year": form.year.data}
+            preview = ledger.preview_ledger(sheet, unit=unit, year=form.year.data, sha256=token["sha256"],
+                                            filename=token["filename"], today=clock.local_today())
+        except DomainError as error:
+            (form.unit if error.field == "unit" else form.file).errors = [error.message]
+            status = error.status_code
+        else:
+            return _ledger_page(preview, token)
+    else:
+        status = 422
+    return render_template("importing/ledger_upload.html", form=form), status
+
+
+def _ledger_page(preview: ledger.LedgerPreview, token: dict, error: str | None = None, status: int = 200):
+    return render_template(
+        "importing/ledger_preview.html", preview=preview, token=_ledger_serializer().dumps(token), error=error,
+        fields=ledger.FIELDS, units=_supervised_units() if preview.unknown_units else [],
+        all_units=list(db.session.scalars(select(Unit).order_by(Unit.path))) if preview.unknown_units else [],
+        shown=preview.drafts[:ledger.SHOWN_ROWS], form=ButtonForm(),
+        category_names={c.code: c.name for c in queries.all_categories()},
+    ), status
+
+
+def _choices() -> ledger.Choices:
+    """The preview's answers, as posted: ``column-<i>`` a field for column i; ``unit-name-<n>`` with
+    ``unit-for-<n>`` a unit id, ``owner-name-<n>`` with ``owner-for-<n>`` a username."""
+    columns = {}
+    for key, value in request.form.items():
+        if key.startswith("column-") and key[7:].isdigit() and int(key[7:]) < 200:
+            columns[int(key[7:])] = value or None
+    units, owners = {}, {}
+    for key, name in request.form.items():
+        if key.startswith("unit-name-") and (chosen := request.form.get("unit-for-" + key[10:], "")).isdigit():
+            units[name] = int(chosen)
+        if key.startswith("owner-name-") and (chosen := request.form.get("owner-for-" + key[11:], "").strip()):
+            owners[name] = chosen[:64]
+    return ledger.Choices(columns=columns, units=units, owners=owners, undated=bool(request.form.get("undated")),
+                          allow_duplicate=bool(request.form.get("allow_duplicate")))
+
+
+@bp.post("/import-ledger/confirm")
+def ledger_confirm():
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        token = _ledger_serializer().loads(request.form.get("token", ""))
+    except BadSignature:
+        flash("导入信息已失效，请重新上传台账。", "danger")
+        return redirect(url_for("importing.ledger_upload"))
+    unit = next((u for u in _supervised_units() if u.id == token.get("unit")), None)
+    if unit is None:
+        abort(403)
+    try:
+        sheet = ledger.read_ledger(ledger.kept(token.get("sha256", "")), token.get("filename", ""))
+        preview = ledger.preview_ledger(sheet, unit=unit, year=token.get("year"), sha256=token["sha256"],
+                                        filename=token.get("filename", ""), today=clock.local_today(), choices=_choices())
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("importing.ledger_upload"))
+    if request.form.get("action") != "import":
+        return _ledger_page(preview, token)
+    try:
+        reports, created = run(lambda: ledger.import_ledger(preview, actor=current_user, now=clock.utcnow()))
+    except DomainError as error:
+        return _ledger_page(preview, token, error.message, error.status_code)
+    to = url_for("items.index", report=reports[0].id, sort="id") if len(reports) == 1 else url_for("items.index")
+    return done(f"已导入台账“{token.get('filename')}”：{len(created)}个事项。", to)

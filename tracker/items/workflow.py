@@ -285,6 +285,28 @@ def start_on_work(item: Item, actor: User, *, now: datetime) -> ItemEvent | None
     return perform(item, Action.start, actor, now=now, today=clock.to_local(now).date())
 
 
+def as_brought_in(item: Item, status: Status, actor: User | None, *, now: datetime, closed_on: date | None = None
+                  ) -> ItemEvent | None:
+    """The status a problem already had in the ledger an office brought in (导入台账): 整改中, or
+    已销号 on the day the ledger says (else the import's). It is a new item's first status, not
+    a step of the review loop, and the history says it was brought in. None for 待整改."""
+    if item.status is not Status.open or status is Status.open:
+        return None
+    if status is Status.closed:
+        day = closed_on or clock.to_local(now).date()
+        item.closed_at, item.closed_on, item.closed_deadline = clock.day_start(day), day, item.deadline
+        action = EventAction.approve
+    elif status is Status.in_progress:
+        action = EventAction.start
+    else:
+        raise Invalid("导入的事项只能是待整改、整改中或已销号。", field="status")
+    details = {"from": item.status.value, "to": status.value, "imported": True}
+    item.status, item.updated_at = status, now
+    event = record(item, actor, action, now=now, comment="导入台账时的状态", details=details)
+    db.session.flush()
+    return event
+
+
 _EXTENSION_ACTIONS = frozenset({Action.request_extension, Action.approve_extension, Action.reject_extension})
 
 
