@@ -233,7 +233,7 @@ def world(app, org, make):
     db.session.commit()
     return {"item_id": item.id, "evidence_id": evidence.id, "unit_id": org.county_a.id, "user_id": org.off_a.id,
             "category_id": 1, "rule_id": 1, "day_id": day.id, "robot_id": robot.id, "token_id": 1, "report_id": report.id,
-            "year": 2023, "urge_id": urge.id}
+            "year": 2023, "urge_id": urge.id, "export_id": 1}
 
 
 def page_paths(app, ids: dict) -> list[str]:

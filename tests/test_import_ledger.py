@@ -225,3 +225,56 @@ def test_a_ledger_exported_by_tracker_imports_back_into_a_fresh_instance_as_the_
     assert fields() == before
     closed = db.session.scalar(select(Item).where(Item.title == "普法不够"))
     assert closed.closed_on == make.today and closed.closed_deadline == make.today - timedelta(days=3)
+
+
+def _upload_ledger(client, data: bytes, filename: str, unit_id: int):
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart({"csrf_token": client.csrf, "unit": str(unit_id), "year": "",
+                                       "file": FileStorage(io.BytesIO(data), filename=filename)})
+    return client.post("/reports/import-ledger", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_the_import_ledger_page_previews_asks_for_unknown_names_and_stores_all_or_nothing(app, make, org, login, tmp_path):
+    import re
+
+    path = _office_ledger(tmp_path / "台账.xlsx", owner="赵六",
+                          extra_rows=[[6, "执法装备老旧", "更新装备", "丙县局", "", "", "2026年10月", "", "", "", ""]])
+    supervisor = login(org.sup_a)
+    assert "导入台账" in supervisor.get("/reports").get_data(as_text=True)
+    assert login(org.off_a).get("/reports/import-ledger").status_code == 403
+    page = _upload_ledger(supervisor, path.read_bytes(), "台账.xlsx", org.county_a.id)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "表头在第4行，共6个问题" in html and "执法案卷制作不规范" in html
+    assert 'id="ledger-unknown-units"' in html and "丙县局" in html and 'id="ledger-unknown-owners"' in html and "赵六" in html
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    base = {"csrf_token": supervisor.csrf, "token": token, "action": "import"}
+    refused = supervisor.post("/reports/import-ledger/confirm", data=base)
+    assert refused.status_code == 422 and "丙县局" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Item.id))) == 0, "nothing stored"
+    stored = supervisor.post("/reports/import-ledger/confirm", data={
+        **base, "unit-name-0": "丙县局", "unit-for-0": str(org.team_a.id), "owner-name-0": "赵六",
+        "owner-for-0": org.off_a2.username})
+    assert stored.status_code == 302
+    items = {item.title: item for item in db.session.scalars(select(Item))}
+    assert len(items) == 6 and items["执法装备老旧"].unit_id == org.team_a.id
+    assert items["普法宣传针对性不强"].owner_id == org.off_a2.id
+    assert "已导入台账“台账.xlsx”：6个事项" in supervisor.get(stored.headers["Location"]).get_data(as_text=True)
+    # A column read wrongly is set right on the preview: 备注 read as the measures.
+    page = _upload_ledger(supervisor, _office_ledger(tmp_path / "另一本.xlsx").read_bytes(), "另一本.xlsx",
+                          org.county_a.id)
+    token = re.search(r'name="token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    again = supervisor.post("/reports/import-ledger/confirm", data={
+        "csrf_token": supervisor.csrf, "token": token, "action": "preview", "column-2": "", "column-10": "measures"})
+    assert again.status_code == 200 and "开展案卷评查" not in again.get_data(as_text=True).split('id="ledger-rows"')[0]
+
+
+def test_the_import_ledger_page_says_one_sentence_for_a_bad_file(app, org, login):
+    supervisor = login(org.sup_a)
+    page = _upload_ledger(supervisor, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "台账.xls", org.county_a.id)
+    assert page.status_code == 415 and "“另存为” .xlsx" in page.get_data(as_text=True)
+    page = _upload_ledger(supervisor, b"not a workbook" * 10, "台账.xlsx", org.county_a.id)
+    assert page.status_code in (415, 422) and "不是 .xlsx 格式" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Item.id))) == 0

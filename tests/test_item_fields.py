@@ -47,6 +47,10 @@ def test_the_api_shows_and_patches_the_fields(org, make, api):
     assert client.patch(f"/items/{item.id}", json={"measure_type": "x"}).json["field"] == "measure_type"
     assert client.patch(f"/items/{item.id}", json={"co_units": ["无此单位"]}).json["field"] == "co_units"
     assert client.patch(f"/items/{item.id}", json={"co_units": "乙县局"}).status_code == 422
+    assert shown["review_every_days"] is None
+    assert client.patch(f"/items/{item.id}", json={"review_every_days": 60}).json["review_every_days"] == 60
+    refused = client.patch(f"/items/{item.id}", json={"review_every_days": 400})
+    assert refused.status_code == 422 and refused.json["field"] == "review_every_days"
 
 
 def test_an_immediate_item_gets_a_short_deadline_by_default(org, login, today):
@@ -78,7 +82,7 @@ def test_a_co_unit_sees_the_item_and_adds_progress_but_neither_submits_nor_revie
     assert login(helper).get(f"/items/{item.id}").status_code == 404  # no longer 配合: not seen
 
 
-def test_a_long_term_item_is_reminded_by_its_progress_cadence_not_its_deadline(app, org, make):
+def test_a_long_term_item_is_reminded_by_its_progress_cadence_not_its_deadline(app, org, make, login):
     from zoneinfo import ZoneInfo
 
     from tracker.items import services
@@ -101,6 +105,19 @@ def test_a_long_term_item_is_reminded_by_its_progress_cadence_not_its_deadline(a
     services.add_progress(item, org.off_a, "本季度开展普法宣传3次", now=make.now + timedelta(days=60))
     db.session.commit()
     assert told(90) == [] and len(told(150)) == 1  # 90 days from the last note
+    # The item's own cadence, set on the edit page: a note owed every 30 days, from the last one.
+    answer = login(org.sup_a).post(f"/items/{item.id}/edit", data={
+        "title": item.title, "primary_category": "other", "owner": org.off_a.username, "version": item.version,
+        "measure_type": "long_term", "review_every_days": "30"})
+    assert answer.status_code == 302
+    db.session.refresh(item)
+    assert item.review_every_days == 30
+    assert told(90) == ["长期坚持事项，已30天未报送进展（每30天至少一次）"] and told(100) == []
+    assert "每30天至少报送一次进展" in login(org.off_a).get(f"/items/{item.id}").get_data(as_text=True)
+    bad = login(org.sup_a).post(f"/items/{item.id}/edit", data={
+        "title": item.title, "primary_category": "other", "version": item.version, "measure_type": "long_term",
+        "review_every_days": "0"})
+    assert bad.status_code == 422 and "进展报送周期应为1至366天" in bad.get_data(as_text=True)
 
 
 def test_the_ledger_shows_the_fields_and_the_latest_progress_note(org, make, login):

@@ -66,6 +66,8 @@ class ItemForm(Form):
     leader = StringField("责任领导（姓名，可不是系统用户）", validators=[Length(max=64, message="责任领导不能超过64字。")])
     measure_type = SelectField("整改类型", default=MeasureType.deadline.value, validate_choice=False)
     co_units = SelectMultipleField("配合单位（可多选）", coerce=db_id, validate_choice=False)
+    review_every_days = IntegerField("进展报送周期（天，长期坚持事项；不填为默认周期）", validators=[
+        Optional(), NumberRange(1, 366, "进展报送周期应为1至366天。")])
 
 
 class NewItemForm(ItemForm):

@@ -21,6 +21,7 @@ FIELD_TITLES = {
     "leader": "责任领导",
     "co_units": "配合单位",
     "measure_type": "整改类型",
+    "review_every_days": "进展报送周期（天）",
 }
 
 

@@ -45,6 +45,7 @@ class ItemSchema(Schema):
     measure_type: MeasureType = Field(description="整改类型：immediate 立行立改，deadline 限期整改，long_term 长期坚持")
     leader: str = Field(description="责任领导（姓名）；未填时为空字符串")
     co_units: list[str] = Field(description="配合单位的名称")
+    review_every_days: int | None = Field(description="长期坚持事项的进展报送周期（天）；null 为默认周期（90天）")
     summary: str
     report_id: int | None
     year: int
@@ -66,7 +67,7 @@ class ItemSchema(Schema):
             unit=item.unit.name, owner=item.owner.username if item.owner else None, deadline=item.deadline,
             status=item.status, overdue=item.is_overdue(today), light=item.light(today), measures=item.measures,
             measure_type=item.measure_type, leader=item.leader, co_units=[u.name for u in item.co_units],
-            summary=item.summary, report_id=item.report_id, year=item.year,
+            review_every_days=item.review_every_days, summary=item.summary, report_id=item.report_id, year=item.year,
             carried_over_from_year=item.carried_over_from_year, carry_count=item.carry_count,
             closed_at=item.closed_at, closed_on_time=item.closed_on_time, returned=item.returned_comment,
             review=item.review_waiting.name if item.review_waiting else None,
@@ -177,6 +178,12 @@ def _names(value) -> list[str]:
     return [name.strip() for name in value if name.strip()]
 
 
+def _review_days(value):
+    from tracker.items.services import check_review_days
+
+    return check_review_days(value)
+
+
 def _measure_type(value):
     from tracker.items.services import parse_measure_type
 
@@ -198,6 +205,8 @@ class ItemPatchSchema(Body):
     leader: Annotated[str | None, _text("leader")] = Field(None, description="责任领导（姓名）")
     co_units: Annotated[list[str] | None, BeforeValidator(_names)] = Field(None, description="配合单位的名称（同名时用路径）")
     measure_type: Annotated[MeasureType | None, BeforeValidator(_measure_type)] = None
+    review_every_days: Annotated[int | None, BeforeValidator(_review_days)] = Field(
+        None, description="长期坚持事项的进展报送周期（天，1–366）；null 为默认周期")
     version: int | None = None
 
 

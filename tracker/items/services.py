@@ -28,7 +28,7 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 # The fields an owner may change on their own item; everything else needs a supervisor.
 EDITABLE_FIELDS = frozenset({"title", "text", "measures", "categories", "owner", "deadline", "unit", "leader",
-                             "co_units", "measure_type"})
+                             "co_units", "measure_type", "review_every_days"})
 LEADER_MAX = 64
 
 
@@ -160,6 +160,18 @@ def create_item(
     return item
 
 
+REVIEW_DAYS_MAX = 366
+
+
+def check_review_days(value) -> int | None:
+    """A 长期坚持 item's own cadence of progress notes, in days (None: LONG_TERM_REVIEW_DAYS)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= REVIEW_DAYS_MAX:
+        raise Invalid(f"进展报送周期应为1至{REVIEW_DAYS_MAX}天。", field="review_every_days")
+    return value
+
+
 def parse_measure_type(value) -> MeasureType:
     """整改类型 from a form or a JSON body (default: 限期整改)."""
     if value in (None, ""):
@@ -264,6 +276,11 @@ def update_item(
         if kind is not item.measure_type:
             diff["measure_type"] = {"old": item.measure_type.value, "new": kind.value}
             item.measure_type = kind
+    if "review_every_days" in changes:
+        days = check_review_days(changes["review_every_days"])
+        if days != item.review_every_days:
+            diff["review_every_days"] = {"old": item.review_every_days, "new": days}
+            item.review_every_days = days
     if "categories" in changes:
         categories = list(changes["categories"])
         if not categories:

@@ -370,6 +370,7 @@ def edit(item_id: int):
             form.owner.data = item.owner.username if item.owner else ""
             form.co_units.data = [u.id for u in item.co_units]
             form.measure_type.data = item.measure_type.value
+            form.review_every_days.data = item.review_every_days
             form.unit.data = item.unit_id
             codes = [c.code for c in item.categories]
             form.primary_category.data = codes[0] if codes else "other"
@@ -389,7 +390,8 @@ def edit(item_id: int):
                 if form.deadline.data is not None:
                     changes["deadline"] = form.deadline.data
                 changes.update(leader=form.leader.data or "", co_units=_co_units_from(form),
-                               measure_type=services.parse_measure_type(form.measure_type.data))
+                               measure_type=services.parse_measure_type(form.measure_type.data),
+                               review_every_days=form.review_every_days.data)
             return services.update_item(
                 item, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
                 expected_version=form.version.data,

@@ -210,16 +210,16 @@ def decide(day: date, start: date, end: date, rule: ReminderRule, zone) -> list[
     )
     kept_up = (
         select(Item.id, Item.title, Item.unit_id, Item.owner_id, Item.deadline, Item.status, Item.carry_count,
-               func.coalesce(noted.c.at, Item.created_at))
+               func.coalesce(noted.c.at, Item.created_at), Item.review_every_days)
         .outerjoin(noted, noted.c.item_id == Item.id)
         .where(Item.status.in_(WORKING), live(), Item.measure_type == MeasureType.long_term)
         .execution_options(yield_per=BATCH)
     )
-    for item_id, title, unit_id, owner_id, deadline, status, carries, since in db.session.execute(kept_up):
+    for item_id, title, unit_id, owner_id, deadline, status, carries, since, every in db.session.execute(kept_up):
         last = _local_date(since, zone)
-        if owner_id in users and _first_hit((start - last).days, (end - last).days, rule.long_term_days,
-                                            rule.overdue_repeat_days):
-            why = f"长期坚持事项，已{(day - last).days}天未报送进展（每{rule.long_term_days}天至少一次）"
+        every = every or rule.long_term_days  # the item's own cadence, else the configured one
+        if owner_id in users and _first_hit((start - last).days, (end - last).days, every, rule.overdue_repeat_days):
+            why = f"长期坚持事项，已{(day - last).days}天未报送进展（每{every}天至少一次）"
             add(owner_id, "mine", entry(item_id, title, unit_id, owner_id, deadline, status, carries, why))
 
     # Close-out requests waiting for review, since their latest submission.
