@@ -78,13 +78,14 @@ class Column:
     width: int
     value: Callable[[LedgerRow], Any]
     format: str = "plain"
+    kind: str = "text"  # text, number or day: how its cells are written
 
 
 # The columns of 整改台账 as offices keep them (审计整改 forms, the "五个一" practice, 巡察整改台账),
 # with the item's number in the system so that a printed ledger can be matched to the app.
 COLUMNS = [
-    Column("序号", 6, lambda row: row.number, "center"),
-    Column("事项编号", 9, lambda row: row.item_id, "center"),
+    Column("序号", 6, lambda row: row.number, "center", "number"),
+    Column("事项编号", 9, lambda row: row.item_id, "center", "number"),
     Column("问题来源（报告/年度）", 26, lambda row: row.source, "wrap"),
     Column("问题类别", 14, lambda row: row.categories, "wrap"),
     Column("问题描述", 46, lambda row: row.description, "wrap"),
@@ -94,13 +95,13 @@ COLUMNS = [
     Column("责任单位", 16, lambda row: row.unit, "wrap"),
     Column("配合单位", 16, lambda row: row.co_units, "wrap"),
     Column("责任人", 10, lambda row: row.owner, "wrap"),
-    Column("整改时限", 12, lambda row: row.deadline, "date"),
+    Column("整改时限", 12, lambda row: row.deadline, "date", "day"),
     Column("整改进展", 36, lambda row: row.progress, "wrap"),
     Column("整改状态", 10, lambda row: row.status, "center"),
     Column("是否逾期", 9, lambda row: "是" if row.overdue else "否", "center"),
-    Column("逾期天数", 9, lambda row: row.overdue_days, "center"),
-    Column("销号时间", 12, lambda row: row.closed_on, "date"),
-    Column("佐证材料（份）", 10, lambda row: row.evidence, "center"),
+    Column("逾期天数", 9, lambda row: row.overdue_days, "center", "number"),
+    Column("销号时间", 12, lambda row: row.closed_on, "date", "day"),
+    Column("佐证材料（份）", 10, lambda row: row.evidence, "center", "number"),
     Column("备注", 16, lambda row: row.remarks, "wrap"),
 ]
 HEADERS = [column.header for column in COLUMNS]
@@ -338,11 +339,13 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     for index, column in enumerate(COLUMNS):
         sheet.write_string(HEADER_ROW, index, column.header, header)
     rows = overdue = closed = 0
+    # Each column's writer, value and formats looked up once, not per cell (1.9 million cells at 10^5 rows).
+    plan = [(index, column.value, _WRITERS[column.kind], plain[index], red[index]) for index, column in enumerate(COLUMNS)]
     for row in ledger_rows(items, today):
-        formats = red if row.overdue else plain
+        late = row.overdue
         line = HEADER_ROW + 1 + rows
-        for index, column in enumerate(COLUMNS):
-            _write(sheet, line, index, column.value(row), formats[index])
+        for index, value_of, write, usual, overdue_format in plan:
+            write(sheet, line, index, value_of(row), overdue_format if late else usual)
         rows += 1
         overdue += row.overdue
         closed += row.closed_on is not None
@@ -365,14 +368,30 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     return rows
 
 
-def _write(sheet, row: int, column: int, value, cell_format) -> None:
-    """A value as its type: text always as text (never a formula or a link, whatever was typed),
-    cut to Excel's limit of a cell; a day as a date; a number as a number; nothing as a bordered blank."""
-    if value is None or value == "":
+# Cells as their column's type: text always as text (never a formula or a link, whatever was typed),
+# without control characters, cut to Excel's limit of a cell; a day as a date; a count as a number;
+# nothing as a bordered blank.
+def _text(sheet, row: int, column: int, value: str, cell_format) -> None:
+    if not value:
         sheet.write_blank(row, column, None, cell_format)
-    elif isinstance(value, str):
-        sheet.write_string(row, column, ILLEGAL_CHARACTERS_RE.sub("", value)[:TEXT_MAX], cell_format)
-    elif isinstance(value, date):
-        sheet.write_datetime(row, column, datetime(value.year, value.month, value.day), cell_format)
+        return
+    if not value.isprintable():  # (a line break is not printable either: then the slower check)
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    sheet.write_string(row, column, value[:TEXT_MAX], cell_format)
+
+
+def _number(sheet, row: int, column: int, value, cell_format) -> None:
+    if value is None:
+        sheet.write_blank(row, column, None, cell_format)
     else:
         sheet.write_number(row, column, value, cell_format)
+
+
+def _day(sheet, row: int, column: int, value: date | None, cell_format) -> None:
+    if value is None:
+        sheet.write_blank(row, column, None, cell_format)
+    else:
+        sheet.write_datetime(row, column, value, cell_format)
+
+
+_WRITERS = {"text": _text, "number": _number, "day": _day}

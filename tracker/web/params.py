@@ -42,14 +42,20 @@ def year(value: Any, field: str = "year") -> int:
     return integer(value, field, low=YEAR_MIN, high=YEAR_MAX)
 
 
+DAY_YEARS = (1900, 2999)
+
+
 def day(value: Any, field: str) -> date:
     """A calendar date written YYYY-MM-DD that exists (no 2025-02-30)."""
     if not isinstance(value, str) or not _ISO_DAY.fullmatch(value.strip()):
         raise Invalid("日期应为 YYYY-MM-DD 格式的字符串。", field=field)
     try:
-        return date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(value.strip())
     except ValueError:
         raise Invalid("日期应为真实存在的 YYYY-MM-DD。", field=field) from None
+    if not DAY_YEARS[0] <= parsed.year <= DAY_YEARS[1]:  # the figures reach months back and days on: year 1 overflows
+        raise Invalid(f"日期应在{DAY_YEARS[0]}年至{DAY_YEARS[1]}年之间。", field=field)
+    return parsed
 
 
 def flag(value: Any, field: str) -> bool:
