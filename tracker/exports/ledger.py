@@ -84,25 +84,25 @@ class Column:
 # The columns of 整改台账 as offices keep them (审计整改 forms, the "五个一" practice, 巡察整改台账),
 # with the item's number in the system so that a printed ledger can be matched to the app.
 COLUMNS = [
-    Column("序号", 6, lambda row: row.number, "center", "number"),
-    Column("事项编号", 9, lambda row: row.item_id, "center", "number"),
-    Column("问题来源（报告/年度）", 26, lambda row: row.source, "wrap"),
-    Column("问题类别", 14, lambda row: row.categories, "wrap"),
-    Column("问题描述", 46, lambda row: row.description, "wrap"),
-    Column("整改措施", 36, lambda row: row.measures, "wrap"),
-    Column("整改类型", 10, lambda row: row.measure_type, "center"),
-    Column("责任领导", 10, lambda row: row.leader, "wrap"),
-    Column("责任单位", 16, lambda row: row.unit, "wrap"),
-    Column("配合单位", 16, lambda row: row.co_units, "wrap"),
-    Column("责任人", 10, lambda row: row.owner, "wrap"),
-    Column("整改时限", 12, lambda row: row.deadline, "date", "day"),
-    Column("整改进展", 36, lambda row: row.progress, "wrap"),
-    Column("整改状态", 10, lambda row: row.status, "center"),
-    Column("是否逾期", 9, lambda row: "是" if row.overdue else "否", "center"),
-    Column("逾期天数", 9, lambda row: row.overdue_days, "center", "number"),
-    Column("销号时间", 12, lambda row: row.closed_on, "date", "day"),
-    Column("佐证材料（份）", 10, lambda row: row.evidence, "center", "number"),
-    Column("备注", 16, lambda row: row.remarks, "wrap"),
+    Column("序号", 4, lambda row: row.number, "center", "number"),
+    Column("事项编号", 6, lambda row: row.item_id, "center", "number"),
+    Column("问题来源（报告/年度）", 16, lambda row: row.source, "wrap"),
+    Column("问题类别", 9, lambda row: row.categories, "wrap"),
+    Column("问题描述", 32, lambda row: row.description, "wrap"),
+    Column("整改措施", 26, lambda row: row.measures, "wrap"),
+    Column("整改类型", 6, lambda row: row.measure_type, "center"),
+    Column("责任领导", 7, lambda row: row.leader, "wrap"),
+    Column("责任单位", 11, lambda row: row.unit, "wrap"),
+    Column("配合单位", 9, lambda row: row.co_units, "wrap"),
+    Column("责任人", 7, lambda row: row.owner, "wrap"),
+    Column("整改时限", 10, lambda row: row.deadline, "date", "day"),
+    Column("整改进展", 24, lambda row: row.progress, "wrap"),
+    Column("整改状态", 6, lambda row: row.status, "center"),
+    Column("是否逾期", 5, lambda row: "是" if row.overdue else "否", "center"),
+    Column("逾期天数", 5, lambda row: row.overdue_days, "center", "number"),
+    Column("销号时间", 10, lambda row: row.closed_on, "date", "day"),
+    Column("佐证材料（份）", 6, lambda row: row.evidence, "center", "number"),
+    Column("备注", 11, lambda row: row.remarks, "wrap"),
 ]
 HEADERS = [column.header for column in COLUMNS]
 # Cell formats (XlsxWriter's, made once per workbook and shared by every cell that uses them).
@@ -334,16 +334,18 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     sheet.merge_range(0, 0, 0, last, scope.title, book.add_format(_TITLE))
     sheet.set_row(1, 20)
     sheet.merge_range(1, 0, 1, last, scope.line, book.add_format(_SCOPE))
-    sheet.set_row(HEADER_ROW, 30)
+    sheet.set_row(HEADER_ROW, 42)  # three lines: "佐证材料（份）" in its narrow column
     header = book.add_format(_HEADER)
     for index, column in enumerate(COLUMNS):
         sheet.write_string(HEADER_ROW, index, column.header, header)
     rows = overdue = closed = 0
     # Each column's writer, value and formats looked up once, not per cell (1.9 million cells at 10^5 rows).
+    wrapped = [(column.value, column.width) for column in COLUMNS if column.format == "wrap"]
     plan = [(index, column.value, _WRITERS[column.kind], plain[index], red[index]) for index, column in enumerate(COLUMNS)]
     for row in ledger_rows(items, today):
         late = row.overdue
         line = HEADER_ROW + 1 + rows
+        sheet.set_row(line, _height(row, wrapped))
         for index, value_of, write, usual, overdue_format in plan:
             write(sheet, line, index, value_of(row), overdue_format if late else usual)
         rows += 1
@@ -366,6 +368,27 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     sheet.set_footer("&C第 &P 页，共 &N 页")
     book.close()
     return rows
+
+
+LINE_POINTS = 13.5  # one line of 10-point text
+MAX_LINES = 30  # Excel's tallest row is 409 points
+
+
+def _height(row: LedgerRow, wrapped: list) -> float:
+    """The row's height for its longest wrapped text. Excel would fit it on opening, but WPS and
+    LibreOffice keep the default height (one line) unless told, and a printed ledger must show
+    every word. A Chinese character is two units of a column's width, a Latin one one."""
+    lines = 1
+    for value_of, width in wrapped:
+        text = value_of(row)
+        if not text:
+            continue
+        needed = 0
+        for paragraph in text.split("\n"):
+            units = 2 * len(paragraph) - len(paragraph.encode("ascii", "ignore"))
+            needed += max(1, -(-units // max(1, width - 1)))
+        lines = max(lines, needed)
+    return LINE_POINTS * min(lines, MAX_LINES) + 3
 
 
 # Cells as their column's type: text always as text (never a formula or a link, whatever was typed),
