@@ -362,3 +362,16 @@ def test_items_keep_their_year_on_the_list_after_rollover(make, org, login):
     assert _rows(_sheet(supervisor.get("/items/export.xlsx?year=2024").data)) == []
     assert len(_rows(_sheet(supervisor.get("/items/export.xlsx?year=2025").data))) == 1
     assert db.session.scalar(select(Item.year)) == 2025
+
+
+def test_a_row_is_as_tall_as_its_longest_wrapped_text(make, org, login):
+    """WPS and LibreOffice keep a row one line high unless the file says otherwise: a printed
+    ledger must show every word of a long problem."""
+    long = make.item(org.county_a, org.off_a, year=2024, title="执法案卷不规范")
+    long.text = "执法案卷制作不规范，" * 30  # 300 characters in a column 32 wide: about 20 lines
+    make.item(org.county_a, org.off_a, year=2024, title="短")
+    db.session.commit()
+    sheet = _sheet(login(org.sup_a).get("/items/export.xlsx?sort=id").data)
+    heights = {sheet.cell(row, HEADERS.index("问题描述") + 1).value.split("\n")[0]: sheet.row_dimensions[row].height
+               for row in range(HEADER_ROW + 1, HEADER_ROW + 3)}
+    assert heights["执法案卷不规范"] >= 13.5 * 18 and heights["短"] < 13.5 * 3  # (its 问题来源 takes two lines)
