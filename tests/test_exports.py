@@ -95,7 +95,7 @@ def test_ledger_columns_rows_and_highlights(make, org, login, today):
     assert all(cell.font.b for cell in sheet[HEADER_ROW])
     described = HEADERS.index("问题描述") + 1
     # (in characters; Excel stores a few pixels of padding with each width)
-    assert int(sheet.column_dimensions[get_column_letter(described)].width) == 46 and int(sheet.column_dimensions["A"].width) == 6
+    assert int(sheet.column_dimensions[get_column_letter(described)].width) == 32 and int(sheet.column_dimensions["A"].width) == 4
     assert sheet.cell(HEADER_ROW + 1, described).alignment.wrap_text
     overdue_column = HEADERS.index("是否逾期") + 1
     item_rows = range(HEADER_ROW + 1, HEADER_ROW + 4)
