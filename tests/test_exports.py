@@ -210,6 +210,11 @@ def test_a_large_web_export_is_built_in_the_background_and_kept_for_its_owner(ap
     for other in (org.sup_b, org.city_sup):
         assert login(other).get(page_url).status_code == 404
         assert login(other).get(page_url + "/file").status_code == 404
+    # A second click while one is being built follows that one, rather than starting another.
+    first, new = background.record(org.sup_a, {"year": "2024"}, 3, now=make.now)
+    again, again_new = background.record(org.sup_a, {"year": "2024"}, 3, now=make.now)
+    assert new and not again_new and again.id == first.id
+    db.session.rollback()
     # Kept for a day: after that, housekeeping removes the row and its file.
     export = db.session.scalar(select(LedgerExport))
     export_id = export.id

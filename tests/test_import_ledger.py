@@ -278,3 +278,81 @@ def test_the_import_ledger_page_says_one_sentence_for_a_bad_file(app, org, login
     page = _upload_ledger(supervisor, b"not a workbook" * 10, "台账.xlsx", org.county_a.id)
     assert page.status_code in (415, 422) and "不是 .xlsx 格式" in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_names_mapped_on_the_preview_are_kept_through_a_second_look(app, make, org, login, tmp_path):
+    """Map an unknown unit, press 重新识别 (the name is no longer asked), then import: the mapping holds."""
+    import re
+
+    path = _office_ledger(tmp_path / "台账.xlsx", owner="赵六",
+                          extra_rows=[[6, "执法装备老旧", "更新装备", "丙县局", "", "", "2026年10月", "", "", "", ""]])
+    supervisor = login(org.sup_a)
+    html = _upload_ledger(supervisor, path.read_bytes(), "台账.xlsx", org.county_a.id).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    look = supervisor.post("/reports/import-ledger/confirm", data={
+        "csrf_token": supervisor.csrf, "token": token, "action": "preview", "unit-name-0": "丙县局",
+        "unit-for-0": str(org.team_a.id), "owner-name-0": "赵六", "owner-for-0": org.off_a2.username})
+    html = look.get_data(as_text=True)
+    assert look.status_code == 200 and 'id="ledger-unknown-units"' not in html and 'id="ledger-unknown-owners"' not in html
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    stored = supervisor.post("/reports/import-ledger/confirm", data={"csrf_token": supervisor.csrf, "token": token,
+                                                                     "action": "import"})
+    assert stored.status_code == 302
+    assert db.session.scalar(select(Item).where(Item.title == "执法装备老旧")).unit_id == org.team_a.id
+    assert db.session.scalar(select(Item).where(Item.title == "普法宣传针对性不强")).owner_id == org.off_a2.id
+
+
+def test_headers_statuses_and_dates_offices_write_that_look_alike(app, org, tmp_path):
+    """问题编号 beside 问题描述, a 完成情况 column of statuses, years written inside a range or a
+    quarter, statuses that are not closed although they say 完成, and hostile cells."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["问题编号", "问题描述", "整改措施", "完成时限", "完成情况"])
+    ws.append(["W-1", "普法不够", "宣传", "2025年3月至6月底", "已完成80%"])
+    ws.append(["W-2", "案卷不规范", "评查", "2025年第三季度", "整改完成（未销号）"])
+    ws.append(["W-3", "执法力量不足", "增编", "2025年" + " " * 5000 + "x", "已完成"])
+    ws.append(["W-4", "证据不全", "规范", "", "正在推进"])
+    book.save(tmp_path / "台账.xlsx")
+    result, dry = _cli(app, tmp_path / "台账.xlsx", "--unit", "甲县局", "--year", "2024", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert dry["columns"] == {"问题编号": "number", "问题描述": "description", "整改措施": "measures",
+                              "完成时限": "deadline", "完成情况": "status"}
+    items = dry["items"]
+    assert [i["title"] for i in items] == ["普法不够", "案卷不规范", "执法力量不足", "证据不全"]
+    assert [i["deadline"] for i in items][:2] == ["2025-06-30", "2025-09-30"], "the year written in the cell"
+    assert [i["status"] for i in items] == ["in_progress", "in_progress", "closed", "in_progress"]
+    assert dry["unread_dates"] == ["第4行“2025年 x”"]
+    assert not sheets.read_day(float("inf"), 2025).readable  # a number cell of 1E999 (openpyxl cannot write one)
+
+
+def test_a_description_with_a_short_first_line_keeps_every_word(app, org, tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["序号", "存在问题", "整改措施", "责任单位"])
+    ws.append([1, "在2024年度考核中发现：\n执法案卷不规范，送达不及时。", "评查", "甲县局"])
+    ws.append([None, None, "建立通报制度", None])  # the second measure on a row of its own, nothing merged
+    book.save(tmp_path / "台账.xlsx")
+    result, dry = _cli(app, tmp_path / "台账.xlsx", "--unit", "甲县局", "--dry-run")
+    assert len(dry["items"]) == 1
+    item = dry["items"][0]
+    assert item["text"] == "在2024年度考核中发现：\n执法案卷不规范，送达不及时。" and item["measures"] == "评查\n建立通报制度"
+
+
+def test_an_imported_closed_item_tells_nobody_and_a_future_close_date_is_refused(app, make, org, tmp_path):
+    from tracker.reminders.models import Notification
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["序号", "问题描述", "整改措施", "责任单位", "责任人", "整改状态", "销号时间"])
+    ws.append([1, "普法不够", "宣传", "甲县局", "张三", "已销号", "2026-01-05"])
+    book.save(tmp_path / "台账.xlsx")
+    result, stored = _cli(app, tmp_path / "台账.xlsx", "--unit", "甲县局")
+    assert result.exit_code == 0, result.output
+    item = db.session.get(Item, stored["item_ids"][0])
+    assert (item.status, item.closed_on) == (Status.closed, date(2026, 1, 5))
+    kinds = set(db.session.scalars(select(Notification.kind).where(Notification.user_id == org.off_a.id)))
+    assert "approved" not in kinds, "a close-out brought in from a ledger is no news"
+    ws["G2"] = "2099-01-05"
+    book.save(tmp_path / "将来.xlsx")
+    result, _ = _cli(app, tmp_path / "将来.xlsx", "--unit", "甲县局", "--allow-duplicate")
+    assert result.exit_code == 1 and "销号时间“2099-01-05”晚于今天" in result.stderr

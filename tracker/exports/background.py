@@ -11,7 +11,7 @@ import logging
 import os
 import secrets
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -47,20 +47,35 @@ def keep_for() -> timedelta:
     return timedelta(hours=float(current_app.config.get("EXPORT_KEEP_HOURS", KEEP_HOURS)))
 
 
-def count(user: User, args: dict) -> int:
+# The list pages' filters (ItemFilter.from_args): all that an export keeps of the address it was asked at.
+LIST_ARGS = ("unit", "year", "category", "status", "owner", "overdue", "open", "report", "mine", "own", "primary",
+             "light", "on_time")
+
+
+def list_args(args) -> dict[str, str]:
+    return {key: str(args[key])[:100] for key in LIST_ARGS if args.get(key)}
+
+
+def count(user: User, args: dict, today: date) -> int:
     """How many rows the ledger of the list ``args`` would have, for ``user``."""
-    today = clock.local_today()
     flt = queries.ItemFilter.from_args(args, strict=False, user=user)
     ids = queries.filtered_items(user, flt, today).with_only_columns(Item.id).order_by(None).subquery()
     return db.session.scalar(select(func.count()).select_from(ids))
 
 
-def record(user: User, args: dict, rows: int, *, now: datetime) -> LedgerExport:
-    """Record an export of the list ``args`` for ``user``; flushes. Once committed, ``launch`` it."""
+def record(user: User, args: dict, rows: int, *, now: datetime) -> tuple[LedgerExport, bool]:
+    """Record an export of the list ``args`` for ``user`` (flushes; once committed, ``launch`` it),
+    unless the same one is being built: a reload or a second click follows that one. Returns the
+    export and whether it is new."""
+    running = db.session.scalar(
+        select(LedgerExport).where(LedgerExport.user_id == user.id, LedgerExport.state == ExportState.running,
+                                   LedgerExport.touched_at >= now - STALE).order_by(LedgerExport.id.desc()).limit(1))
+    if running is not None and running.args == args:
+        return running, False
     export = LedgerExport(user_id=user.id, args=args, rows_total=rows, created_at=now, touched_at=now)
     db.session.add(export)
     db.session.flush()
-    return export
+    return export, True
 
 
 def launch(export_id: int) -> None:

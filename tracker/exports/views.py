@@ -23,13 +23,14 @@ guard(bp)
 def ledger_xlsx():
     """The ledger (整改台账) of the items the user may see, with the list page's filters: written
     within the request up to EXPORT_INLINE_ROWS rows, else built in the background (a page follows it)."""
-    args = {key: value for key, value in request.args.items() if value}
-    rows = background.count(current_user, args)
-    if rows > background.inline_rows():
-        export = run(lambda: background.record(current_user, args, rows, now=clock.utcnow()))
-        background.launch(export.id)
-        return redirect(url_for("exports.export_page", export_id=export.id))
+    args = background.list_args(request.args)
     today = clock.local_today()
+    rows = background.count(current_user, args, today)
+    if rows > background.inline_rows():
+        export, new = run(lambda: background.record(current_user, args, rows, now=clock.utcnow()))
+        if new:
+            background.launch(export.id)
+        return redirect(url_for("exports.export_page", export_id=export.id))
     flt = queries.ItemFilter.from_args(args, strict=False, user=current_user)
     # On disk, not in memory; send_file closes it when sent.
     out = tempfile.TemporaryFile()  # noqa: SIM115

@@ -20,14 +20,24 @@ from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 
 from tracker import clock
-from tracker.errors import Conflict, Invalid
+from tracker.errors import Conflict, DomainError, Invalid
 from tracker.extensions import db
 from tracker.importing import originals
 from tracker.importing.classify import classify, load_rules
 from tracker.importing.parser import headline
 from tracker.importing.sandbox import LEDGER, Limits, run_bounded
 from tracker.importing.services import find_duplicate
-from tracker.importing.sheet import FIELDS, Row, Sheet, read_day, read_measure_type, read_sheet, read_status, text_of
+from tracker.importing.sheet import (
+    FIELDS,
+    Row,
+    Sheet,
+    normalise,
+    read_day,
+    read_measure_type,
+    read_sheet,
+    read_status,
+    text_of,
+)
 from tracker.importing.units import match_unit
 from tracker.items import services as items
 from tracker.items import workflow
@@ -37,7 +47,7 @@ from tracker.items.queries import all_categories
 from tracker.org import permissions
 from tracker.org.models import Unit, User
 
-_YEAR = re.compile(r"(20\d{2})\s*年")
+_YEAR = re.compile(r"(?<!截至)(20\d{2})\s*年")  # not tracker's own "截至2026年…", the day it was taken
 _SOURCE = re.compile(r"^《?(?P<title>.*?)》?\s*[（(](?P<year>\d{4})年度?[）)]\s*$")
 _NO_REPORT = re.compile(r"^(?P<year>\d{4})年度?[（(]未关联报告[）)]$")
 _NOTE_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*[：:]\s*")
@@ -92,14 +102,15 @@ class LedgerPreview:
     drafts: list[LedgerDraft]
     unknown_units: list[str]
     unknown_owners: list[str]
-    unread_dates: list[str]  # "第12行“下个月”"
+    unread_dates: list[str]  # "第12行“下个月”", "第9行销号时间“2027-01-01”晚于今天"
     unread_statuses: list[str]
     sources: list[tuple[str, int]]  # the reports the import makes: (title, year)
     duplicates: list[Report]
+    outside_units: list[str] = field(default_factory=list)  # in the system, beyond the importer's reach
 
     @property
     def ready(self) -> bool:
-        return not self.unknown_units and not self.unread_dates and not self.duplicates
+        return not self.unknown_units and not self.unread_dates and not self.duplicates and not self.outside_units
 
 
 def read_ledger(data: bytes, filename: str, limits: Limits | None = None) -> Sheet:
@@ -134,25 +145,30 @@ def ledger_year(sheet: Sheet, today: date) -> int:
 
 
 def preview_ledger(sheet: Sheet, *, unit: Unit, year: int | None, sha256: str, filename: str,
-                   choices: Choices | None = None, today: date) -> LedgerPreview:
-    """What the import would store, with what it could not match or read. Stores nothing."""
+                   choices: Choices | None = None, today: date, actor: User | None = None) -> LedgerPreview:
+    """What the import would store, with what it could not match or read (and, for ``actor``,
+    the units beyond their reach). Stores nothing."""
     choices = choices or Choices()
     for index, key in choices.columns.items():
         for column in sheet.columns:
             if column.index == index:
                 column.field = key if key in FIELDS else None
+    _statuses_in_progress_column(sheet)
     mapping = sheet.mapping()
     if "description" not in mapping:
         raise Invalid("请指定哪一列是“问题描述”。", field="columns")
     year = items.check_year(year) if year else ledger_year(sheet, today)
+    ours = any(normalise(column.header) == "事项编号" for column in sheet.columns)  # a ledger tracker wrote
     drafts, unread_dates, unread_statuses = [], [], []
     for rows in _problems(sheet.rows, mapping):
-        draft = _draft(rows, mapping, year, unread_dates, unread_statuses)
+        draft = _draft(rows, mapping, year, unread_dates, unread_statuses, ours=ours, today=today)
         if draft is not None:
             drafts.append(draft)
     if not drafts:
         raise Invalid(f"工作表“{sheet.name}”的“问题描述”列是空的，没有可导入的问题。", field="columns")
     unknown_units = _match_units(drafts, unit, choices.units)
+    outside = [] if actor is None else list(dict.fromkeys(
+        d.unit.name for d in drafts if d.unit is not None and not permissions.supervises_unit(actor, d.unit)))
     unknown_owners = _match_owners(drafts, choices.owners)
     _classify(drafts)
     sources = list(dict.fromkeys((_report_title(d.source, sheet, unit), d.year) for d in drafts))
@@ -160,16 +176,29 @@ def preview_ledger(sheet: Sheet, *, unit: Unit, year: int | None, sha256: str, f
     if choices.undated:
         unread_dates = []
     return LedgerPreview(sheet, unit, year, sha256, filename, drafts, unknown_units, unknown_owners,
-                         unread_dates, unread_statuses, sources, duplicates)
+                         unread_dates, unread_statuses, sources, duplicates, outside)
+
+
+def _statuses_in_progress_column(sheet: Sheet) -> None:
+    """A 完成情况 column that holds statuses ("已完成", "正在推进") and no 整改状态 column: it is the status."""
+    mapping = sheet.mapping()
+    if "status" in mapping or "progress" not in mapping:
+        return
+    column = next(c for c in sheet.columns if c.index == mapping["progress"])
+    values = [text_of(row.values[column.index]) for row in sheet.rows if column.index < len(row.values)]
+    values = [value for value in values if value]
+    if values and all(len(value) <= 12 and read_status(value)[0] is not None for value in values):
+        column.field = "status"
 
 
 def _problems(rows: list[Row], mapping: dict[str, int]) -> list[list[Row]]:
-    """The rows of each problem: a row whose 问题描述 is a merged cell begun above (one problem,
-    several measures) belongs to the problem above."""
+    """The rows of each problem: a row whose 问题描述 is a merged cell begun above, or empty (one
+    problem, several measures, one per row), belongs to the problem above."""
     column = mapping["description"]
     problems: list[list[Row]] = []
     for row in rows:
-        if column in row.from_above and problems:
+        empty = column >= len(row.values) or not text_of(row.values[column])
+        if problems and (column in row.from_above or empty):
             problems[-1].append(row)
         else:
             problems.append([row])
@@ -177,7 +206,7 @@ def _problems(rows: list[Row], mapping: dict[str, int]) -> list[list[Row]]:
 
 
 def _draft(rows: list[Row], mapping: dict[str, int], year: int, unread_dates: list[str],
-           unread_statuses: list[str]) -> LedgerDraft | None:
+           unread_statuses: list[str], *, ours: bool, today: date) -> LedgerDraft | None:
     first = rows[0]
 
     def value(key: str, row: Row = first):
@@ -189,8 +218,8 @@ def _draft(rows: list[Row], mapping: dict[str, int], year: int, unread_dates: li
     description = text_of(value("description"))
     if not description:
         return None
-    title, text = _title_and_text(description)
-    source = text_of(value("source"))
+    title, text = _title_and_text(description, ours)
+    source = text_of(value("source"))[:300]
     row_year = year
     if found := (_SOURCE.match(source) or _NO_REPORT.match(source)):
         row_year = int(found.group("year"))
@@ -202,7 +231,7 @@ def _draft(rows: list[Row], mapping: dict[str, int], year: int, unread_dates: li
     written = value("deadline")
     day = read_day(written, row_year + 1)
     if not day.readable:
-        unread_dates.append(f"第{first.number}行“{text_of(written)[:20]}”")
+        unread_dates.append(f"第{first.number}行“{' '.join(text_of(written).split())[:20]}”")
         draft.deadline_text = text_of(written)
     draft.deadline = day.day
     if day.measure_type is not None and "measure_type" not in mapping:
@@ -216,16 +245,18 @@ def _draft(rows: list[Row], mapping: dict[str, int], year: int, unread_dates: li
     if closed is not None and status is None:
         draft.status = Status.closed  # a 销号时间 is a close-out
     draft.closed_on = closed if draft.status is Status.closed else None
+    if draft.closed_on is not None and draft.closed_on > today:
+        unread_dates.append(f"第{first.number}行销号时间“{draft.closed_on:%Y-%m-%d}”晚于今天")
     draft.categories = [text_of(value("category"))]  # words, until _classify
     return draft
 
 
-def _title_and_text(description: str) -> tuple[str, str]:
-    """A short first line is the problem's title ("案卷不规范\\n执法案卷…", as tracker's ledger
-    writes it); else the title is the description's first sentence and the text all of it."""
+def _title_and_text(description: str, ours: bool) -> tuple[str, str]:
+    """The problem's title is its description's first sentence, and its text all of it; in a
+    ledger tracker wrote, a first line that is no sentence is the title ("案卷不规范\\n执法案卷…")."""
     first, _, rest = description.partition("\n")
-    if rest.strip() and len(first) <= 60 and not first.rstrip().endswith(("。", "；", ";")):
-        return first.strip()[:items.TITLE_MAX], rest.strip()
+    if ours and rest.strip() and len(first) <= items.TITLE_MAX and not first.rstrip().endswith(("。", "；", ";")):
+        return first.strip(), rest.strip()
     return headline(first)[:items.TITLE_MAX], description
 
 
@@ -251,13 +282,15 @@ def _match_units(drafts: list[LedgerDraft], ledger_unit: Unit, chosen: dict[str,
     """Each row's unit (and co-units), as the report importer matches names; the names none matches."""
     units = list(db.session.scalars(select(Unit).order_by(Unit.path)))
     by_id = {unit.id: unit for unit in units}
+    # Within the ledger's own unit first: every county has an 办公室 and an 执法大队.
+    own = [unit for unit in units if unit.path.startswith(ledger_unit.path)]
     cache: dict[str, Unit | None] = {}
     unknown: list[str] = []
 
     def unit_of(name: str) -> Unit | None:
         if name not in cache:
             picked = by_id.get(chosen.get(name) or 0)
-            cache[name] = picked or match_unit(name, units).unit
+            cache[name] = picked or match_unit(name, own).unit or match_unit(name, units).unit
             if cache[name] is None:
                 unknown.append(name)
         return cache[name]
@@ -340,14 +373,17 @@ def import_ledger(preview: LedgerPreview, *, actor: User | None, now: datetime) 
     if preview.unread_dates:
         raise Invalid(f"有{len(preview.unread_dates)}行的整改时限无法识别为日期：{'、'.join(preview.unread_dates[:5])}。"
                       "请改为“2025年6月30日”这样的写法，或确认这些事项暂不设整改时限。", field="undated")
+    if preview.outside_units:
+        raise Invalid(f"台账中的单位{'、'.join(preview.outside_units[:5])}不在您督办的范围内，请改由其上级导入，"
+                      "或在预览中为它们选择您督办的单位。", field="units")
     if preview.duplicates:
         raise Conflict(duplicate_sentence(preview), field="allow_duplicate")
     reports: dict[tuple[str, int], Report] = {}
-    for position, (title, year) in enumerate(preview.sources):
+    for title, year in preview.sources:
         if not title:
             continue
         report = Report(unit=preview.unit, year=items.check_year(year), title=title, created_at=now, kind="other",
-                        source_filename=preview.filename[:255], sha256=preview.sha256 if position == 0 else None,
+                        source_filename=preview.filename[:255], sha256=None if reports else preview.sha256,
                         created_by_id=actor.id if actor else None)
         db.session.add(report)
         reports[(title, year)] = report
@@ -356,8 +392,8 @@ def import_ledger(preview: LedgerPreview, *, actor: User | None, now: datetime) 
     for draft in preview.drafts:
         try:
             item = _store(draft, preview, reports, actor, now)
-        except Invalid as error:
-            raise Invalid(f"第{draft.row}行：{error.message}", field=error.field) from None
+        except DomainError as error:
+            raise type(error)(f"第{draft.row}行：{error.message}", field=error.field) from None
         created.append(item)
     db.session.flush()
     return list(reports.values()), created

@@ -7,6 +7,7 @@ Runs in the import sandbox (``tracker.importing.sandbox``): a hostile file costs
 """
 
 import io
+import math
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "owner": ("责任人", ("责任人", "具体责任人", "经办人", "联系人", "整改责任人")),
     "deadline": ("整改时限", ("整改时限", "完成时限", "完成时间", "整改期限", "时限要求", "整改时间", "时限")),
     "progress": ("整改进展", ("整改进展", "进展情况", "完成情况", "整改情况", "整改进度", "推进情况", "落实情况")),
-    "category": ("问题类别", ("问题类别", "问题类型", "问题分类", "类别", "类型")),
+    "category": ("问题类别", ("问题类别", "问题类型", "问题分类", "问题性质", "类别", "类型")),
     "leader": ("责任领导", ("责任领导", "分管领导", "牵头领导", "责任领导人", "包案领导", "领导")),
     "co_units": ("配合单位", ("配合单位", "协办单位", "协同单位", "配合部门", "协助单位")),
     "measure_type": ("整改类型", ("整改类型", "整改方式", "整改性质")),
@@ -41,10 +42,10 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "closed_on": ("销号时间", ("销号时间", "销号日期", "办结时间", "实际完成时间")),
     "source": ("问题来源", ("问题来源", "来源", "问题出处")),
     "remarks": ("备注", ("备注", "说明")),
-    "number": ("序号", ("序号", "编号")),
+    "number": ("序号", ("序号", "编号", "问题编号", "问题序号")),
 }
 # Columns a ledger has that are worked out, not brought in (tracker's own ledger writes them).
-IGNORED = ("事项编号", "是否逾期", "逾期天数", "佐证材料", "佐证")
+IGNORED = ("事项编号", "是否逾期", "逾期天数", "佐证材料", "佐证", "发现问题时间", "发现时间")
 _SYNONYMS = sorted(((word, key) for key, (_, words) in FIELDS.items() for word in words), key=lambda pair: -len(pair[0]))
 _BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 _SPACES = re.compile(r"[\s*＊:：、]+")
@@ -77,30 +78,40 @@ class Sheet:
 
 
 def normalise(header) -> str:
-    return _SPACES.sub("", _BRACKETS.sub("", str(header or "")))
+    """A header (or a short value) without spaces and bracketed notes; only its first 200 characters
+    are looked at (a header is short, and a cell of brackets is no work for the pattern)."""
+    return _SPACES.sub("", _BRACKETS.sub("", str(header or "")[:200]))
 
 
-def field_of(header) -> str | None:
-    """The field a header cell names: its words exactly, else the longest known word it starts with
-    or holds ("问题来源（报告/年度）" → source, "存在的主要问题" → description)."""
+def field_of(header, *, exact_only: bool = False) -> str | None:
+    """The field a header cell names: its words exactly, else the longest known word it holds
+    ("问题来源（报告/年度）" → source, "存在的主要问题" → description); a two-character word only
+    at the end ("发现的问题", but not "问题编号")."""
     text = normalise(header)
     if not text or len(text) > 20 or any(text.startswith(word) for word in IGNORED):
         return None
     for word, key in _SYNONYMS:
         if text == word:
             return key
+    if exact_only:
+        return None
     for word, key in _SYNONYMS:
-        if len(word) >= 2 and (text.startswith(word) or word in text):
+        if (len(word) >= 3 and word in text) or (len(word) == 2 and text.endswith(word)):
             return key
     return None
 
 
 def _fields_of(cells: list) -> dict[int, str]:
+    """The fields a row of headers names: exact words first, then the rest for the fields left,
+    so that "问题编号" beside "问题描述" does not take the description."""
     found: dict[int, str] = {}
-    for index, value in enumerate(cells):
-        key = field_of(value) if isinstance(value, str) else None
-        if key and key not in found.values():
-            found[index] = key
+    for exact_only in (True, False):
+        for index, value in enumerate(cells):
+            if index in found or not isinstance(value, str):
+                continue
+            key = field_of(value, exact_only=exact_only)
+            if key and key not in found.values():
+                found[index] = key
     return found
 
 
@@ -114,13 +125,16 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
         book = load_workbook(io.BytesIO(data), data_only=True)  # not read-only: merged cells need the full sheet
     except Exception as error:  # openpyxl and zipfile raise many kinds on what is not a workbook
         raise ImportFailed("文件不是有效的 Excel（.xlsx）工作簿，可能已损坏或只是改了扩展名。") from error
-    best = None
+    best, too_long = None, None
     for worksheet in book.worksheets[:MAX_SHEETS]:
-        if worksheet.max_row > MAX_ROWS + HEADER_SCAN_ROWS:
-            raise TooComplex(f"工作表“{worksheet.title}”超过 {MAX_ROWS:,} 行，不像是一份整改台账，请只保留台账所在的行后再导入。")
+        if worksheet.max_row > MAX_ROWS + HEADER_SCAN_ROWS:  # a lookup sheet, or formats far down: not read
+            too_long = too_long or worksheet.title
+            continue
         found = _read_worksheet(worksheet)
         if found is not None and (best is None or len(found.mapping()) > len(best.mapping())):
             best = found
+    if best is None and too_long is not None:
+        raise TooComplex(f"工作表“{too_long}”超过 {MAX_ROWS:,} 行，不像是一份整改台账，请只保留台账所在的行后再导入。")
     if best is None:
         raise ImportFailed("没有找到台账的表头：请确认表头中有“问题描述”（或“存在问题”“问题内容”）一列，"
                            "以及“整改措施”“责任单位”“整改时限”等列。")
@@ -256,10 +270,11 @@ _CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七":
               "十二": 12, "元": 1}
 _FULL = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?")
 _COMPACT = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
-_YEAR_MONTH = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*(?:月)?\s*(?:份)?\s*(底|末|前|$)")
+_YEAR_MONTH = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})(?:\s*月)?(?:\s*份)?\s*(底|末|前|$)")
+_A_YEAR = re.compile(r"(20\d{2})\s*年")
 _YEAR_END = re.compile(r"(\d{4})\s*年\s*(?:年)?(底|末|内|年底|年末)")
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_MONTH_END = re.compile(r"(?<![\d年])(\d{1,2}|[一二三四五六七八九十元]{1,2})\s*月\s*(?:份)?\s*(底|末|前|$)")
+_MONTH_END = re.compile(r"(?<![\d年])(\d{1,2}|[一二三四五六七八九十元]{1,2})\s*月(?:\s*份)?\s*(底|末|前|$)")
 _QUARTERS = {"一季度": (3, 31), "二季度": (6, 30), "三季度": (9, 30), "四季度": (12, 31), "上半年": (6, 30),
              "下半年": (12, 31), "年底": (12, 31), "年末": (12, 31), "年内": (12, 31)}
 LONG_TERM_WORDS = ("长期坚持", "长期", "持续推进", "持续整改", "常态化")
@@ -291,10 +306,14 @@ def read_day(value, year: int) -> Day:
     if isinstance(value, date):
         return Day(value)
     if isinstance(value, int | float):
+        if not math.isfinite(value):  # a number cell of 1E999
+            return Day(None, readable=False)
         if 20000 < value < 80000:  # an Excel serial day number (1954–2119)
             return Day(date(1899, 12, 30) + timedelta(days=int(value)))
         value = str(int(value))
-    text = str(value).strip()
+    text = " ".join(str(value).split())[:60]  # a date is short; a cell of spaces is no work for the patterns
+    if found := _A_YEAR.search(text):  # "2025年3月至6月底": the year written is the year of the rest
+        year = int(found.group(1))
     try:
         day = _day_in_words(text, year)
     except ValueError:  # 2025年2月30日
@@ -333,7 +352,8 @@ def _month(text: str) -> int:
 
 
 _CLOSED = ("已销号", "已完成", "完成整改", "整改完成", "已整改", "已办结", "已落实", "完成", "销号", "办结", "是")
-_WORKING = ("整改中", "推进中", "正在", "进行中", "持续", "部分完成", "基本完成", "未完成", "长期坚持", "落实中")
+_WORKING = ("整改中", "推进中", "正在", "进行中", "持续", "部分", "基本完成", "未完成", "未按期", "未销号", "%", "％",
+            "长期坚持", "落实中", "推进")
 _WAITING = ("待审核", "待销号", "申请销号", "审核中")
 _OPEN = ("待整改", "未整改", "未开始", "尚未", "未启动", "否")
 
@@ -341,12 +361,12 @@ _OPEN = ("待整改", "未整改", "未开始", "尚未", "未启动", "否")
 def read_status(value) -> tuple[Status | None, bool]:
     """The status a ledger's words give (None: none given) and whether the words were understood.
     待审核 is brought in as 整改中: the owner submits again in the system, with evidence."""
-    text = normalise(value)
+    text = "".join(str(value or "").split())[:40]  # brackets kept: "整改完成（未销号）" is not closed
     if not text:
         return None, True
     for words, status in ((_OPEN, Status.open), (_WAITING, Status.in_progress), (_WORKING, Status.in_progress),
                           (_CLOSED, Status.closed)):
-        if any(word == text or (len(word) > 1 and word in text) for word in words):
+        if any(word == text or ((len(word) > 1 or word in "%％") and word in text) for word in words):
             return status, True
     return None, False
 

@@ -215,7 +215,7 @@ def ledger_upload():
             token = {"sha256": ledger.keep(data), "filename": upload.filename[:255], "unit": unit.id,
                      "year": form.year.data}
             preview = ledger.preview_ledger(sheet, unit=unit, year=form.year.data, sha256=token["sha256"],
-                                            filename=token["filename"], today=clock.local_today())
+                                            filename=token["filename"], today=clock.local_today(), actor=current_user)
         except DomainError as error:
             (form.unit if error.field == "unit" else form.file).errors = [error.message]
             status = error.status_code
@@ -236,21 +236,24 @@ def _ledger_page(preview: ledger.LedgerPreview, token: dict, error: str | None =
     ), status
 
 
-def _choices() -> ledger.Choices:
-    """The preview's answers, as posted: ``column-<i>`` a field for column i; ``unit-name-<n>`` with
-    ``unit-for-<n>`` a unit id, ``owner-name-<n>`` with ``owner-for-<n>`` a username."""
-    columns = {}
+def _choices(earlier: dict) -> ledger.Choices:
+    """The preview's answers: those given before (carried in the signed token, since a name once
+    mapped is no longer asked), then those posted now: ``column-<i>`` a field for column i;
+    ``unit-name-<n>`` with ``unit-for-<n>`` a unit id, ``owner-name-<n>`` with ``owner-for-<n>`` a username."""
+    columns = {int(index): key for index, key in (earlier.get("columns") or {}).items() if str(index).isdigit()}
     for key, value in request.form.items():
         if key.startswith("column-") and key[7:].isdigit() and int(key[7:]) < 200:
             columns[int(key[7:])] = value or None
-    units, owners = {}, {}
+    units = {str(name): int(unit) for name, unit in (earlier.get("units") or {}).items() if isinstance(unit, int)}
+    owners = {str(name): str(user) for name, user in (earlier.get("owners") or {}).items()}
     for key, name in request.form.items():
         if key.startswith("unit-name-") and (chosen := request.form.get("unit-for-" + key[10:], "")).isdigit():
             units[name] = int(chosen)
         if key.startswith("owner-name-") and (chosen := request.form.get("owner-for-" + key[11:], "").strip()):
             owners[name] = chosen[:64]
-    return ledger.Choices(columns=columns, units=units, owners=owners, undated=bool(request.form.get("undated")),
-                          allow_duplicate=bool(request.form.get("allow_duplicate")))
+    return ledger.Choices(columns=columns, units=units, owners=owners,
+                          undated=bool(request.form.get("undated") or earlier.get("undated")),
+                          allow_duplicate=bool(request.form.get("allow_duplicate") or earlier.get("allow_duplicate")))
 
 
 @bp.post("/import-ledger/confirm")
@@ -265,10 +268,14 @@ def ledger_confirm():
     unit = next((u for u in _supervised_units() if u.id == token.get("unit")), None)
     if unit is None:
         abort(403)
+    choices = _choices(token.get("choices") or {})
+    token["choices"] = {"columns": choices.columns, "units": choices.units, "owners": choices.owners,
+                        "undated": choices.undated, "allow_duplicate": choices.allow_duplicate}
     try:
         sheet = ledger.read_ledger(ledger.kept(token.get("sha256", "")), token.get("filename", ""))
         preview = ledger.preview_ledger(sheet, unit=unit, year=token.get("year"), sha256=token["sha256"],
-                                        filename=token.get("filename", ""), today=clock.local_today(), choices=_choices())
+                                        filename=token.get("filename", ""), today=clock.local_today(), choices=choices,
+                                        actor=current_user)
     except DomainError as error:
         flash(error.message, "danger")
         return redirect(url_for("importing.ledger_upload"))

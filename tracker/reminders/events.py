@@ -49,6 +49,8 @@ DIGEST_SECTION = "近期动态"
 
 
 def kind_of(event: ItemEvent) -> str | None:
+    if event.details.get("imported"):  # what a report or a ledger brought in already happened: nobody is told
+        return None
     if event.action is EventAction.edit and isinstance(event.details.get("owner"), dict):
         return "assigned" if event.details["owner"].get("new") else None
     if event.action is EventAction.create and event.details.get("owner"):
