@@ -351,8 +351,10 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
         rows += 1
         overdue += row.overdue
         closed += row.closed_on is not None
-        if progress is not None and rows % BATCH == 0:
-            progress(rows)
+        if rows % BATCH == 0:
+            _forget_written_rows(sheet, line)
+            if progress is not None:
+                progress(rows)
     total = book.add_format({**_BASE, "bold": True})
     sheet.merge_range(HEADER_ROW + 1 + rows, 0, HEADER_ROW + 1 + rows, last,
                       f"合计：{rows}项，其中已销号{closed}项、逾期未完成{overdue}项。", total)
@@ -368,6 +370,16 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
     sheet.set_footer("&C第 &P 页，共 &N 页")
     book.close()
     return rows
+
+
+def _forget_written_rows(sheet, line: int) -> None:
+    """XlsxWriter keeps each row's height (``set_row``) for the life of the sheet, even in
+    constant-memory mode, where rows above the current one are already on disk: 300 MB at 10^6
+    rows (bench/exports.py). Drop those of the rows written."""
+    kept = getattr(sheet, "row_info", None)
+    if isinstance(kept, dict):
+        for number in [number for number in kept if HEADER_ROW < number < line]:
+            del kept[number]
 
 
 LINE_POINTS = 13.5  # one line of 10-point text
