@@ -374,12 +374,14 @@ def write_ledger(out: str | IO[bytes], items: Select, *, today: date, creator: s
 
 def _forget_written_rows(sheet, line: int) -> None:
     """XlsxWriter keeps each row's height (``set_row``) for the life of the sheet, even in
-    constant-memory mode, where rows above the current one are already on disk: 300 MB at 10^6
-    rows (bench/exports.py). Drop those of the rows written."""
-    kept = getattr(sheet, "row_info", None)
-    if isinstance(kept, dict):
-        for number in [number for number in kept if HEADER_ROW < number < line]:
-            del kept[number]
+    constant-memory mode, where rows above the current one are already on disk: 320 MB at 10^6
+    rows (bench/exports.py). Drop those of the rows written (XlsxWriter 3.3's attributes; if a
+    later version renames them, nothing is dropped and only memory grows)."""
+    for name in ("row_info", "row_sizes"):  # (its own record, and one for placing pictures)
+        kept = getattr(sheet, name, None)
+        if isinstance(kept, dict):
+            for number in [number for number in kept if HEADER_ROW < number < line]:
+                del kept[number]
 
 
 LINE_POINTS = 13.5  # one line of 10-point text
