@@ -5,7 +5,8 @@
 Seeds (once per database) a tree of 1 province bureau, 15 city bureaus, 150 county bureaus and
 450 teams, 3,000 users and ``--items`` items spread over five years, with categories and a
 history row each; then signs in as users at several levels and prints, for each page, the
-median time of 5 requests and the number of SQL statements one request issued.
+median time of 5 requests, the number of SQL statements one request issued, and (PostgreSQL) the
+slowest statement's time and plan's top node, flagged when it scans the items table whole.
 Default database: a SQLite file in bench/out/. Nothing here runs in the test suite.
 """
 
@@ -71,21 +72,55 @@ def seed(n_items: int) -> None:
 
 
 
+class Slowest:
+    """The slowest statement of a request, to EXPLAIN (PostgreSQL): its text, parameters and time."""
+
+    def __init__(self):
+        self.found, self._started = (0.0, "", None), 0.0
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):
+        self._started = time.perf_counter()
+
+    def after(self, conn, cursor, statement, parameters, context, executemany):
+        took = time.perf_counter() - self._started
+        if took > self.found[0] and statement.lstrip().upper().startswith("SELECT"):
+            self.found = (took, statement, parameters)
+
+
+def _plan(engine, slowest: Slowest) -> str:
+    """The top node of the slowest statement's plan, and whether it scans items whole."""
+    took, statement, parameters = slowest.found
+    if engine.dialect.name != "postgresql" or not statement:
+        return ""
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute("EXPLAIN " + statement, parameters)
+            lines = [row[0] for row in cursor.fetchall()]
+    seq = any("Seq Scan on items" in line for line in lines)
+    return f"  slowest {took * 1000:5.1f} ms: {lines[0].split('  (')[0].strip()[:40]}{'  SEQ SCAN items' if seq else ''}"
+
+
 def measure(app, engine, username: str, urls: list[str]) -> None:
     """Each request in its own app context, as in production."""
     client = signed_in(app, username, PASSWORD)
     for url in urls:
         timings = []
-        counter = Counter()
+        counter, slowest = Counter(), Slowest()
         for run in range(6):
             if run == 5:
                 event.listen(engine, "before_cursor_execute", counter)
+                event.listen(engine, "before_cursor_execute", slowest.before)
+                event.listen(engine, "after_cursor_execute", slowest.after)
             start = time.perf_counter()
             response = client.get(url)
             timings.append(time.perf_counter() - start)
             assert response.status_code == 200, (url, response.status_code)
         event.remove(engine, "before_cursor_execute", counter)
-        print(f"  {username:<10} {url:<48} {statistics.median(timings[:5]) * 1000:8.1f} ms  {counter.n:3d} SQL")
+        event.remove(engine, "before_cursor_execute", slowest.before)
+        event.remove(engine, "after_cursor_execute", slowest.after)
+        print(f"  {username:<10} {url:<48} {statistics.median(timings[:5]) * 1000:8.1f} ms  {counter.n:3d} SQL"
+              f"{_plan(engine, slowest)}")
 
 
 def main() -> None:
@@ -118,7 +153,11 @@ def main() -> None:
     common = ["/items", "/items?sort=-deadline&page=400", "/items?overdue=1&category=case_file_quality",
               "/overdue", "/overdue?page=300", "/review", "/dashboard"]
     measure(app, engine, "sup0", [*common, f"/items?unit={county_unit}&year=2024", f"/items/{item_id}"])
-    measure(app, engine, "sup17", common)  # a city bureau
+    # Users are numbered in unit order (bench.seeding.unit_tree): 0 the province, 1 the first city,
+    # 2 its first county, 3 that county's first team. ("sup17", measured before as a city bureau, is a team.)
+    measure(app, engine, "sup1", common)  # a city bureau: 41 units, 6.7 % of the items
+    measure(app, engine, "sup2", common)  # a county bureau: 4 units
+    measure(app, engine, "sup3", common)  # a team: its own unit
     measure(app, engine, "off200_1", ["/my", "/items", "/overdue"])
 
 

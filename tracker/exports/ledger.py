@@ -241,7 +241,7 @@ def _description(title: str, text: str) -> str:
 def _literal(item_ids: list[int]):
     """A batch's ids written into the statement as numbers (they are the database's own integers):
     a thousand bound parameters cost the driver more than the query (bench/exports.py)."""
-    return bindparam("item_ids", item_ids, expanding=True, literal_execute=True)
+    return bindparam(None, item_ids, expanding=True, literal_execute=True)
 
 
 def _co_unit_names(item_ids: list[int]) -> dict[int, list[str]]:

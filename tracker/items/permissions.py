@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, false, select
 from tracker.extensions import db
 from tracker.items.models import WORKING, Evidence, Item, Status, item_co_units, live
 from tracker.org.models import Role, User
-from tracker.org.permissions import can_view_unit, is_admin, supervises_unit, units_below
+from tracker.org.permissions import can_view_unit, in_units, is_admin, supervises_unit, unit_ids_below
 
 
 def can_view_item(user: User, item: Item) -> bool:
@@ -122,8 +122,9 @@ def visible_items_clause(user: User) -> ColumnElement[bool]:
     if user.role is Role.admin:
         return live()
     if user.role is Role.supervisor:
-        reach = Item.unit_id.in_(units_below(user.unit))
-        co = select(item_co_units.c.item_id).where(item_co_units.c.unit_id.in_(units_below(user.unit)))
+        below = unit_ids_below(user.unit)
+        reach = in_units(Item.unit_id, below)
+        co = select(item_co_units.c.item_id).where(in_units(item_co_units.c.unit_id, below))
     else:
         reach = Item.unit_id == user.unit_id
         co = select(item_co_units.c.item_id).where(item_co_units.c.unit_id == user.unit_id)
@@ -144,5 +145,5 @@ def supervised_items_clause(user: User) -> ColumnElement[bool]:
     if user.role is Role.admin:
         return live()
     if user.role is Role.supervisor:
-        return live() & Item.unit_id.in_(units_below(user.unit))
+        return live() & in_units(Item.unit_id, unit_ids_below(user.unit))
     return false()

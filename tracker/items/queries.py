@@ -121,6 +121,8 @@ def load_item(item_id: int, user: User, need: Callable[[User, Item], bool] | Non
             joinedload(Item.owner),
             joinedload(Item.report),
             selectinload(Item.category_links), selectinload(Item.co_units),
+            # the evidence list names each file's uploader: one statement, not one per uploader
+            selectinload(Item.evidence).joinedload(Evidence.uploaded_by),
         )
     )
     if item is None or not permissions.can_view_item(user, item):
@@ -170,7 +172,8 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
         if unit is None:
             query = query.where(false())
         else:
-            query = query.where(Item.unit_id == unit.id if flt.unit_only else Item.unit_id.in_(units_below(unit)))
+            query = query.where(Item.unit_id == unit.id if flt.unit_only
+                                else org_permissions.in_units(Item.unit_id, org_permissions.unit_ids_below(unit)))
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
     if flt.report_id is not None:  # its items, including those it has carried on to a later year
@@ -222,9 +225,10 @@ def overdue_clause(today: date):
     return (Item.deadline < today) & (Item.status != Status.closed)
 
 
-def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True) -> Page:
+def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True, options=()) -> Page:
     return paginate(query, Item.id, order, page, per_page, clamp=clamp, options=(
         joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units),
+        *options,
     ))
 
 
@@ -265,9 +269,9 @@ def review_queue(user: User, *, page: int = 1, per_page: int = 50) -> Page:
     query = (
         select(Item)
         .where(permissions.supervised_items_clause(user), Item.status == Status.pending_review)
-        .options(selectinload(Item.first_approver), selectinload(Item.first_review_unit))
     )
-    return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page)
+    return _paginate(query, (Item.updated_at.asc(), Item.id.asc()), page, per_page,
+                     options=(selectinload(Item.first_approver), selectinload(Item.first_review_unit)))
 
 
 @dataclass

@@ -8,8 +8,10 @@ in ``tracker.items.permissions``.
 Views, the API, the CLI and templates all ask these predicates; none repeats their logic.
 """
 
-from sqlalchemy import ColumnElement, false, select, true
+from flask import has_request_context, request
+from sqlalchemy import ColumnElement, bindparam, false, select, true
 
+from tracker.extensions import db
 from tracker.org.models import ApiToken, Role, Unit, User
 
 
@@ -74,3 +76,21 @@ def supervised_units_clause(user: User) -> ColumnElement[bool]:
 def units_below(unit: Unit):
     """SELECT of the ids of ``unit`` and every unit below it."""
     return select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))
+
+
+def unit_ids_below(unit: Unit) -> list[int]:
+    """The ids of ``unit`` and every unit below it, read once per request (one indexed read of the
+    small units table). Lists filter ``items.unit_id`` by these numbers rather than by a subquery:
+    with a subquery PostgreSQL scans every item for a supervisor of part of the tree, with the
+    numbers it reads the unit index (issue 17: a team's count at 10^6, 88 → 7 ms)."""
+    # Kept for the request only (not across a job's work, where units may change).
+    cache = request.environ.setdefault("tracker.unit_ids_below", {}) if has_request_context() else {}
+    if unit.path not in cache:
+        cache[unit.path] = list(db.session.scalars(units_below(unit).order_by(Unit.id)))
+    return cache[unit.path]
+
+
+def in_units(column, ids: list[int]):
+    """``column IN (ids)``, the ids written into the statement as numbers (they are the database's
+    own integers): hundreds of bound parameters cost the driver more than the query."""
+    return column.in_(bindparam(None, ids, expanding=True, literal_execute=True))  # a name of its own per use
