@@ -334,14 +334,14 @@ def count_pending_extensions(user: User) -> int:
 
 
 def item_years(user: User) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Item.year)
-            .where(permissions.visible_items_clause(user))
-            .distinct()
-            .order_by(Item.year.desc())
-        )
-    )
+    """The years the user has items in, newest first, for the year picker: found one by one, each
+    the smallest year after the last (a recursive query the (unit_id, year) and year indexes answer
+    in a few probes a year), not by reading every visible item (240 ms at 10^6, issue 17)."""
+    visible = permissions.visible_items_clause(user)
+    years = select(func.min(Item.year).label("year")).where(visible).cte("years", recursive=True)
+    after = select(func.min(Item.year)).where(visible, Item.year > years.c.year).scalar_subquery()
+    years = years.union_all(select(after).where(years.c.year.is_not(None)))
+    return list(db.session.scalars(select(years.c.year).where(years.c.year.is_not(None)).order_by(years.c.year.desc())))
 
 
 def all_categories() -> list[Category]:
