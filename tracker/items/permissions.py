@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, false, select
 from tracker.extensions import db
 from tracker.items.models import WORKING, Evidence, Item, Status, item_co_units, live
 from tracker.org.models import Role, User
-from tracker.org.permissions import can_view_unit, in_units, is_admin, supervises_unit, unit_ids_below
+from tracker.org.permissions import can_view_unit, in_ids, is_admin, supervises_unit, unit_ids_below
 
 
 def can_view_item(user: User, item: Item) -> bool:
@@ -123,8 +123,8 @@ def visible_items_clause(user: User) -> ColumnElement[bool]:
         return live()
     if user.role is Role.supervisor:
         below = unit_ids_below(user.unit)
-        reach = in_units(Item.unit_id, below)
-        co = select(item_co_units.c.item_id).where(in_units(item_co_units.c.unit_id, below))
+        reach = in_ids(Item.unit_id, below)
+        co = select(item_co_units.c.item_id).where(in_ids(item_co_units.c.unit_id, below))
     else:
         reach = Item.unit_id == user.unit_id
         co = select(item_co_units.c.item_id).where(item_co_units.c.unit_id == user.unit_id)
@@ -145,5 +145,5 @@ def supervised_items_clause(user: User) -> ColumnElement[bool]:
     if user.role is Role.admin:
         return live()
     if user.role is Role.supervisor:
-        return live() & in_units(Item.unit_id, unit_ids_below(user.unit))
+        return live() & in_ids(Item.unit_id, unit_ids_below(user.unit))
     return false()

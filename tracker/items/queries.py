@@ -173,7 +173,7 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
             query = query.where(false())
         else:
             query = query.where(Item.unit_id == unit.id if flt.unit_only
-                                else org_permissions.in_units(Item.unit_id, org_permissions.unit_ids_below(unit)))
+                                else org_permissions.in_ids(Item.unit_id, org_permissions.unit_ids_below(unit)))
     if flt.year is not None:
         query = query.where(Item.year == flt.year)
     if flt.report_id is not None:  # its items, including those it has carried on to a later year

@@ -90,7 +90,7 @@ def unit_ids_below(unit: Unit) -> list[int]:
     return cache[unit.path]
 
 
-def in_units(column, ids: list[int]):
+def in_ids(column, ids: list[int]):
     """``column IN (ids)``, the ids written into the statement as numbers (they are the database's
     own integers): hundreds of bound parameters cost the driver more than the query."""
     return column.in_(bindparam(None, ids, expanding=True, literal_execute=True))  # a name of its own per use

@@ -12,6 +12,7 @@ from tracker.items import permissions
 from tracker.items.models import CarryOver, EventAction, Item, ItemEvent, Report, Status, live
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
+from tracker.org.permissions import in_ids
 from tracker.pagination import Page, paginate
 from tracker.rollover.models import RolloverRun
 
@@ -75,8 +76,11 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
 def _in_reports(report_ids: list[int]):
     """SQL condition on ``Item``: the items of these reports, those they hold and those they have
     carried on to a later year (whose ``report_id`` is now the later report)."""
-    moved_on = select(CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))
-    return or_(Item.report_id.in_(report_ids), Item.id.in_(moved_on))
+    # The moved ones as numbers (one indexed read of carry_overs): with a subquery beside the OR,
+    # PostgreSQL walked the whole primary key for a 30-item report (issue 17).
+    moved_on = list(db.session.scalars(select(CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))))
+    held = Item.report_id.in_(report_ids)
+    return or_(held, in_ids(Item.id, moved_on)) if moved_on else held
 
 
 def report_items(report_ids: list[int], user: User) -> dict[int, list[Item]]:
