@@ -53,9 +53,12 @@ def edit_unit(unit_id: int):
 
 @bp.get("/users")
 def users():
-    rows = org_queries.all_users()
+    """The users, a hundred a page (a province has thousands), with a search box."""
+    params = Params(request.args, strict=False)
+    search = params.text("q", max_length=64) or ""
+    page = org_queries.users_page(search=search, page=params.integer("page", 1) or 1)
     locked = {row.subject for row in signin.current_locks(clock.utcnow()) if row.kind == "user"}
-    return render_template("admin/users.html", users=rows, locked=locked)
+    return render_template("admin/users.html", users=page.items, page=page, search=search, locked=locked)
 
 
 @bp.get("/sign-ins")

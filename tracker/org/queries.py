@@ -7,6 +7,7 @@ from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.org import permissions
 from tracker.org.models import Role, Unit, User
+from tracker.pagination import Page, paginate
 
 
 def report_unit(unit_id: int) -> Unit:
@@ -23,11 +24,15 @@ def all_units() -> list[Unit]:
     return list(db.session.scalars(select(Unit).order_by(Unit.path)))
 
 
-def all_users() -> list[User]:
-    """Every user with their unit, by unit in tree order, then user name."""
-    return list(db.session.scalars(
-        select(User).join(User.unit).options(joinedload(User.unit)).order_by(Unit.path, User.username)
-    ))
+def users_page(*, search: str = "", page: int = 1, per_page: int = 100) -> Page:
+    """A page of users with their units, by unit in tree order, then username; ``search`` finds a
+    part of a username, a 姓名 or a unit's name (LIKE wildcards taken as plain characters)."""
+    query = select(User).join(User.unit).options(joinedload(User.unit))
+    search = (search or "").strip()[:64]
+    if search:
+        query = query.where(or_(User.username.contains(search, autoescape=True), User.name.contains(search, autoescape=True),
+                                Unit.name.contains(search, autoescape=True)))
+    return paginate(query, User.id, (Unit.path, User.username), page, per_page)
 
 
 def visible_units(user: User) -> list[Unit]:

@@ -1,0 +1,32 @@
+"""Pages whose size follows what a user asks for, not the size of the tables (issue 17)."""
+
+from tests.conftest import StatementCounter
+from tracker.extensions import db
+
+
+def test_the_users_page_is_paged_and_searchable(org, make, login):
+    for number in range(120):
+        make.user(f"worker{number:03d}", "official", org.team_a, name=f"职工{number:03d}")
+    admin = login(org.admin)
+    first = admin.get("/admin/users").get_data(as_text=True)
+    assert first.count("<tr><td>") == 100 and "第 1 / 2 页，共 128 项" in first  # 120 and the org's 8
+    second = admin.get("/admin/users?page=2").get_data(as_text=True)
+    assert second.count("<tr><td>") == 28
+    found = admin.get("/admin/users?q=职工11").get_data(as_text=True)
+    assert found.count("<tr><td>") == 10 and "worker110" in found and "worker012" not in found
+    assert "乙县局" in admin.get("/admin/users?q=乙县").get_data(as_text=True)
+    assert "没有找到用户" in admin.get("/admin/users?q=%25_nobody").get_data(as_text=True)
+
+
+def test_a_list_page_issues_as_many_statements_for_a_city_as_for_a_team(org, make, login):
+    """The unit ids are read once per request, whatever the number of units below."""
+    for unit in (org.county_a, org.team_a, org.county_b):
+        make.item(unit, None, year=2024)
+
+    def statements(user) -> int:
+        client = login(user)
+        with StatementCounter(db.engine) as counted:
+            assert client.get("/items").status_code == 200
+        return counted.count
+
+    assert statements(org.city_sup) == statements(org.sup_b)
