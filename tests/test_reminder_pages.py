@@ -67,6 +67,16 @@ def test_the_send_log_shows_each_message_to_supervisors_of_the_recipients_unit(a
     assert "张三" not in county and "off_b" in county
     filtered = login(org.city_sup).get("/reminders/log?status=skipped&channel=email&day=2027-03-10").get_data(as_text=True)
     assert "站内通知</td>" not in filtered and "电子邮件" in filtered
+    # The totals follow the filters (the status aside), and without a day cover the last week only.
+    import re
+
+    def totals(query: str) -> str:
+        page = login(org.city_sup).get(f"/reminders/log?{query}").get_data(as_text=True)
+        return re.sub(r"\s+", " ", page.split('id="log-totals">')[1].split("</div>")[0])
+
+    everything, email = totals("day=2027-03-10"), totals("day=2027-03-10&channel=email")
+    assert everything != email and "近7天" in totals("")
+    assert "已发送 0" in email, "email is skipped here (no mail server): nothing sent by email"
     assert login(org.off_a).get("/reminders/log").status_code == 403
     for query in ("day=2027-02-30&status=x&before=abc", "before=²", "before=99999999999999", "channel=x%20y"):
         assert login(org.city_sup).get(f"/reminders/log?{query}").status_code == 200

@@ -1,7 +1,7 @@
 """Read-only queries for the reminder pages: the bell, the notifications list, the send log."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -73,15 +73,27 @@ def recent_passes(limit: int = 10) -> list[ReminderPass]:
     return list(db.session.scalars(select(ReminderPass).order_by(ReminderPass.day.desc()).limit(limit)))
 
 
-def status_totals(viewer: User, day: date | None = None) -> dict[MessageStatus, int]:
+TOTALS_DAYS = 7  # without a day chosen, the totals are of the last week's messages
+
+
+def status_totals(viewer: User, flt: LogFilter, today: date) -> dict[MessageStatus, int]:
+    """The messages by status, as the log's filters choose them (the status aside: these are its
+    counts), of the day chosen or else of the last TOTALS_DAYS days: an indexed range of the
+    outbox, not all of it (520 ms after a year, issue 17)."""
     query = (
         select(OutboxMessage.status, func.count(OutboxMessage.id))
         .join(OutboxMessage.recipient).join(User.unit)
         .where(permissions.supervised_units_clause(viewer))
         .group_by(OutboxMessage.status)
     )
-    if day is not None:
-        query = query.where(OutboxMessage.day == day)
+    if flt.day is not None:
+        query = query.where(OutboxMessage.day == flt.day)
+    else:
+        query = query.where(OutboxMessage.day > today - timedelta(days=TOTALS_DAYS))
+    if flt.channel is not None:
+        query = query.where(OutboxMessage.channel == flt.channel)
+    if flt.recipient:
+        query = query.where((User.username == flt.recipient) | User.name.contains(flt.recipient, autoescape=True))
     return dict(db.session.execute(query).all())
 
 

@@ -85,6 +85,7 @@ def send_log():
     )
     page = queries.send_log(current_user, flt, before=args.record_id("before"))
     return render_template(
-        "reminders/log.html", page=page, flt=flt, totals=queries.status_totals(current_user, day),
+        "reminders/log.html", page=page, flt=flt, totals=queries.status_totals(current_user, flt, clock.local_today()),
+        totals_days=queries.TOTALS_DAYS,
         passes=queries.recent_passes(), statuses=MessageStatus, channels=Channel,
     )
