@@ -30,3 +30,20 @@ def test_a_list_page_issues_as_many_statements_for_a_city_as_for_a_team(org, mak
         return counted.count
 
     assert statements(org.city_sup) == statements(org.sup_b)
+
+
+def test_the_item_page_loads_its_evidence_uploaders_in_one_statement(org, make, login):
+    item = make.item(org.county_a, org.off_a, status="in_progress")
+    supervisor = login(org.sup_a)
+
+    def statements() -> int:
+        with StatementCounter(db.engine) as counted:
+            assert supervisor.get(f"/items/{item.id}").status_code == 200
+        return counted.count
+
+    make.evidence(item, org.off_a)
+    one = statements()
+    for number in range(5):  # five more files, from five more people
+        uploader = make.user(f"helper{number}", "supervisor", org.county_a)
+        make.evidence(item, uploader, filename=f"佐证{number}.pdf")
+    assert statements() == one
