@@ -239,8 +239,6 @@ class Item(db.Model):
         # Open items by deadline: the 建议督办 list (most overdue first) walks it and stops at its page.
         Index("ix_items_working_deadline", "deadline", "id", postgresql_where=text("status <> 'closed'"),
               sqlite_where=text("status <> 'closed'")),
-        # Every list's default order (整改时限, then number): a province's page 1 walks it and stops.
-        Index("ix_items_deadline_id", "deadline", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
