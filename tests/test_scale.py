@@ -47,3 +47,25 @@ def test_the_item_page_loads_its_evidence_uploaders_in_one_statement(org, make, 
         uploader = make.user(f"helper{number}", "supervisor", org.county_a)
         make.evidence(item, uploader, filename=f"佐证{number}.pdf")
     assert statements() == one
+
+
+def test_a_list_page_counts_up_to_a_cap_and_pages_on_past_it(org, make, login, api, monkeypatch):
+    """Past PAGE_COUNT_CAP a page says "超过 N 项" and offers the next page while there is one; the
+    API's total stays exact (CONTRACT.md)."""
+    from tracker.items import queries
+
+    for number in range(7):
+        make.item(org.county_a, org.off_a, year=2024, title=f"事项{number}")
+    monkeypatch.setattr(queries, "PAGE_COUNT_CAP", 4)
+    supervisor = login(org.sup_a)
+    first = supervisor.get("/items?per_page=3&sort=id").get_data(as_text=True)
+    assert "超过 4 项" in first and "第 1 页" in first and "事项0" in first and "事项3" not in first
+    last = supervisor.get("/items?per_page=3&sort=id&page=3").get_data(as_text=True)
+    assert "事项6" in last
+
+    def next_enabled(page: str) -> bool:
+        return "disabled" not in page.split("下一页")[0].rsplit("<li", 1)[1]
+
+    assert next_enabled(first) and not next_enabled(last)
+    assert supervisor.get("/items?per_page=3&sort=id&page=9").status_code == 200  # past the end: an empty page
+    assert api(org.sup_a).get("/items?per_page=3").json["total"] == 7

@@ -225,8 +225,13 @@ def overdue_clause(today: date):
     return (Item.deadline < today) & (Item.status != Status.closed)
 
 
+PAGE_COUNT_CAP = 10_000  # a list page counts its items up to this; beyond, "共1万余项" (the API counts all)
+
+
 def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True, options=()) -> Page:
-    return paginate(query, Item.id, order, page, per_page, clamp=clamp, options=(
+    """Pages (``clamp``) count up to PAGE_COUNT_CAP; the API (CONTRACT.md's ``total``) counts exactly."""
+    return paginate(query, Item.id, order, page, per_page, clamp=clamp, count_cap=PAGE_COUNT_CAP if clamp else None,
+                    options=(
         joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units),
         *options,
     ))
