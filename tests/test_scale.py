@@ -69,3 +69,34 @@ def test_a_list_page_counts_up_to_a_cap_and_pages_on_past_it(org, make, login, a
     assert next_enabled(first) and not next_enabled(last)
     assert supervisor.get("/items?per_page=3&sort=id&page=9").status_code == 200  # past the end: an empty page
     assert api(org.sup_a).get("/items?per_page=3").json["total"] == 7
+
+
+def test_a_large_tree_filters_by_a_unit_box_that_suggests(org, make, login, monkeypatch):
+    """Past UNIT_SELECT_MAX units the list's unit filter is a box: typed names are suggested, the
+    chosen unit filters the list (and its ledger), a repeated name comes with its path."""
+    from tracker.org import queries as org_queries
+
+    make.unit("执法大队", org.county_a)
+    make.unit("执法大队", org.county_b)
+    make.item(org.team_a, org.off_team, year=2024, title="甲大队的问题")
+    make.item(org.county_b, org.off_b, year=2024, title="乙县的问题")
+    city = login(org.city_sup)
+    assert 'name="unit_name"' not in city.get("/items").get_data(as_text=True)  # a few units: a select
+    monkeypatch.setattr(org_queries, "UNIT_SELECT_MAX", 3)
+    page = city.get("/items").get_data(as_text=True)
+    assert 'name="unit_name"' in page and '<select name="unit"' not in page
+    answer = city.get("/items/unit-suggestions?q=执法")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    suggested = answer.json
+    assert [s["value"] for s in suggested] == ["市局/甲县局/执法大队", "市局/乙县局/执法大队"]
+    assert [s["value"] for s in login(org.sup_b).get("/items/unit-suggestions?q=执法").json] == ["市局/乙县局/执法大队"]
+    chosen = city.get("/items?unit_name=甲大队").get_data(as_text=True)
+    assert "甲大队的问题" in chosen and "乙县的问题" not in chosen and 'value="甲大队"' in chosen
+    assert city.get("/overdue?unit_name=甲县局").status_code == 200
+    assert city.get("/items?unit_name=无此单位").status_code == 200
+    import io
+
+    import openpyxl
+
+    ledger = openpyxl.load_workbook(io.BytesIO(city.get("/items/export.xlsx?unit_name=甲大队").data)).active
+    assert ledger["A2"].value == "范围：甲大队"  # the ledger of the unit typed, as the list showed it

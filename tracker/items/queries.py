@@ -77,8 +77,15 @@ class ItemFilter:
 
 
 def _unit_id(params: Params) -> int | None:
-    """The pages' links name a unit by id; the API and the CLI by its name or path."""
+    """The pages' links name a unit by id (or, typed in the unit box of a large tree, ``unit_name``
+    by its name or path); the API and the CLI by its name or path."""
     if not params.strict:
+        typed = params.text("unit_name", max_length=300)
+        if params.record_id("unit") is None and typed:
+            try:
+                return find_unit(typed).id
+            except DomainError:  # a page ignores a filter it cannot read
+                return None
         return params.record_id("unit")
     value = params.text("unit")
     if value is None:

@@ -110,7 +110,7 @@ def index():
         flt=flt,
         sort=sort if sort in queries.SORTS else "deadline",
         sorts=queries.SORT_TITLES,
-        units=org_queries.visible_units(current_user),
+        **_unit_filter(flt),
         years=queries.item_years(current_user),
         categories=queries.all_categories(),
         assign_form=AssignForm(),
@@ -124,8 +124,23 @@ def overdue():
     today = clock.local_today()
     result = queries.overdue_items(current_user, today=today, page=page, per_page=per_page, flt=flt)
     return render_template(
-        "items/overdue.html", page=result, flt=flt, units=org_queries.visible_units(current_user)
+        "items/overdue.html", page=result, flt=flt, **_unit_filter(flt)
     )
+
+
+def _unit_filter(flt: queries.ItemFilter) -> dict:
+    """The unit filter's choices: a select of the units, or (many units) a box naming the one chosen."""
+    units = org_queries.unit_choices(current_user)
+    chosen = db.session.get(Unit, flt.unit_id) if units is None and flt.unit_id else None
+    return {"units": units, "unit_ref": org_queries.unit_refs([chosen])[chosen.id] if chosen else ""}
+
+
+@bp.get("/items/unit-suggestions")
+def unit_suggestions():
+    """The unit filter box's suggestions as one types: units one may see whose name holds ``q``."""
+    units = org_queries.suggest_units(current_user, Params(request.args, strict=False).text("q", "", max_length=64))
+    refs = org_queries.unit_refs(units)
+    return jsonify([{"value": refs[u.id], "label": refs[u.id]} for u in units])
 
 
 @bp.get("/review")

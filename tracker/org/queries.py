@@ -1,6 +1,6 @@
 """Units and users as the pages list them: a fixed number of statements whatever their number."""
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from tracker.errors import NotFound
@@ -33,6 +33,40 @@ def users_page(*, search: str = "", page: int = 1, per_page: int = 100) -> Page:
         query = query.where(or_(User.username.contains(search, autoescape=True), User.name.contains(search, autoescape=True),
                                 Unit.name.contains(search, autoescape=True)))
     return paginate(query, User.id, (Unit.path, User.username), page, per_page)
+
+
+UNIT_SELECT_MAX = 60  # a list's unit filter is a select up to this many units, else a box that suggests
+
+
+def unit_choices(user: User) -> list[Unit] | None:
+    """The units of a list's unit filter, in tree order, when few enough for a select; None when
+    not (a province's 616 units added 40 KB to every list page, issue 17): the page then offers
+    a box that suggests units as one types."""
+    units = list(db.session.scalars(select(Unit).where(permissions.visible_units_clause(user)).order_by(Unit.path)
+                                    .limit(UNIT_SELECT_MAX + 1)))
+    return units if len(units) <= UNIT_SELECT_MAX else None
+
+
+def unit_refs(units: list[Unit]) -> dict[int, str]:
+    """How a person names each unit in a box: its name, or its path of names ("乙县局/执法大队")
+    when another unit has the same name. Two statements whatever the number of units."""
+    if not units:
+        return {}
+    repeated = set(db.session.scalars(select(Unit.name).where(Unit.name.in_(sorted({u.name for u in units})))
+                                      .group_by(Unit.name).having(func.count(Unit.id) > 1)))
+    above = {int(part) for u in units if u.name in repeated for part in u.path.strip("/").split("/")}
+    names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(sorted(above)))).all()) if above else {}
+    return {u.id: "/".join(names.get(int(part), "") for part in u.path.strip("/").split("/")) if u.name in repeated
+            else u.name for u in units}
+
+
+def suggest_units(user: User, query: str, limit: int = 20) -> list[Unit]:
+    """Units the user may see whose name holds ``query``, in tree order: one statement."""
+    words = (query or "").strip()[:64]
+    statement = select(Unit).where(permissions.visible_units_clause(user))
+    if words:
+        statement = statement.where(Unit.name.contains(words, autoescape=True))
+    return list(db.session.scalars(statement.order_by(Unit.path).limit(limit)))
 
 
 def visible_units(user: User) -> list[Unit]:
