@@ -224,9 +224,7 @@ def import_ledger(file, unit_name, year, dry_run, allow_duplicate) -> None:
             return
         _, items = run(lambda: ledger.import_ledger(preview, actor=None, now=clock.utcnow()))
     except DomainError as error:
-        message = error.message.replace("或在预览中为它们选择对应的单位。", "或改正台账中的单位名称。")
-        message = message.replace("或确认这些事项暂不设整改时限。", "或将这些单元格清空。")
-        _fail(message.replace("请确认后重试。", "请加 --allow-duplicate。"))
+        _fail(error.message.replace("请确认后重试。", "请加 --allow-duplicate。"))  # as import-report says it
     _emit(ledger.preview_to_json(preview, items))
 
 

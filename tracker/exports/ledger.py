@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from tracker import clock
@@ -38,6 +38,7 @@ from tracker.items.models import (
 )
 from tracker.items.queries import ItemFilter, overdue_clause
 from tracker.org.models import Unit, User
+from tracker.org.permissions import in_ids
 
 BATCH = 1000
 SHEET_TITLE = "整改台账"
@@ -238,17 +239,11 @@ def _description(title: str, text: str) -> str:
     return text if text.startswith(title) else f"{title}\n{text}".strip()
 
 
-def _literal(item_ids: list[int]):
-    """A batch's ids written into the statement as numbers (they are the database's own integers):
-    a thousand bound parameters cost the driver more than the query (bench/exports.py)."""
-    return bindparam(None, item_ids, expanding=True, literal_execute=True)
-
-
 def _co_unit_names(item_ids: list[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = defaultdict(list)
     for item_id, name in db.session.execute(
         select(item_co_units.c.item_id, Unit.name).join(Unit, Unit.id == item_co_units.c.unit_id)
-        .where(item_co_units.c.item_id.in_(_literal(item_ids))).order_by(item_co_units.c.item_id, Unit.path)
+        .where(in_ids(item_co_units.c.item_id, item_ids)).order_by(item_co_units.c.item_id, Unit.path)
     ):
         names[item_id].append(name)
     return names
@@ -256,7 +251,7 @@ def _co_unit_names(item_ids: list[int]) -> dict[int, list[str]]:
 
 def _latest_notes(item_ids: list[int]) -> dict[int, str]:
     """整改进展: each item's latest progress note, with the day it was written."""
-    latest = (select(func.max(ItemEvent.id)).where(ItemEvent.item_id.in_(_literal(item_ids)), ItemEvent.action == EventAction.progress)
+    latest = (select(func.max(ItemEvent.id)).where(in_ids(ItemEvent.item_id, item_ids), ItemEvent.action == EventAction.progress)
               .group_by(ItemEvent.item_id))
     return {item_id: f"{clock.to_local(at):%Y-%m-%d}：{comment}" for item_id, at, comment in db.session.execute(
         select(ItemEvent.item_id, ItemEvent.at, ItemEvent.comment).where(ItemEvent.id.in_(latest)))}
@@ -267,7 +262,7 @@ def _category_names(item_ids: list[int]) -> dict[int, list[str]]:
     for item_id, name in db.session.execute(
         select(ItemCategory.item_id, Category.name)
         .join(Category, Category.id == ItemCategory.category_id)
-        .where(ItemCategory.item_id.in_(_literal(item_ids)))
+        .where(in_ids(ItemCategory.item_id, item_ids))
         .order_by(ItemCategory.item_id, ItemCategory.position)
     ):
         names[item_id].append(name)

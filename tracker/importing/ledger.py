@@ -132,10 +132,10 @@ def keep(data: bytes) -> str:
 
 
 def kept(sha256: str) -> bytes:
-    path = originals.folder() / sha256
-    if not originals.SHA256.fullmatch(sha256 or "") or not path.is_file():
+    data = originals.kept(sha256)
+    if data is None:
         raise Invalid("导入信息已失效，请重新上传台账。", field="token")
-    return path.read_bytes()
+    return data
 
 
 def ledger_year(sheet: Sheet, today: date) -> int:
@@ -368,11 +368,13 @@ def import_ledger(preview: LedgerPreview, *, actor: User | None, now: datetime) 
         raise Invalid("您只能为督办范围内的单位导入台账。", field="unit")
     if preview.unknown_units:
         raise Invalid(f"台账中有{len(preview.unknown_units)}个单位不在系统中：{'、'.join(preview.unknown_units[:5])}"
-                      f"{'等' if len(preview.unknown_units) > 5 else ''}。请先新建这些单位，或在预览中为它们选择对应的单位。",
+                      f"{'等' if len(preview.unknown_units) > 5 else ''}。请先新建这些单位，或改正台账中的单位名称"
+                      "（在导入页面上也可为它们选择对应的单位）。",
                       field="units")
     if preview.unread_dates:
         raise Invalid(f"有{len(preview.unread_dates)}行的整改时限无法识别为日期：{'、'.join(preview.unread_dates[:5])}。"
-                      "请改为“2025年6月30日”这样的写法，或确认这些事项暂不设整改时限。", field="undated")
+                      "请改为“2025年6月30日”这样的写法，或清空这些单元格（在导入页面上也可确认这些事项暂不设整改时限）。",
+                      field="undated")
     if preview.outside_units:
         raise Invalid(f"台账中的单位{'、'.join(preview.outside_units[:5])}不在您督办的范围内，请改由其上级导入，"
                       "或在预览中为它们选择您督办的单位。", field="units")

@@ -46,6 +46,12 @@ def keep(data: bytes, sha256: str) -> None:
     os.replace(temp, path)
 
 
+def kept(sha256: str) -> bytes | None:
+    """The bytes kept under ``sha256`` (a preview being confirmed), or None when gone."""
+    path = folder() / (sha256 or "")
+    return path.read_bytes() if SHA256.fullmatch(sha256 or "") and path.is_file() else None
+
+
 def original(report_id: int, user: User) -> tuple[Report, Path]:
     """The report and the file it was imported from, for one who may see the report (its unit's
     people and those above); NotFound when not, when it was pasted text, or when the file is gone."""
