@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from tests.conftest import StatementCounter
+from tracker import storage
 from tracker.errors import NotFound
 from tracker.exports.ledger import HEADERS
 from tracker.exports.section import chinese_number
@@ -218,7 +219,7 @@ def test_a_large_web_export_is_built_in_the_background_and_kept_for_its_owner(ap
     # Kept for a day: after that, housekeeping removes the row and its file.
     export = db.session.scalar(select(LedgerExport))
     export_id = export.id
-    path, asked = background.folder() / export.stored_name, export.created_at
+    path, asked = storage.current().path(background.PREFIX + export.stored_name), export.created_at
     assert path.is_file()
     monkeypatch.setattr(background.clock, "utcnow", lambda: asked + timedelta(hours=25))
     assert housekeeping.run()["expired_exports"] == 1

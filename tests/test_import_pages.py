@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.reports import SAMPLES, docx_bytes, sample_text
+from tracker import storage
 from tracker.extensions import db
 from tracker.importing.classify import Rule, classify, load_rules
 from tracker.importing.models import CategoryRule
@@ -432,13 +433,13 @@ def test_the_original_file_is_kept_and_those_who_may_see_the_report_download_it(
     assert login(org.sup_b).get(f"/reports/{report.id}/original").status_code == 404  # another county's people
     # a preview never confirmed leaves its file for a day, then housekeeping removes it; the report's stays
     _upload(c, docx_bytes(sample_text(NAME_000)), "未导入.docx")
-    files = list(originals.folder().iterdir())
+    files = list(storage.current().path(originals.PREFIX).iterdir())
     assert len(files) == 2
     two_days_ago = (clock.utcnow() - timedelta(days=2)).timestamp()
     for path in files:
         os.utime(path, (two_days_ago, two_days_ago))
     assert housekeeping.run()["unclaimed_reports"] == 1
-    assert [p.name for p in originals.folder().iterdir()] == [report.sha256]
+    assert [p.name for p in storage.current().path(originals.PREFIX).iterdir()] == [report.sha256]
 
 
 def test_a_learned_keyword_is_stored_simplified_and_one_character_is_refused(org):

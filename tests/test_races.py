@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import PDF, at_once
 from tests.reports import sample_text
-from tracker import housekeeping
+from tracker import housekeeping, storage
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.items import evidence as evidence_files
@@ -131,14 +131,14 @@ def test_a_worker_killed_mid_upload_leaves_no_file_behind(app, org, make, databa
     just_now = upload_dir / orphan[:2] / orphan
     old = time.time() - 7200
     os.utime(just_now, (old, old))
-    os.utime(evidence_files.file_path(kept), (old, old))
+    os.utime(storage.current().path(evidence_files.storage_key(kept.stored_name)), (old, old))
     (upload_dir / ".upload-half").write_bytes(b"half")
     os.utime(upload_dir / ".upload-half", (old, old))
     (upload_dir / ".upload-now").write_bytes(b"writing")  # an upload under way: left alone
     done = housekeeping.run()
     assert done["orphan_files"] == 2
     assert {p.name for p in upload_dir.glob("??/*")} == {kept.stored_name}
-    assert evidence_files.stored_file(kept).read_bytes() == PDF
+    assert storage.current().read_bytes(evidence_files.storage_key(kept.stored_name)) == PDF
     assert (upload_dir / ".upload-now").exists() and not (upload_dir / ".upload-half").exists()
 
 

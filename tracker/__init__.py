@@ -95,6 +95,9 @@ def _derive(app: Flask) -> None:
     instance = Path(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = config.get("DATABASE_URL") or f"sqlite:///{instance / 'tracker.db'}"
     config["UPLOAD_DIR"] = str(config.get("UPLOAD_DIR") or instance / "uploads")
+    from tracker import storage
+
+    storage.from_config(config)  # a TRACKER_STORAGE_URL that cannot be used stops the start, saying why
     config["MAX_UPLOAD_MB"] = int(config["MAX_UPLOAD_MB"])
     # Room above the file limit for the other form fields; the file itself is checked exactly.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024 + 64 * 1024

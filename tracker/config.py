@@ -3,6 +3,14 @@ variable or by ``instance/config.py``; nothing here reads files or the environme
 
 DATABASE_URL = None  # None: sqlite:///<instance>/tracker.db
 UPLOAD_DIR = None  # None: <instance>/uploads
+# Files in S3-compatible object storage rather than under UPLOAD_DIR (which is then only scratch
+# space): s3://bucket/prefix, with the endpoint and keys below. See tracker/storage.
+STORAGE_URL = None
+S3_ENDPOINT_URL = None
+S3_ACCESS_KEY = None
+S3_SECRET_KEY = None
+S3_REGION = None  # not in CONTRACT.md; us-east-1 when unset (MinIO ignores it)
+S3_TIMEOUT_SECONDS = 30  # not in CONTRACT.md: connecting, and each read, of the object store
 MAX_UPLOAD_MB = 50
 TIMEZONE = "Asia/Shanghai"
 SCHEDULER = "on"

@@ -30,3 +30,9 @@ class Conflict(DomainError):
     """Not allowed in the item's current status, or the item changed since it was read."""
 
     status_code = 409
+
+
+class Unavailable(DomainError):
+    """A service tracker relies on (the file storage) cannot be reached just now."""
+
+    status_code = 503

@@ -248,10 +248,9 @@ def add_evidence(item_id: int):
 @bp.get("/evidence/<id:evidence_id>")
 def get_evidence(evidence_id: int):
     evidence = queries.load_evidence(evidence_id, _user())
-    path = evidence_files.stored_file(evidence)
     # The whole file every time (no 304/206): scripts fetch evidence to archive it.
-    response = send_file(path, mimetype=evidence.content_type, as_attachment=True, download_name=evidence.filename,
-                         conditional=False, max_age=0)
+    response = evidence_files.send(evidence, as_attachment=True, download_name=evidence.filename, conditional=False,
+                                   max_age=0)
     response.headers["Content-Security-Policy"] = "sandbox"
     return response
 

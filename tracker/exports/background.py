@@ -3,27 +3,26 @@
 A request that asks for more than ``EXPORT_INLINE_ROWS`` rows gets a page that follows the
 export: a ``ledger_exports`` row records who asked, with which filters, and how many rows are
 written (each batch updates it on a connection of its own, so any web machine can show it). The
-file goes to ``UPLOAD_DIR/exports/`` and is kept ``EXPORT_KEEP_HOURS``; housekeeping removes it
-after that, and marks as failed an export whose worker died (no batch for ``STALE``).
+file is written on this machine's disk, then put in the storage under ``exports/`` (which every
+web machine reads) and kept ``EXPORT_KEEP_HOURS``; housekeeping removes it after that, and marks
+as failed an export whose worker died (no batch for ``STALE``).
 """
 
 import logging
-import os
 import secrets
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 from sqlalchemy import delete, func, select, update
 
-from tracker import clock
+from tracker import clock, storage
 from tracker.errors import NotFound
 from tracker.exports import ledger
 from tracker.exports.models import ExportState, LedgerExport
 from tracker.extensions import db
 from tracker.items import queries
-from tracker.items.evidence import upload_dir
 from tracker.items.models import Item
 from tracker.org.models import User
 
@@ -35,8 +34,12 @@ STALE = timedelta(minutes=10)
 FAILED = "台账生成失败，请重新导出；如仍失败，请联系系统管理员。"
 
 
+PREFIX = "exports/"
+
+
 def folder() -> Path:
-    return upload_dir() / "exports"
+    """Where this machine writes an export before it goes into the storage."""
+    return storage.scratch_dir() / "exports"
 
 
 def inline_rows() -> int:
@@ -102,7 +105,7 @@ def build(app: Flask, export_id: int) -> None:
             rows = ledger.write_ledger(str(partial), queries.filtered_items(user, flt, today), today=today,
                                        creator=user.display_name, scope=scope,
                                        progress=lambda done: _progress(export_id, done))
-            os.replace(partial, folder() / name)
+            storage.current().save(PREFIX + name, partial)
             export.state, export.stored_name, export.rows_done, export.rows_total = ExportState.done, name, rows, rows
             export.title, export.finished_at = scope.title, clock.utcnow()
             db.session.commit()
@@ -136,12 +139,16 @@ def export_of(user: User, export_id: int, *, now: datetime) -> LedgerExport:
     return export
 
 
-def file_of(user: User, export_id: int, *, now: datetime) -> tuple[LedgerExport, Path]:
+def send(user: User, export_id: int, *, now: datetime) -> Response:
+    """The answer that streams one of ``user``'s finished exports."""
     export = export_of(user, export_id, now=now)
-    path = folder() / export.stored_name if export.state is ExportState.done and export.stored_name else None
-    if path is None or not path.is_file():
-        raise NotFound("导出的台账尚未生成或已被清理，请重新导出。")
-    return export, path
+    try:
+        if export.state is not ExportState.done or not export.stored_name:
+            raise storage.Missing(export_id)
+        return storage.current().send(PREFIX + export.stored_name, mimetype=ledger.XLSX_TYPE, as_attachment=True,
+                                      download_name=download_name(export), max_age=0)
+    except storage.Missing:
+        raise NotFound("导出的台账尚未生成或已被清理，请重新导出。") from None
 
 
 def download_name(export: LedgerExport) -> str:
@@ -169,7 +176,7 @@ def remove_expired(*, now: datetime) -> int:
     db.session.commit()
     for _, name in old:
         if name:
-            (folder() / name).unlink(missing_ok=True)
+            storage.current().delete(PREFIX + name)
     if folder().is_dir():  # a worker killed mid-write leaves its partial file
         for path in folder().glob(".*.part"):
             if path.stat().st_mtime < (now - STALE).timestamp():

@@ -52,9 +52,7 @@ def export_page(export_id: int):
 
 @bp.get("/exports/<id:export_id>/file")
 def export_file(export_id: int):
-    export, path = background.file_of(current_user, export_id, now=clock.utcnow())
-    return send_file(path, mimetype=ledger.XLSX_TYPE, as_attachment=True,
-                     download_name=background.download_name(export), max_age=0)
+    return background.send(current_user, export_id, now=clock.utcnow())
 
 
 @bp.get("/reports/<id:unit_id>/<year:year>/section.docx")

@@ -14,21 +14,21 @@ site's rights), and a PDF whose bytes name JavaScript or launch actions only as 
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import unicodedata
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from tracker import filetypes
-from tracker.errors import Conflict, DomainError, Forbidden, Invalid
+from tracker import filetypes, storage
+from tracker.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.items import permissions, workflow
 from tracker.items.history import record
@@ -137,16 +137,20 @@ def _zip_names(path: Path) -> set[str]:
     return {m.filename for m in members}
 
 
-def _scan(path: Path, pattern: re.Pattern, chunk: int = 1024 * 1024, overlap: int = 64, decode=None) -> bool:
+def _scan(path: Path, pattern: re.Pattern, **options) -> bool:
+    with open(path, "rb") as f:
+        return _scan_stream(f, pattern, **options)
+
+
+def _scan_stream(f: BinaryIO, pattern: re.Pattern, chunk: int = 1024 * 1024, overlap: int = 64, decode=None) -> bool:
     """Whether ``pattern`` occurs in the file's bytes (passed through ``decode``), read a megabyte
     at a time."""
     tail = b""
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            piece = tail + block
-            if pattern.search(decode(piece) if decode else piece):
-                return True
-            tail = piece[-overlap:]
+    while block := f.read(chunk):
+        piece = tail + block
+        if pattern.search(decode(piece) if decode else piece):
+            return True
+        tail = piece[-overlap:]
     return False
 
 
@@ -161,7 +165,10 @@ def _pdf_names(data: bytes) -> bytes:
 def carries_script(evidence: Evidence) -> bool:
     """A PDF whose bytes name JavaScript or a launch action: offered only as a download. (What a
     compressed object stream hides is not seen here; every preview runs sandboxed in any case.)"""
-    return evidence.content_type == "application/pdf" and _scan(stored_file(evidence), PDF_SCRIPT, decode=_pdf_names)
+    if evidence.content_type != "application/pdf":
+        return False
+    with _opened(evidence) as f:
+        return _scan_stream(f, PDF_SCRIPT, decode=_pdf_names)
 
 
 def content_matches(ext: str, path: Path) -> bool:
@@ -189,24 +196,25 @@ def content_matches(ext: str, path: Path) -> bool:
     return False
 
 
-def upload_dir() -> Path:
-    from flask import current_app
-
-    return Path(current_app.config["UPLOAD_DIR"])
-
-
-def file_path(evidence: Evidence) -> Path:
-    return upload_dir() / evidence.stored_name[:2] / evidence.stored_name
+def storage_key(stored_name: str) -> str:
+    """Where an evidence file is kept: ``ab/ab12…`` (256 folders of the generated names)."""
+    return f"{stored_name[:2]}/{stored_name}"
 
 
-def stored_file(evidence: Evidence) -> Path:
-    """The file on disk; NotFound with a plain sentence if it has gone missing."""
-    from tracker.errors import NotFound
+def _opened(evidence: Evidence) -> BinaryIO:
+    try:
+        return storage.current().open(storage_key(evidence.stored_name))
+    except storage.Missing:
+        raise NotFound("文件已丢失，请联系管理员。") from None
 
-    path = file_path(evidence)
-    if not path.is_file():
-        raise NotFound("文件已丢失，请联系管理员。")
-    return path
+
+def send(evidence: Evidence, **options):
+    """The answer that streams the file to the client; NotFound with a plain sentence if it has
+    gone missing."""
+    try:
+        return storage.current().send(storage_key(evidence.stored_name), mimetype=evidence.content_type, **options)
+    except storage.Missing:
+        raise NotFound("文件已丢失，请联系管理员。") from None
 
 
 def add_evidence(
@@ -239,8 +247,7 @@ def add_evidence(
         raise Invalid(f"说明不能超过{DESCRIPTION_MAX}字。", field="description")
     workflow.start_on_work(item, actor, now=now)  # an open item's owner at work has started it
 
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = storage.scratch_dir()
     digest = hashlib.sha256()
     size = 0
     fd, temp_name = tempfile.mkstemp(prefix=".upload-", dir=directory)
@@ -263,13 +270,11 @@ def add_evidence(
                 f"文件内容与扩展名 .{ext} 不符，可能已损坏或被改名，请上传原始文件。", field="file"
             )
         stored_name = uuid.uuid4().hex
-        final = directory / stored_name[:2] / stored_name
-        final.parent.mkdir(exist_ok=True)
-        shutil.move(temp, final)
+        storage.current().save(storage_key(stored_name), temp)
     finally:
         temp.unlink(missing_ok=True)
 
-    _delete_on_rollback(final)
+    _delete_on_rollback(storage_key(stored_name))
     evidence = Evidence(
         item_id=item.id,
         stored_name=stored_name,
@@ -336,44 +341,60 @@ ORPHAN_BATCH = 500
 
 
 def remove_orphan_files(*, now: datetime, older_than: timedelta) -> int:
-    """Delete files under the upload folder that no evidence row names: a half-written upload
-    (``.upload-*``) or a stored file whose row was never committed (the worker was killed between
-    the two). Only files older than ``older_than``, so that an upload under way is left alone.
-    Returns how many were removed."""
-    directory = upload_dir()
-    if not directory.is_dir():
-        return 0
-    cutoff = (now - older_than).timestamp()
+    """Delete files that no evidence row names: a half-written upload (``.upload-*`` in this
+    machine's scratch folder) or a stored file whose row was never committed (the worker was
+    killed between the two). Only files older than ``older_than``, so that an upload under way is
+    left alone. Returns how many were removed."""
+    cutoff = now - older_than
+    stored_before = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC)
     removed = 0
-    for temp in directory.glob(".upload-*"):
-        if temp.is_file() and temp.stat().st_mtime < cutoff:
+    for temp in storage.scratch_dir().glob(".upload-*"):
+        if temp.is_file() and temp.stat().st_mtime < cutoff.timestamp():
             temp.unlink(missing_ok=True)
             removed += 1
-    candidates: list[Path] = []
-    for path in directory.glob("??/*"):
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            candidates.append(path)
-            if len(candidates) >= ORPHAN_BATCH:
-                removed += _remove_unnamed(candidates)
-                candidates = []
-    return removed + _remove_unnamed(candidates)
+    store = storage.current()
+    candidates: list[str] = []
+    for folder in (f"{n:02x}/" for n in range(256)):
+        for stored in store.listing(folder):
+            if stored.modified < stored_before and STORED_NAME.fullmatch(stored.key.rsplit("/", 1)[-1]):
+                candidates.append(stored.key)
+                if len(candidates) >= ORPHAN_BATCH:
+                    removed += _remove_unnamed(store, candidates)
+                    candidates = []
+    return removed + _remove_unnamed(store, candidates)
 
 
-def _remove_unnamed(paths: list[Path]) -> int:
-    if not paths:
+STORED_NAME = re.compile(r"[0-9a-f]{32}")
+
+
+def _remove_unnamed(store, keys: list[str]) -> int:
+    if not keys:
         return 0
-    named = set(db.session.scalars(select(Evidence.stored_name).where(Evidence.stored_name.in_([p.name for p in paths]))))
-    gone = [path for path in paths if path.name not in named]
-    for path in gone:
-        path.unlink(missing_ok=True)
+    names = [key.rsplit("/", 1)[-1] for key in keys]
+    named = set(db.session.scalars(select(Evidence.stored_name).where(Evidence.stored_name.in_(names))))
+    gone = [key for key, name in zip(keys, names, strict=True) if name not in named]
+    for key in gone:
+        store.delete(key)
     db.session.rollback()  # a read, nothing to keep
     return len(gone)
 
 
+def stored_files(batch: int = 1000) -> Iterator[tuple[str, str]]:
+    """Every evidence file's key and recorded SHA-256, withdrawn ones too (kept for the record),
+    read a batch at a time (``storage-migrate``)."""
+    last = 0
+    while rows := db.session.execute(select(Evidence.id, Evidence.stored_name, Evidence.sha256)
+                                     .where(Evidence.id > last).order_by(Evidence.id).limit(batch)).all():
+        db.session.rollback()  # a read: no transaction held open while the files are copied
+        for row in rows:
+            yield storage_key(row.stored_name), row.sha256
+        last = rows[-1].id
+
+
 # Files written in a transaction that is then rolled back are removed, so that no file
-# without a row remains. The list lives on the session and is cleared on commit.
-def _delete_on_rollback(path: Path) -> None:
-    db.session().info.setdefault("new_files", []).append(path)
+# without a row remains. The list (of storage keys) lives on the session and is cleared on commit.
+def _delete_on_rollback(key: str) -> None:
+    db.session().info.setdefault("new_files", []).append((storage.current(), key))
 
 
 def _forget_new_files(session) -> None:
@@ -381,8 +402,8 @@ def _forget_new_files(session) -> None:
 
 
 def _remove_new_files(session, previous_transaction) -> None:
-    for path in session.info.pop("new_files", []):
-        Path(path).unlink(missing_ok=True)
+    for store, key in session.info.pop("new_files", []):
+        store.delete(key)
 
 
 def watch_new_files() -> None:

@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -307,10 +306,9 @@ def upload(item_id: int):
 @bp.get("/evidence/<id:evidence_id>")
 def download(evidence_id: int):
     evidence = queries.load_evidence(evidence_id, current_user)
-    path = evidence_files.stored_file(evidence)
     inline = (request.args.get("inline") == "1" and evidence.content_type in evidence_files.PREVIEWABLE
               and not evidence_files.carries_script(evidence))
-    response = send_file(path, mimetype=evidence.content_type, etag=evidence.sha256, max_age=0)
+    response = evidence_files.send(evidence, etag=evidence.sha256, max_age=0)
     # Shown or saved, the file runs with no rights of this site: no script, no same origin.
     response.headers["Content-Security-Policy"] = "sandbox"
     # RFC 6266: the original (Chinese) name in filename*, a readable ASCII name for old clients.

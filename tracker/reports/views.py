@@ -2,7 +2,7 @@
 year with its own and carried-over problems, and the report section draft (.docx)."""
 
 
-from flask import Blueprint, abort, render_template, send_file, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 
 from tracker import clock
@@ -86,9 +86,7 @@ def show(unit_id: int, year: int, *, status: int = 200, withdraw: tuple[int, Wit
 @bp.get("/<id:report_id>/original")
 def original(report_id: int):
     """The file a report was imported from, for those who may see the report."""
-    report, path = run(lambda: originals.original(report_id, current_user))
-    return send_file(path, mimetype=originals.content_type(report.source_filename), as_attachment=True,
-                     download_name=report.source_filename, max_age=0)
+    return originals.send(run(lambda: originals.original(report_id, current_user)))
 
 
 @bp.post("/<id:report_id>/withdraw")
