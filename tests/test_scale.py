@@ -100,3 +100,38 @@ def test_a_large_tree_filters_by_a_unit_box_that_suggests(org, make, login, monk
 
     ledger = openpyxl.load_workbook(io.BytesIO(city.get("/items/export.xlsx?unit_name=甲大队").data)).active
     assert ledger["A2"].value == "范围：甲大队"  # the ledger of the unit typed, as the list showed it
+
+
+def test_the_api_lists_reports_with_their_first_items_and_pages_within_a_report(org, make, api):
+    """GET /api/v1/reports gives each report's first items_per_report (20) with items_total; a
+    report's own answer pages through them; the statements do not grow with the items."""
+    report = make.report(org.county_a, 2024)
+    other = make.report(org.county_b, 2024)
+    for number in range(25):
+        make.item(org.county_a, org.off_a, year=2024, report=report, title=f"甲{number}")
+    for number in range(3):
+        make.item(org.county_b, org.off_b, year=2024, report=other, title=f"乙{number}")
+    city = api(org.city_sup)
+    listing = city.get("/reports").json
+    by_unit = {r["unit"]: r for r in listing["reports"]}
+    assert (len(by_unit["甲县局"]["items"]), by_unit["甲县局"]["items_total"]) == (20, 25)
+    assert [i["title"] for i in by_unit["甲县局"]["items"]][:2] == ["甲0", "甲1"]
+    assert (len(by_unit["乙县局"]["items"]), by_unit["乙县局"]["items_total"]) == (3, 3)
+    assert {len(r["items"]) for r in city.get("/reports?items_per_report=5").json["reports"]} == {5, 3}
+    second = city.get(f"/reports/{report.id}?items_page=2&items_per_page=10").json
+    assert [i["title"] for i in second["items"]] == [f"甲{n}" for n in range(10, 20)]
+    assert (second["items_total"], second["items_page"], second["items_per_page"]) == (25, 2, 10)
+    assert len(city.get(f"/reports/{report.id}").json["items"]) == 25
+    assert city.get("/reports?items_per_report=0").status_code == 422
+    # The county's own supervisor sees only his county's report; another county's items are not counted.
+    assert [r["items_total"] for r in api(org.sup_b).get("/reports").json["reports"]] == [3]
+
+    def statements() -> int:
+        with StatementCounter(db.engine) as counted:
+            assert city.get("/reports").status_code == 200
+        return counted.count
+
+    before = statements()
+    for number in range(10):
+        make.item(org.county_b, org.off_b, year=2024, report=other, title=f"乙更多{number}")
+    assert statements() == before

@@ -160,10 +160,14 @@ PATHS = {
         "summary": "佐证材料文件", "parameters": [_param("evidence_id", ID, "path", True)],
         "responses": {"200": {"description": "文件内容", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
                       **_errors("404")}}},
-    "/reports": {"get": {"summary": "可见的报告及其事项", "parameters": PAGING,
+    "/reports": {"get": {"summary": "可见的报告及其事项（每份报告列前 items_per_report 项，共几项见 items_total）",
+                         "parameters": [*PAGING, _param("items_per_report", {"type": "integer", "minimum": 1, "maximum": 200},
+                                                        description="每份报告列出的事项数，默认 20")],
                          "responses": {"200": _ok("ReportPage"), **_errors("422")}}},
-    "/reports/{report_id}": {"get": {"summary": "一份报告及其事项", "parameters": [_param("report_id", ID, "path", True)],
-                                     "responses": {"200": _ok("Report"), **_errors("404")}}},
+    "/reports/{report_id}": {"get": {"summary": "一份报告及其事项（按页）", "parameters": [
+        _param("report_id", ID, "path", True), _param("items_page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
+        _param("items_per_page", {"type": "integer", "minimum": 1, "maximum": 200}, description="默认 200")],
+        "responses": {"200": _ok("Report"), **_errors("404", "422")}}},
     "/items/{item_id}/urge": {"post": {
         "summary": "发督办单（催办 notice、黄牌督办 yellow、红牌督办 red），并立即通知责任人", "parameters": [ITEM_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {

@@ -139,6 +139,10 @@ def _json_body() -> dict:
     return body
 
 
+# Items of each report in the list of reports (items_per_report); a report's own page gives them all, a page at a time.
+REPORT_ITEMS = 20
+
+
 def _page_params() -> tuple[int, int]:
     config = current_app.config
     return Params(request.args).page(per_page=config["PER_PAGE"], max_per_page=config["MAX_PER_PAGE"])
@@ -279,10 +283,11 @@ def _supervisors_only() -> None:
 def list_reports():
     _supervisors_only()
     page, per_page = _page_params()
+    per_report = Params(request.args).integer("items_per_report", REPORT_ITEMS, high=current_app.config["MAX_PER_PAGE"])
     result = report_queries.reports_page(_user(), page=page, per_page=per_page, clamp=False)
-    items = report_queries.report_items([r.id for r in result.items], _user())
+    items = report_queries.report_items([r.id for r in result.items], _user(), per_report=per_report)
     today = _today()
-    return ReportPageSchema(reports=[ReportSchema.of(r, items[r.id], today) for r in result.items],
+    return ReportPageSchema(reports=[ReportSchema.of(r, items[r.id], today, per_page=per_report) for r in result.items],
                             page=result.page, per_page=result.per_page, total=result.total).dump()
 
 
@@ -290,7 +295,11 @@ def list_reports():
 def get_report(report_id: int):
     _supervisors_only()
     report = report_queries.find_report(report_id, _user())
-    return ReportSchema.of(report, report_queries.report_items([report.id], _user())[report.id], _today()).dump()
+    args = Params(request.args)
+    page = args.integer("items_page", 1, high=10**6)
+    per_page = args.integer("items_per_page", current_app.config["MAX_PER_PAGE"], high=current_app.config["MAX_PER_PAGE"])
+    listed = report_queries.report_items([report.id], _user(), per_report=per_page, offset=(page - 1) * per_page)
+    return ReportSchema.of(report, listed[report.id], _today(), page=page, per_page=per_page).dump()
 
 
 @bp.post("/items/<id:item_id>/urge")

@@ -73,40 +73,55 @@ def report_year(unit: Unit, year: int, user: User | None) -> ReportYear:
     return result
 
 
-def _in_reports(report_ids: list[int]):
+def _in_reports(report_ids: list[int], moved_on: list[int] | None = None):
     """SQL condition on ``Item``: the items of these reports, those they hold and those they have
-    carried on to a later year (whose ``report_id`` is now the later report)."""
+    carried on to a later year (whose ``report_id`` is now the later report; ``moved_on``, when the
+    caller has read them)."""
     # The moved ones as numbers (one indexed read of carry_overs): with a subquery beside the OR,
     # PostgreSQL walked the whole primary key for a 30-item report (issue 17).
-    moved_on = list(db.session.scalars(select(CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))))
+    if moved_on is None:
+        moved_on = list(db.session.scalars(select(CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))))
     held = Item.report_id.in_(report_ids)
     return or_(held, in_ids(Item.id, moved_on)) if moved_on else held
 
 
-def report_items(report_ids: list[int], user: User) -> dict[int, list[Item]]:
+@dataclass
+class Listed:
+    """Some of a report's items (a page of them), and how many it has in all."""
+
+    items: list[Item]
+    total: int
+
+
+def report_items(report_ids: list[int], user: User, *, per_report: int | None = None, offset: int = 0) -> dict[int, Listed]:
     """Each report's items as its page lists them (held and carried on), visible to ``user``, by
-    id: three statements whatever the number of reports."""
-    items: dict[int, list[Item]] = {report_id: [] for report_id in report_ids}
+    id: ``per_report`` of them from ``offset`` (None: all), with the whole count. The ids are read
+    first and cut, then only the rows shown are loaded: four statements whatever the reports hold."""
     if not report_ids:
-        return items
+        return {}
     carried = db.session.execute(
         select(CarryOver.from_report_id, CarryOver.item_id).where(CarryOver.from_report_id.in_(report_ids))
     ).all()
-    rows = db.session.scalars(
-        select(Item).where(_in_reports(report_ids), permissions.visible_items_clause(user))
-        .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units))
-        .order_by(Item.id)
+    held = db.session.execute(
+        select(Item.id, Item.report_id).where(_in_reports(report_ids, [item_id for _, item_id in carried]),
+                                              permissions.visible_items_clause(user))
     ).all()
-    by_id = {item.id: item for item in rows}
-    for item in rows:
-        if item.report_id in items:
-            items[item.report_id].append(item)
+    ids: dict[int, set[int]] = {report_id: set() for report_id in report_ids}
+    visible = {item_id for item_id, _ in held}
+    for item_id, report_id in held:
+        if report_id in ids:
+            ids[report_id].add(item_id)
     for report_id, item_id in carried:
-        if item_id in by_id and by_id[item_id] not in items[report_id]:
-            items[report_id].append(by_id[item_id])
-    for listed in items.values():
-        listed.sort(key=lambda item: item.id)
-    return items
+        if item_id in visible:
+            ids[report_id].add(item_id)
+    end = None if per_report is None else offset + per_report
+    shown = {report_id: sorted(item_ids)[offset:end] for report_id, item_ids in ids.items()}
+    wanted = sorted({item_id for item_ids in shown.values() for item_id in item_ids})
+    rows = {item.id: item for item in db.session.scalars(
+        select(Item).where(in_ids(Item.id, wanted))
+        .options(joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units))
+    )} if wanted else {}
+    return {report_id: Listed([rows[item_id] for item_id in shown[report_id]], len(ids[report_id])) for report_id in report_ids}
 
 
 def reports_page(user: User, *, page: int, per_page: int, clamp: bool = True) -> Page:

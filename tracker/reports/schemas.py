@@ -2,9 +2,9 @@
 
 from datetime import date
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
-from tracker.items.models import Item, Report
+from tracker.items.models import Report
 from tracker.items.schemas import ItemSchema, Moment, Schema
 
 
@@ -18,14 +18,19 @@ class ReportSchema(Schema):
     source_filename: str | None
     sha256: str | None
     created_at: Moment
-    items: list[ItemSchema]
+    items: list[ItemSchema] = Field(description="the report's items, by id: those of `items_page` (each "
+                                                "report's first `items_per_report` in the list of reports)")
+    items_total: int = Field(description="how many items the report lists in all (that the caller may see)")
+    items_page: int
+    items_per_page: int
 
     @classmethod
-    def of(cls, report: Report, items: list[Item], today: date) -> "ReportSchema":
+    def of(cls, report: Report, listed, today: date, *, page: int = 1, per_page: int) -> "ReportSchema":
         return cls(
             id=report.id, unit=report.unit.name, year=report.year, title=report.title,
             source_filename=report.source_filename, sha256=report.sha256, created_at=report.created_at,
-            items=[ItemSchema.of(item, today) for item in items],
+            items=[ItemSchema.of(item, today) for item in listed.items], items_total=listed.total,
+            items_page=page, items_per_page=per_page,
         )
 
 
