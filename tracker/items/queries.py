@@ -98,7 +98,9 @@ def _unit_id(params: Params) -> int | None:
 
 SORTS = {
     "deadline": (Item.deadline.asc().nulls_last(), Item.id.asc()),
-    "-deadline": (Item.deadline.desc().nulls_last(), Item.id.desc()),
+    # No deadline counts as the latest: last from early to late, first from late to early (the
+    # deadline index read backwards; NULLS LAST here made PostgreSQL sort a province's items).
+    "-deadline": (Item.deadline.desc().nulls_first(), Item.id.desc()),
     "updated": (Item.updated_at.desc(), Item.id.desc()),
     "id": (Item.id.asc(),),
     "-id": (Item.id.desc(),),
@@ -189,7 +191,9 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
             Item.id.in_(select(CarryOver.item_id).where(CarryOver.from_report_id == flt.report_id)),
         ))
     if flt.category:
-        links = select(ItemCategory.item_id).join(Category).where(Category.code == flt.category)
+        # The category's id first (one row): the items' links are then read from their index alone.
+        category_id = db.session.scalar(select(Category.id).where(Category.code == flt.category))
+        links = select(ItemCategory.item_id).where(ItemCategory.category_id == (category_id or 0))
         if flt.primary_category:
             links = links.where(ItemCategory.position == 0)
         query = query.where(Item.id.in_(links))
