@@ -77,28 +77,36 @@ class Slowest:
 
     def __init__(self):
         self.found, self._started = (0.0, "", None), 0.0
+        self.selects: list[tuple[str, object]] = []  # every SELECT of the request, to EXPLAIN
 
     def before(self, conn, cursor, statement, parameters, context, executemany):
         self._started = time.perf_counter()
 
     def after(self, conn, cursor, statement, parameters, context, executemany):
         took = time.perf_counter() - self._started
-        if took > self.found[0] and statement.lstrip().upper().startswith("SELECT"):
-            self.found = (took, statement, parameters)
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            self.selects.append((statement, parameters))
+            if took > self.found[0]:
+                self.found = (took, statement, parameters)
 
 
 def _plan(engine, slowest: Slowest) -> str:
-    """The top node of the slowest statement's plan, and whether it scans items whole."""
+    """The top node of the slowest statement's plan; and how many of the request's statements scan
+    the items table whole (EXPLAIN of each)."""
     took, statement, parameters = slowest.found
     if engine.dialect.name != "postgresql" or not statement:
         return ""
     with engine.connect() as connection:
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor:
-            cursor.execute("EXPLAIN " + statement, parameters)
-            lines = [row[0] for row in cursor.fetchall()]
-    seq = any("Seq Scan on items" in line for line in lines)
-    return f"  slowest {took * 1000:5.1f} ms: {lines[0].split('  (')[0].strip()[:40]}{'  SEQ SCAN items' if seq else ''}"
+            def plan(text, params) -> list[str]:
+                cursor.execute("EXPLAIN " + text, params)
+                return [row[0] for row in cursor.fetchall()]
+
+            top = plan(statement, parameters)[0].split("  (")[0].strip()[:40]
+            seq = sum(any("Seq Scan on items" in line for line in plan(text, params))
+                      for text, params in slowest.selects if "items" in text)
+    return f"  slowest {took * 1000:5.1f} ms: {top}{f'  SEQ SCAN items x{seq}' if seq else ''}"
 
 
 def measure(app, engine, username: str, urls: list[str]) -> None:

@@ -135,3 +135,30 @@ def test_the_api_lists_reports_with_their_first_items_and_pages_within_a_report(
     for number in range(10):
         make.item(org.county_b, org.off_b, year=2024, report=other, title=f"乙更多{number}")
     assert statements() == before
+
+
+def test_a_supervisor_sees_an_item_he_owns_outside_his_units_and_no_other(org, make, login):
+    """His lists are read by his units alone unless he owns an item outside them (then also by owner)."""
+    from sqlalchemy import event
+
+    inside = make.item(org.county_b, org.off_b, title="乙县事项")
+    outside = make.item(org.county_a, org.off_a, title="甲县事项")
+    supervisor = login(org.sup_b)
+    statements = []
+
+    def seen(*args):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = supervisor.get("/items").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert "乙县事项" in page and "甲县事项" not in page
+    assert not any("items.owner_id =" in s for s in statements if s.lstrip().startswith("SELECT count"))
+    outside.owner_id = org.sup_b.id  # set by hand: an item of another county he was made to own
+    db.session.commit()
+    page = supervisor.get("/items").get_data(as_text=True)
+    assert "乙县事项" in page and "甲县事项" in page
+    assert supervisor.get(f"/items/{outside.id}").status_code == 200
+    assert supervisor.get(f"/items/{inside.id}").status_code == 200
