@@ -162,3 +162,23 @@ def test_a_supervisor_sees_an_item_he_owns_outside_his_units_and_no_other(org, m
     assert "乙县事项" in page and "甲县事项" in page
     assert supervisor.get(f"/items/{outside.id}").status_code == 200
     assert supervisor.get(f"/items/{inside.id}").status_code == 200
+
+
+def test_in_a_large_tree_the_dashboard_offers_the_way_down_not_every_unit(org, make, login, monkeypatch):
+    """Past UNIT_SELECT_MAX units the dashboard's unit select holds the way from one's own unit to
+    the one shown, and that unit's units one level down."""
+    import re
+
+    from tracker.org import queries as org_queries
+
+    def options(page: str) -> list[str]:
+        select = re.search(r'<select name="unit".*?</select>', page, re.S).group(0)
+        return [name.strip("　 ") for name in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+
+    city = login(org.city_sup)
+    everything = options(city.get("/dashboard").get_data(as_text=True))
+    assert {"市局", "甲县局", "甲大队", "乙县局"} <= set(everything)
+    monkeypatch.setattr(org_queries, "UNIT_SELECT_MAX", 3)
+    assert options(city.get("/dashboard").get_data(as_text=True)) == ["市局", "甲县局", "乙县局"]
+    down = options(city.get(f"/dashboard?unit={org.county_a.id}").get_data(as_text=True))
+    assert down == ["市局", "甲县局", "甲大队"]

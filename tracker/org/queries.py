@@ -78,6 +78,21 @@ def visible_units(user: User) -> list[Unit]:
     )
 
 
+def units_around(user: User, unit: Unit) -> list[Unit]:
+    """The dashboard's unit picker, in tree order: every unit ``user`` supervises when few enough
+    for a select (UNIT_SELECT_MAX); in a larger tree, the way from his own unit down to ``unit``,
+    and ``unit``'s units one level down (the roll-up's rows lead further). A province's 616
+    options made the dashboard's select 40 KB."""
+    units = list(db.session.scalars(select(Unit).where(permissions.supervised_units_clause(user)).order_by(Unit.path)
+                                    .limit(UNIT_SELECT_MAX + 1)))
+    if len(units) <= UNIT_SELECT_MAX:
+        return units
+    above = [int(part) for part in unit.path.strip("/").split("/")]
+    return list(db.session.scalars(select(Unit).where(permissions.supervised_units_clause(user),
+                                                      or_(Unit.id.in_(above), Unit.parent_id == unit.id))
+                                   .order_by(Unit.path)))
+
+
 def supervised_units(user: User) -> list[Unit]:
     """Units ``user`` supervises, in tree order: the choices where a unit is picked for an action."""
     return list(

@@ -8,7 +8,7 @@ from tracker import clock
 from tracker.extensions import db
 from tracker.items.models import Category, Report
 from tracker.org import permissions
-from tracker.org.queries import supervised_units
+from tracker.org.queries import units_around
 from tracker.stats import rollup
 from tracker.web.pages import guard
 
@@ -25,7 +25,7 @@ def dashboard():
     rows = rollup.sorted_rows(result.rows, sort)
     return render_template(
         "stats/dashboard.html", r=result, rows=rows, sort=sort if sort in rollup.SORT_KEYS else "overdue",
-        flt=flt, units=supervised_units(current_user), years=_years(),
+        flt=flt, units=units_around(current_user, result.unit), years=_years(),
         categories=list(db.session.scalars(select(Category).order_by(Category.position, Category.id))),
         chart=_chart(result, rows),
     )
