@@ -28,7 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
-    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True,
+                     include_name=in_models)
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
@@ -68,11 +69,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         proxies = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    from tracker.items import search
     from tracker.items.evidence import watch_new_files
 
     watch_new_files()
+    search.watch()
     _configure_logging()
     return app
+
+
+def in_models(name, type_, parent_names) -> bool:
+    """What Alembic compares with the models: not the search documents, whose table each engine
+    has in its own form (an FTS5 table and its shadow tables on SQLite; see items.search)."""
+    return not (type_ == "table" and name and name.startswith("item_search"))
 
 
 def _configure_logging() -> None:

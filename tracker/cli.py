@@ -333,13 +333,14 @@ def refresh_stats() -> None:
     dashboard reads) from the items and their history, as after a restore or a bulk load by SQL.
     Safe to run at any time."""
     from tracker import clock
-    from tracker.items import states
+    from tracker.items import search, states
     from tracker.stats import cells
 
     def rebuild() -> dict:
         connection = db.session.connection()
         rebuilt = states.rebuild(connection, clock.local_zone())
-        return {"item_states": rebuilt, "rollup": cells.refresh(connection, clock.local_today(), clock.utcnow())}
+        return {"item_states": rebuilt, "rollup": cells.refresh(connection, clock.local_today(), clock.utcnow()),
+                "search": search.rebuild(connection)}
 
     _emit(run(rebuild))
 

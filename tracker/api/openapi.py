@@ -90,6 +90,8 @@ ITEM_ID = _param("item_id", ID, "path", True)
 PAGING = [_param("page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
           _param("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]
 FILTERS = [
+    _param("q", {"type": "string", "maxLength": 100},
+           description="搜索：标题、问题、措施、销号说明、进展与意见、佐证材料文件名中含有的文字（空格分隔的词须都出现），标题含有的排在前面"),
     _param("status", STATUS),
     _param("overdue", {"type": "string", "enum": ["0", "1"]}, description="1：只看逾期"),
     _param("unit", {"type": "string", "maxLength": 200}, description="单位名称（含其下级单位）"),

@@ -51,7 +51,7 @@ def keep_for() -> timedelta:
 
 
 # The list pages' filters (ItemFilter.from_args): all that an export keeps of the address it was asked at.
-LIST_ARGS = ("unit", "unit_name", "year", "category", "status", "owner", "overdue", "open", "report", "mine", "own", "primary",
+LIST_ARGS = ("q", "unit", "unit_name", "year", "category", "status", "owner", "overdue", "open", "report", "mine", "own", "primary",
              "light", "on_time")
 
 

@@ -171,6 +171,8 @@ def ledger_scope(flt: ItemFilter, user: User | None, today: date) -> Scope:
         words.append(f"责任人：{flt.owner}")
     if flt.owner_id is not None:
         words.append("我负责的事项")
+    if flt.q:
+        words.append(f"含“{flt.q.text}”")
     return Scope(unit.name if unit is not None else None, tuple(words), today)
 
 

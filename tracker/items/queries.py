@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.errors import DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
-from tracker.items import permissions
+from tracker.items import permissions, search
 from tracker.items.models import (
     YELLOW_WITHIN_DAYS,
     CarryOver,
@@ -48,6 +48,7 @@ class ItemFilter:
     owner_id: int | None = None  # the 我的整改事项 list: the items this user owns
     light: Light | None = None  # the traffic light as of today
     closed_on_time: bool | None = None  # closed on or before the deadline then in force (or after it)
+    q: search.Query = search.Query(())  # words that must all occur in the item's document (items.search)
 
     @classmethod
     def from_args(cls, args: Mapping, *, strict: bool, user: User | None = None) -> "ItemFilter":
@@ -73,6 +74,7 @@ class ItemFilter:
             light=params.member("light", Light) if pages_only else None,
             closed_on_time=params.optional_flag("on_time") if pages_only else None,
             report_id=params.record_id("report"),
+            q=search.parse(args.get("q"), strict=strict),
         )
 
 
@@ -215,6 +217,8 @@ def _apply(query: Select, flt: ItemFilter, today: date) -> Select:
     if flt.closed_on_time is not None:
         on_time = Item.closed_on <= Item.closed_deadline
         query = query.where(Item.status == Status.closed, on_time if flt.closed_on_time else ~on_time)
+    if flt.q:
+        query = query.where(search.matches(flt.q))
     return query
 
 
@@ -253,6 +257,8 @@ def list_items(
     clamp: bool = True,
 ) -> Page:
     order = SORTS.get(sort, SORTS["deadline"])
+    if flt.q:  # what the title holds first
+        order = (search.title_first(flt.q), *order)
     query = _apply(_visible(user), flt, today)
     if sort == "unit":
         query = query.join(Item.unit)

@@ -21,7 +21,7 @@ from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
-from tracker.items import history, permissions, queries, services, workflow
+from tracker.items import history, permissions, queries, search, services, workflow
 from tracker.items.forms import (
     AssignForm,
     EvidenceForm,
@@ -107,6 +107,7 @@ def index():
         "items/index.html",
         page=result,
         flt=flt,
+        docs=search.documents([item.id for item in result.items]) if flt.q else {},
         sort=sort if sort in queries.SORTS else "deadline",
         sorts=queries.SORT_TITLES,
         **_unit_filter(flt),

@@ -206,6 +206,10 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(local_time)
     app.add_template_filter(days_label)
     app.add_template_filter(filesize)
+    from tracker.items import search  # the search words marked in lists
+
+    app.add_template_filter(search.marked, "marked")
+    app.add_template_global(search.hit, "search_hit")
 
     @app.after_request
     def security_headers(response):
