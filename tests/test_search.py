@@ -149,3 +149,19 @@ def test_words_are_parsed_bounded_and_deduplicated():
     assert len(search.parse("a b c d e f g", strict=False).words) == search.WORDS_MAX
     with pytest.raises(search.Invalid):
         search.parse("字" * 101, strict=True)
+
+
+def test_title_matches_come_first_across_pages(org, make, login):
+    """Three items with the word in their title, four with it only in their text, two a page: the
+    pages read the title matches, then the others, each by deadline."""
+    for n in range(3):
+        make.item(org.county_a, org.off_a, title=f"台账问题{n}", deadline_days=10 - n)
+    for n in range(4):
+        item = make.item(org.county_a, org.off_a, title=f"其他问题{n}", deadline_days=20 - n)
+        item.text = "整改台账未建立"
+    make.item(org.county_a, org.off_a, title="无关问题")
+    db.session.commit()
+    supervisor = login(org.sup_a)
+    pages = [_titles(supervisor, f"q=台账&per_page=2&page={n}") for n in range(1, 5)]
+    assert pages == [["台账问题2", "台账问题1"], ["台账问题0", "其他问题3"], ["其他问题2", "其他问题1"], ["其他问题0"]]
+    assert "共 7 项" in supervisor.get("/items?q=台账&per_page=2").get_data(as_text=True)

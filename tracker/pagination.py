@@ -59,3 +59,40 @@ def paginate(query: Select, key, order, page: int, per_page: int, *, clamp: bool
     loaded = {getattr(row, key.key): row for row in db.session.scalars(
         query.where(key.in_(keys)).order_by(None).options(*options)).unique()}
     return Page([loaded[k] for k in keys if k in loaded], total if exact else count_cap, page, per_page, exact, more)
+
+
+def paginate_parts(base: Select, parts: list[Select], key, order, page: int, per_page: int, *, clamp: bool = True,
+                   options=(), count_cap: int | None = None, rows: Select | None = None) -> Page:
+    """``paginate`` over ``parts`` of ``base`` listed one after the other, each in ``order`` (a
+    search's title matches, then the rest), so that no part is sorted by a key ranking it above
+    the other: ``base`` is counted (up to ``count_cap``), and each part read only as far as the
+    page reaches; a part is counted only when the page lies past its end. The page's rows are
+    loaded by their keys from ``rows`` (default ``base``). A fixed number of statements."""
+    total = _count(base, key, count_cap)
+    exact = count_cap is None or total <= count_cap
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages) if clamp and exact else max(1, page)
+    skip, wanted, keys = (page - 1) * per_page, per_page + 1, []
+    for number, part in enumerate(parts):
+        found = list(db.session.scalars(part.with_only_columns(key).order_by(*order).limit(wanted).offset(skip)))
+        keys += found
+        wanted -= len(found)
+        if wanted == 0 or number == len(parts) - 1:
+            break
+        # The part ended within the page (the next starts at its top) or before it (by how much?).
+        skip = 0 if found else skip - _count(part, key, skip)
+    more, keys = len(keys) > per_page, keys[:per_page]
+    shown = total if exact else count_cap
+    if not keys:
+        return Page([], shown, page, per_page, exact, more)
+    loaded = {getattr(row, key.key): row for row in db.session.scalars(
+        (base if rows is None else rows).where(key.in_(keys)).order_by(None).options(*options)).unique()}
+    return Page([loaded[k] for k in keys if k in loaded], shown, page, per_page, exact, more)
+
+
+def _count(query: Select, key, cap: int | None) -> int:
+    """How many rows ``query`` has, counting no further than ``cap`` + 1 (None: all)."""
+    if cap is None:
+        return db.session.scalar(query.with_only_columns(func.count(key)).order_by(None))
+    capped = query.with_only_columns(key).order_by(None).limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(capped))

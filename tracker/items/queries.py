@@ -29,7 +29,7 @@ from tracker.items.models import (
 from tracker.org import permissions as org_permissions
 from tracker.org.models import Unit, User
 from tracker.org.services import find_unit
-from tracker.pagination import Page, paginate
+from tracker.pagination import Page, paginate, paginate_parts
 from tracker.web.params import Params
 
 
@@ -243,13 +243,21 @@ def overdue_clause(today: date):
 PAGE_COUNT_CAP = 10_000  # a list page counts its items up to this; beyond, "共1万余项" (the API counts all)
 
 
-def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True, options=()) -> Page:
-    """Pages (``clamp``) count up to PAGE_COUNT_CAP; the API (CONTRACT.md's ``total``) counts exactly."""
-    return paginate(query, Item.id, order, page, per_page, clamp=clamp, count_cap=PAGE_COUNT_CAP if clamp else None,
-                    options=(
-        joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units),
-        *options,
-    ))
+ROW_OPTIONS = (joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units))
+
+
+def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True, options=(), q: search.Query | None = None
+              ) -> Page:
+    """Pages (``clamp``) count up to PAGE_COUNT_CAP; the API (CONTRACT.md's ``total``) counts exactly.
+    With a search ``q``: the items whose title holds it, then the others."""
+    cap = PAGE_COUNT_CAP if clamp else None
+    if q:
+        in_title = search.matches(q, title_only=True)
+        # The page's rows by their ids alone: the ids came from the filtered parts, and the search's
+        # condition would be worked out again for nothing.
+        return paginate_parts(query, [query.where(in_title), query.where(~in_title)], Item.id, order, page, per_page,
+                              clamp=clamp, count_cap=cap, options=(*ROW_OPTIONS, *options), rows=select(Item))
+    return paginate(query, Item.id, order, page, per_page, clamp=clamp, count_cap=cap, options=(*ROW_OPTIONS, *options))
 
 
 def list_items(
@@ -257,12 +265,10 @@ def list_items(
     clamp: bool = True,
 ) -> Page:
     order = SORTS.get(sort, SORTS["deadline"])
-    if flt.q:  # what the title holds first
-        order = (search.title_first(flt.q), *order)
     query = _apply(_visible(user), flt, today)
     if sort == "unit":
         query = query.join(Item.unit)
-    return _paginate(query, order, page, per_page, clamp)
+    return _paginate(query, order, page, per_page, clamp, q=flt.q)  # with a search, what the title holds first
 
 
 def overdue_items(

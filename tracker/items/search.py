@@ -35,7 +35,6 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    case,
     event,
     exists,
     false,
@@ -113,21 +112,23 @@ def matches(query: Query, *, title_only: bool = False):
                 found = found | SEARCH.c.body.ilike(pattern, escape="\\")
             conditions.append(Item.id.in_(select(SEARCH.c.item_id).where(found)))
         return and_(*conditions)
+    # "id + 0": SQLite then reads the list's order from an index and tests each id against the
+    # matches, rather than fetching every match by its id and sorting them (a province's page at
+    # 10^5, 42 → 7 ms).
     for word in query.words:
         if len(word) >= SHORT:
             phrase = bindparam(None, _phrase(word, "title" if title_only else None))
-            conditions.append(Item.id.in_(select(FTS.c.rowid).where(FTS.c.item_search.op("MATCH")(phrase))))
+            conditions.append((Item.id + 0).in_(select(FTS.c.rowid).where(FTS.c.item_search.op("MATCH")(phrase))))
         else:  # no trigram: the document of each item the other conditions leave is read
-            found = func.instr(func.lower(FTS.c.title), word) > 0
-            if not title_only:
-                found = found | (func.instr(func.lower(FTS.c.body), word) > 0)
+            found = _holds(FTS.c.title, word) if title_only else _holds(FTS.c.title, word) | _holds(FTS.c.body, word)
             conditions.append(exists().where(FTS.c.rowid == Item.id, found))
     return and_(*conditions)
 
 
-def title_first(query: Query):
-    """A sort key listing the items whose title holds the search before the others."""
-    return case((matches(query, title_only=True), 0), else_=1)
+def _holds(column, word: str):
+    """``word`` occurs in ``column`` (SQLite); lower() only where it can change something, as it
+    quadruples the cost of the test."""
+    return func.instr(func.lower(column) if word.isascii() else column, word) > 0
 
 
 # Showing ------------------------------------------------------------------------------------------
