@@ -534,3 +534,31 @@ class CarryOver(db.Model):
     item: Mapped[Item] = relationship()
     from_report: Mapped[Report | None] = relationship(foreign_keys=[from_report_id])
     to_report: Mapped[Report] = relationship(foreign_keys=[to_report_id])
+
+
+class SavedList(enum.Enum):
+    """The lists a view can be saved from."""
+
+    items = "items"  # 事项清单
+    overdue = "overdue"  # 逾期清单
+
+
+class SavedView(db.Model):
+    """我的视图: a list's filters and search kept under a name, optionally shared with the
+    supervisors of its owner's unit, optionally sent to its owner every Monday as a digest."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_views_user_id_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # indexed by the unique key
+    name: Mapped[str] = mapped_column(String(40))
+    list: Mapped[SavedList] = mapped_column(enum_column(SavedList), default=SavedList.items)
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the list's filters, as in its address
+    # Shared with the supervisors of this unit (the owner's when saved); None: private.
+    shared_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    weekly: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+    shared_unit: Mapped[Unit | None] = relationship()

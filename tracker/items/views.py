@@ -21,7 +21,7 @@ from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
-from tracker.items import history, permissions, queries, search, services, workflow
+from tracker.items import history, permissions, queries, saved, search, services, workflow
 from tracker.items.forms import (
     AssignForm,
     EvidenceForm,
@@ -31,7 +31,7 @@ from tracker.items.forms import (
     ProgressForm,
     TransitionForm,
 )
-from tracker.items.models import Light, MeasureType, Status, UrgeLevel
+from tracker.items.models import Light, MeasureType, SavedList, SavedView, Status, UrgeLevel
 from tracker.org import permissions as org_permissions
 from tracker.org import queries as org_queries
 from tracker.org.models import Unit, User
@@ -108,6 +108,7 @@ def index():
         page=result,
         flt=flt,
         docs=search.documents([item.id for item in result.items]) if flt.q else {},
+        my_views=saved.visible_views(current_user), view_url=view_url,
         sort=sort if sort in queries.SORTS else "deadline",
         sorts=queries.SORT_TITLES,
         **_unit_filter(flt),
@@ -124,7 +125,8 @@ def overdue():
     today = clock.local_today()
     result = queries.overdue_items(current_user, today=today, page=page, per_page=per_page, flt=flt)
     return render_template(
-        "items/overdue.html", page=result, flt=flt, **_unit_filter(flt)
+        "items/overdue.html", page=result, flt=flt, **_unit_filter(flt), my_views=saved.visible_views(current_user),
+        view_url=view_url,
     )
 
 
@@ -457,3 +459,52 @@ def create():
             return done("事项已创建。", url_for("items.show", item_id=outcome.result.id))
         status = outcome.status
     return render_template("items/new.html", form=form, owners=org_queries.suggest_owners(current_user, "")), status
+
+
+# 我的视图 ---------------------------------------------------------------------------------------
+
+LIST_ENDPOINTS = {SavedList.items: "items.index", SavedList.overdue: "items.overdue"}
+
+
+def view_url(view: SavedView) -> str:
+    return url_for(LIST_ENDPOINTS[view.list], **view.args)
+
+
+@bp.get("/views")
+def views_page():
+    return render_template("items/views.html", views=saved.visible_views(current_user, limit=saved.PER_USER + saved.SHOWN),
+                           form=ButtonForm(), view_url=view_url)
+
+
+@bp.post("/views")
+def save_view():
+    """Keep the list the form was on (its filters are posted beside the name) as one of 我的视图."""
+    chosen = request.form.get("list", "items")
+    saved_list = SavedList(chosen) if chosen in {m.value for m in SavedList} else SavedList.items
+    back = url_for(LIST_ENDPOINTS[saved_list], **saved.kept_args(request.form))
+    if not ButtonForm().validate_on_submit():
+        flash("页面已过期，请刷新后再保存。", "danger")
+        return redirect(back)
+    try:
+        view = run(lambda: saved.save(current_user, request.form.get("name", ""), saved_list, request.form,
+                                      shared=request.form.get("shared") == "1", weekly=request.form.get("weekly") == "1",
+                                      now=clock.utcnow()))
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(back)
+    return done(f"已保存视图“{view.name}”" + ("，每周一 09:00 发送给您。" if view.weekly else "。"), back)
+
+
+@bp.get("/views/<id:view_id>")
+def open_view(view_id: int):
+    return redirect(view_url(saved.load(view_id, current_user)))
+
+
+@bp.post("/views/<id:view_id>/delete")
+def delete_view(view_id: int):
+    view = saved.load(view_id, current_user, own=True)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    name = view.name
+    run(lambda: saved.delete(view))
+    return done(f"已删除视图“{name}”。", url_for("items.views_page"))

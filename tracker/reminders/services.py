@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db, insert_ignore
 from tracker.org.models import User
-from tracker.reminders import digest, events, planning
+from tracker.reminders import digest, events, planning, weekly
 from tracker.reminders.channels import UNKNOWN_WAIT_HOURS, Deliverer, Outcome
 from tracker.reminders.models import (
     AttemptOutcome,
@@ -183,12 +183,14 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
                 continue
             subject = digest.subject(user.display_name, day, sections)
             rows.append({
-                "recipient_id": user_id, "channel": channel, "day": day, "kind": MessageKind.digest,
+                "recipient_id": user_id, "channel": channel, "day": day, "kind": MessageKind.digest, "key": "",
                 "subject": subject[:200], "payload": payload | {"sections": sections},
                 "item_count": count + len(waiting),
                 "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": now, "last_error": "",
                 "created_at": now,
             })
+    if weekly.due(day):  # 每周一: the views their owners asked for weekly
+        rows += weekly.digests(day, now, user_channels)
     before = _count_for(day)
     for start in range(0, len(rows), INSERT_BATCH):
         db.session.execute(insert_ignore(OutboxMessage), rows[start:start + INSERT_BATCH])
