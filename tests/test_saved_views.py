@@ -104,3 +104,19 @@ def test_a_weekly_view_is_mailed_on_monday_once_with_its_items(app, org, make, l
     assert all(f"执法案卷问题{n}" in text for n in range(3))
     assert "普法问题" not in text and "乙县执法案卷问题" not in text  # the search, and what he may see
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.key.like("view-%"))) == 1
+
+
+def test_views_are_linked_from_the_navigation_and_the_dashboard(org, login):
+    supervisor = login(org.sup_a)
+    _save(supervisor, "看板上的视图", {"overdue": "1"})
+    view = db.session.scalar(select(SavedView))
+    assert 'href="/views">我的视图</a>' in supervisor.get("/my").get_data(as_text=True)
+    dashboard = supervisor.get("/dashboard").get_data(as_text=True)
+    assert f'href="/views/{view.id}">看板上的视图</a>' in dashboard
+
+
+def test_the_views_page_says_each_views_filters_in_words(org, login):
+    supervisor = login(org.sup_a)
+    _save(supervisor, "甲县2024逾期", {"unit": str(org.county_a.id), "year": "2024", "overdue": "1", "q": "案卷"})
+    page = supervisor.get("/views").get_data(as_text=True)
+    assert "甲县局及下属单位；2024年度；仅逾期；含“案卷”" in page

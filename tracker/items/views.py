@@ -472,8 +472,16 @@ def view_url(view: SavedView) -> str:
 
 @bp.get("/views")
 def views_page():
+    from tracker.exports.ledger import ledger_scope  # the filters in words, as a ledger's scope row says them
+
+    today = clock.local_today()
+
+    def described(view: SavedView) -> str:
+        scope = ledger_scope(queries.ItemFilter.from_args(view.args, strict=False, user=current_user), None, today)
+        return "；".join(scope.filters) or "全部事项"
+
     return render_template("items/views.html", views=saved.visible_views(current_user, limit=saved.PER_USER + saved.SHOWN),
-                           form=ButtonForm(), view_url=view_url)
+                           form=ButtonForm(), view_url=view_url, described=described)
 
 
 @bp.post("/views")

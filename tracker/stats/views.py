@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from tracker import clock
 from tracker.extensions import db
+from tracker.items import saved
 from tracker.items.models import Category, Report
 from tracker.org import permissions
 from tracker.org.queries import units_around
@@ -27,7 +28,7 @@ def dashboard():
         "stats/dashboard.html", r=result, rows=rows, sort=sort if sort in rollup.SORT_KEYS else "overdue",
         flt=flt, units=units_around(current_user, result.unit), years=_years(),
         categories=list(db.session.scalars(select(Category).order_by(Category.position, Category.id))),
-        chart=_chart(result, rows),
+        chart=_chart(result, rows), my_views=saved.visible_views(current_user),
     )
 
 
