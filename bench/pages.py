@@ -189,6 +189,10 @@ def retext() -> None:
     written = search.rebuild(connection)
     db.session.commit()
     print(f"retexted; {written} search documents written in {time.perf_counter() - start:.1f} s")
+    # Every row was rewritten: the planner's statistics and PostgreSQL's visibility map (which
+    # index-only scans rely on) are as autovacuum would leave them, at once.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
+        autocommit.execute(text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
 
 
 def main() -> None:

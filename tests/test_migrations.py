@@ -109,3 +109,33 @@ def test_items_closed_before_the_close_record_get_it_from_their_close(tmp_path):
         from tracker.items.models import Item
 
         assert [db.session.get(Item, n).closed_on_time for n in (1, 2, 3, 4)] == [True, False, None, None]
+
+
+def test_items_there_before_search_get_their_documents(tmp_path):
+    """Upgrading a database with items: each gets its search document (title; text, measures,
+    summary, history comments and live evidence names, in lower case), and the search finds them."""
+    with _database_at(tmp_path, "f2c7a9d4e831"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO items (id, year, unit_id, title, text, measures, summary, status, carry_count, created_at, "
+                "updated_at, version) VALUES (1, 2024, 1, '执法力量薄弱', '人员不足', 'ISO培训', '', 'open', 0, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+            conn.execute(sa.text("INSERT INTO users (id, username, name, role, unit_id, password_hash, active, created_at, "
+                                 "updated_at) VALUES (1, 'u', 'U', 'official', 1, 'x', :yes, CURRENT_TIMESTAMP, "
+                                 "CURRENT_TIMESTAMP)"), {"yes": True})
+            conn.execute(sa.text("INSERT INTO item_events (id, item_id, at, action, comment, details) VALUES "
+                                 "(1, 1, CURRENT_TIMESTAMP, 'progress', '已召开专题会', '{}')"))
+            for evidence_id, name, removed in ((1, '花名册.pdf', None), (2, '撤回的.pdf', '2024-01-01 00:00:00')):
+                conn.execute(sa.text(
+                    "INSERT INTO evidence (id, item_id, stored_name, filename, size, sha256, content_type, description, "
+                    "uploaded_by_id, uploaded_at, removed_at) VALUES (:id, 1, :stored, :name, 1, :sha, 'application/pdf', '', 1, "
+                    "CURRENT_TIMESTAMP, :removed)"), {"id": evidence_id, "stored": f"{evidence_id:032x}", "name": name,
+                                                      "sha": "0" * 64, "removed": removed})
+        upgrade()
+        from tracker.items import search
+        from tracker.items.models import Item
+
+        assert search.documents([1]) == {1: ("执法力量薄弱", "人员不足\niso培训\n已召开专题会\n花名册.pdf")}
+        for word, found in (("专题会", [1]), ("花名册", [1]), ("iso", [1]), ("撤回", []), ("力量", [1])):
+            query = search.parse(word, strict=False)
+            assert list(db.session.scalars(sa.select(Item.id).where(search.matches(query)))) == found, word

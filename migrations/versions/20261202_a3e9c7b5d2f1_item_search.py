@@ -23,17 +23,19 @@ log = logging.getLogger("alembic.runtime.migration")
 
 FILL_POSTGRESQL = """
 INSERT INTO item_search (item_id, title, body)
-SELECT i.id, i.title, concat_ws(E'\\n', nullif(i.text, ''), nullif(i.measures, ''), nullif(i.summary, ''),
+SELECT i.id, lower(i.title), lower(concat_ws(E'\\n', nullif(i.text, ''), nullif(i.measures, ''), nullif(i.summary, ''),
     (SELECT string_agg(e.comment, E'\\n' ORDER BY e.id) FROM item_events e WHERE e.item_id = i.id AND e.comment <> ''),
-    (SELECT string_agg(v.filename, E'\\n' ORDER BY v.id) FROM evidence v WHERE v.item_id = i.id AND v.removed_at IS NULL))
+    (SELECT string_agg(v.filename, E'\\n' ORDER BY v.id) FROM evidence v WHERE v.item_id = i.id AND v.removed_at IS NULL)))
 FROM items i
 """
 FILL_SQLITE = """
 INSERT INTO item_search (rowid, title, body)
-SELECT i.id, i.title, trim(coalesce(i.text, '') || char(10) || coalesce(i.measures, '') || char(10) || coalesce(i.summary, '')
-    || char(10) || coalesce((SELECT group_concat(e.comment, char(10)) FROM item_events e WHERE e.item_id = i.id AND e.comment <> ''), '')
-    || char(10) || coalesce((SELECT group_concat(v.filename, char(10)) FROM evidence v WHERE v.item_id = i.id AND v.removed_at IS NULL), ''),
-    char(10))
+SELECT i.id, lower(i.title), lower(rtrim(
+    coalesce(nullif(i.text, '') || char(10), '') || coalesce(nullif(i.measures, '') || char(10), '')
+    || coalesce(nullif(i.summary, '') || char(10), '')
+    || coalesce((SELECT group_concat(e.comment, char(10)) FROM item_events e WHERE e.item_id = i.id AND e.comment <> '') || char(10), '')
+    || coalesce((SELECT group_concat(v.filename, char(10)) FROM evidence v WHERE v.item_id = i.id AND v.removed_at IS NULL), ''),
+    char(10)))
 FROM items i
 """
 

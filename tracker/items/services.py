@@ -4,12 +4,13 @@ Services take the actor and the time as arguments, check the rules, flush and ne
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from tracker import clock
-from tracker.errors import Conflict, Forbidden, Invalid, NotFound
+from tracker.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.formats import iso
 from tracker.items import permissions, workflow
@@ -317,6 +318,76 @@ def _move(item: Item, actor: User, unit: Unit | None, diff: dict, *, keep_owner:
         item.owner = None
 
 
+BULK_MAX = 500  # items one bulk change may touch ("all that match" included)
+BULK_FIELDS = frozenset({"owner", "deadline", "primary_category", "measure_type", "leader", "unit"})
+
+
+@dataclass
+class BulkResult:
+    changed: int
+    skipped: list[tuple[Item, str]]  # the items refused, with the reason, when asked to skip them
+
+
+def change_items(
+    item_ids: Sequence[int],
+    actor: User,
+    changes: dict,
+    *,
+    now: datetime,
+    today: date,
+    versions: dict[int, int] | None = None,
+    skip_refused: bool = False,
+) -> BulkResult:
+    """One change to many items (批量修改), each through ``update_item``: its permission checks,
+    its history row and its notifications, and the version the list showed (``versions``).
+
+    ``changes``: ``owner`` (a User), ``deadline``, ``primary_category`` (a Category, put first and
+    kept with the others), ``measure_type``, ``leader``, ``unit``. All or nothing: the first item
+    refused refuses the batch, its title and reason in the message; with ``skip_refused`` the
+    refused ones are left as they were and listed, and the others changed."""
+    from tracker.items.queries import items_by_ids
+
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        raise Invalid("请至少选择一个事项。", field="item_ids")
+    if len(ids) > BULK_MAX:
+        raise Invalid(f"一次最多修改{BULK_MAX}个事项，请缩小筛选范围。", field="item_ids")
+    if not changes:
+        raise Invalid("请填写要修改的内容。", field="owner")
+    unknown = set(changes) - BULK_FIELDS
+    if unknown:
+        raise Invalid(f"不能批量修改：{'、'.join(sorted(unknown))}。")
+    items = items_by_ids(actor, ids)
+    if len(items) != len(ids):
+        raise NotFound("部分事项不存在，或您无权查看。", field="item_ids")
+    result = BulkResult(0, [])
+    for item in items:
+        try:
+            with db.session.begin_nested():  # a refused item leaves nothing half-changed
+                if _change_one(item, actor, changes, now=now, today=today,
+                               version=(versions or {}).get(item.id)):
+                    result.changed += 1
+        except DomainError as error:
+            if not skip_refused:
+                error.message = f"“{item.title}”：{error.message}"
+                raise
+            result.skipped.append((item, error.message))
+    return result
+
+
+def _change_one(item: Item, actor: User, changes: dict, *, now: datetime, today: date, version: int | None) -> dict:
+    if not permissions.can_revise(actor, item):
+        if permissions.can_edit_item(actor, item):
+            raise Conflict("已销号，不能再修改。")
+        raise Forbidden("您无权修改该事项。")
+    changes = dict(changes)
+    category = changes.pop("primary_category", None)
+    if category is not None:
+        others = [link.category for link in item.category_links if link.category_id != category.id]
+        changes["categories"] = [category, *others]
+    return update_item(item, actor, changes, now=now, today=today, expected_version=version)
+
+
 def assign_items(
     item_ids: Sequence[int],
     actor: User,
@@ -326,34 +397,12 @@ def assign_items(
     now: datetime,
     today: date,
 ) -> int:
-    """Give many items an owner and/or a deadline at once; all or none. Returns how many changed.
-
-    Every item must be one ``actor`` supervises; the owner is named by username.
-    """
-    from tracker.items.queries import items_by_ids
-
-    if not item_ids:
-        raise Invalid("请至少选择一个事项。", field="item_ids")
+    """Give many items an owner and/or a deadline at once; all or none. Returns how many changed."""
     owner = find_person(owner_username) if (owner_username or "").strip() else None
     if owner is None and deadline is None:
         raise Invalid("请填写责任人或整改时限。", field="owner")
-    items = items_by_ids(actor, list(item_ids))
-    if len(items) != len(set(item_ids)):
-        raise NotFound("部分事项不存在，或您无权查看。", field="item_ids")
-    changes: dict = {}
-    if owner is not None:
-        changes["owner"] = owner
-    if deadline is not None:
-        changes["deadline"] = deadline
-    changed = 0
-    for item in items:
-        if not permissions.can_revise(actor, item):
-            if permissions.can_edit_item(actor, item):
-                raise Conflict(f"事项“{item.title}”已销号，不能再分派。")
-            raise Forbidden(f"您无权分派事项“{item.title}”。")
-        if update_item(item, actor, changes, now=now, today=today):
-            changed += 1
-    return changed
+    changes = {key: value for key, value in (("owner", owner), ("deadline", deadline)) if value is not None}
+    return change_items(item_ids, actor, changes, now=now, today=today).changed
 
 
 def add_progress(item: Item, actor: User, note: str, *, now: datetime):
