@@ -42,7 +42,7 @@ def test_a_view_keeps_the_filters_and_search_and_opens_them_again(org, make, log
     opened = supervisor.get(f"/views/{view.id}")
     assert opened.status_code == 302 and parse_qs(urlsplit(opened.headers["Location"]).query) == {"q": ["案卷"], "year": ["2024"]}
     listing = supervisor.get("/items").get_data(as_text=True)
-    assert f'href="/items?q=%E6%A1%88%E5%8D%B7&amp;year=2024">每周 案卷</a>' in listing
+    assert 'href="/items?q=%E6%A1%88%E5%8D%B7&amp;year=2024">每周 案卷</a>' in listing
     assert "每周 案卷" in supervisor.get("/views").get_data(as_text=True)
     again = _save(supervisor, "每周 案卷", {"q": "评查"})  # the same name: replaced, not doubled
     assert again.status_code == 302 and db.session.scalar(select(func.count(SavedView.id))) == 1
