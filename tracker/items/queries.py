@@ -271,6 +271,15 @@ def list_items(
     return _paginate(query, order, page, per_page, clamp, q=flt.q)  # with a search, what the title holds first
 
 
+def matching_ids(user: User, flt: ItemFilter, today: date, *, overdue: bool, limit: int) -> list[int]:
+    """The ids of the items of a list (事项清单, or the 逾期清单 with ``overdue``), up to ``limit``:
+    "all that match" of a bulk change."""
+    query = filtered_items(user, flt, today)
+    if overdue:
+        query = query.where(overdue_clause(today))
+    return list(db.session.scalars(query.with_only_columns(Item.id).order_by(Item.id).limit(limit)))
+
+
 def overdue_items(
     user: User, *, today: date, page: int = 1, per_page: int = 50, flt: ItemFilter | None = None, clamp: bool = True
 ) -> Page:

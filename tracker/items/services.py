@@ -325,7 +325,7 @@ BULK_FIELDS = frozenset({"owner", "deadline", "primary_category", "measure_type"
 @dataclass
 class BulkResult:
     changed: int
-    skipped: list[tuple[Item, str]]  # the items refused, with the reason, when asked to skip them
+    skipped: list[tuple[str, str]]  # (title, reason) of the items refused, when asked to skip them
 
 
 def change_items(
@@ -343,10 +343,10 @@ def change_items(
 
     ``changes``: ``owner`` (a User), ``deadline``, ``primary_category`` (a Category, put first and
     kept with the others), ``measure_type``, ``leader``, ``unit``. All or nothing: the first item
-    refused refuses the batch, its title and reason in the message; with ``skip_refused`` the
-    refused ones are left as they were and listed, and the others changed."""
-    from tracker.items.queries import items_by_ids
-
+    refused refuses the batch, its title and reason in the message. With ``skip_refused`` the
+    refused ones are left as they were and listed, and the others changed: the work is rolled back
+    and done again without an item that ``update_item`` refused half-way (a savepoint would do,
+    but SQLite's driver commits a savepoint taken before its first write)."""
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         raise Invalid("请至少选择一个事项。", field="item_ids")
@@ -357,29 +357,55 @@ def change_items(
     unknown = set(changes) - BULK_FIELDS
     if unknown:
         raise Invalid(f"不能批量修改：{'、'.join(sorted(unknown))}。")
+    skipped: dict[int, tuple[str, str]] = {}
+    while True:
+        try:
+            return _change_all([i for i in ids if i not in skipped], actor, changes, now=now, today=today,
+                               versions=versions or {}, skip_refused=skip_refused, skipped=skipped, everything=len(ids))
+        except _Again:
+            db.session.rollback()
+
+
+class _Again(Exception):
+    """An item was refused half-way through its change: start again without it."""
+
+
+def _change_all(ids: list[int], actor: User, changes: dict, *, now, today, versions, skip_refused, skipped, everything
+                ) -> BulkResult:
+    from tracker.items.queries import items_by_ids
+
     items = items_by_ids(actor, ids)
-    if len(items) != len(ids):
+    if len(items) + len(skipped) != everything:
         raise NotFound("部分事项不存在，或您无权查看。", field="item_ids")
-    result = BulkResult(0, [])
+    changed = 0
     for item in items:
         try:
-            with db.session.begin_nested():  # a refused item leaves nothing half-changed
-                if _change_one(item, actor, changes, now=now, today=today,
-                               version=(versions or {}).get(item.id)):
-                    result.changed += 1
+            before = _refusal(item, actor, versions.get(item.id))  # refused before anything is changed
+            if before is not None:
+                raise before
+            if _change_one(item, actor, changes, now=now, today=today, version=versions.get(item.id)):
+                changed += 1
         except DomainError as error:
             if not skip_refused:
                 error.message = f"“{item.title}”：{error.message}"
                 raise
-            result.skipped.append((item, error.message))
-    return result
+            skipped[item.id] = (item.title, error.message)
+            if before is None:
+                raise _Again from error
+    return BulkResult(changed, list(skipped.values()))
+
+
+def _refusal(item: Item, actor: User, version: int | None) -> DomainError | None:
+    if not permissions.can_revise(actor, item):
+        if permissions.can_edit_item(actor, item):
+            return Conflict("已销号，不能再修改。")
+        return Forbidden("您无权修改该事项。")
+    if version is not None and version != item.version:
+        return Conflict("事项已被他人修改，请刷新后重试。")
+    return None
 
 
 def _change_one(item: Item, actor: User, changes: dict, *, now: datetime, today: date, version: int | None) -> dict:
-    if not permissions.can_revise(actor, item):
-        if permissions.can_edit_item(actor, item):
-            raise Conflict("已销号，不能再修改。")
-        raise Forbidden("您无权修改该事项。")
     changes = dict(changes)
     category = changes.pop("primary_category", None)
     if category is not None:

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from tracker import clock
-from tracker.errors import DomainError
+from tracker.errors import DomainError, Invalid
 from tracker.extensions import db
 from tracker.forms import ButtonForm
 from tracker.items import evidence as evidence_files
@@ -54,7 +54,7 @@ class _Predicates:
 
 @bp.app_context_processor
 def item_words() -> dict:
-    return {"perm": _Predicates(), "Status": Status, "Light": Light, "UrgeLevel": UrgeLevel}
+    return {"perm": _Predicates(), "Status": Status, "Light": Light, "UrgeLevel": UrgeLevel, "MeasureType": MeasureType}
 
 
 bp.add_app_template_global(history.action_title, "history_title")
@@ -516,3 +516,70 @@ def delete_view(view_id: int):
     name = view.name
     run(lambda: saved.delete(view))
     return done(f"已删除视图“{name}”。", url_for("items.views_page"))
+
+
+# 批量修改 ---------------------------------------------------------------------------------------
+
+def _bulk_changes(form) -> dict:
+    """The changes a bulk form asks for, parsed; Invalid names the field that is wrong."""
+    from tracker.org.services import find_unit
+    from tracker.web import params
+
+    changes: dict = {}
+    if (owner := (form.get("owner") or "").strip()):
+        changes["owner"] = services.find_person(owner)
+    if form.get("deadline"):
+        changes["deadline"] = params.day(form["deadline"], "deadline")
+    if form.get("category"):
+        changes["primary_category"] = services.categories_by_code([form["category"]])[0]
+    if form.get("measure_type"):
+        changes["measure_type"] = services.parse_measure_type(form["measure_type"])
+    if (leader := (form.get("leader") or "").strip()):
+        changes["leader"] = leader
+    if (unit := (form.get("unit_name") or "").strip()):
+        changes["unit"] = find_unit(unit)
+    return changes
+
+
+def _bulk_ids(form, back: str) -> list[int]:
+    """The items ticked, or (``all=1``) every item of the list the form was on, up to BULK_MAX + 1."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from werkzeug.datastructures import MultiDict
+
+    from tracker.web import params
+
+    if form.get("all") != "1":
+        return [params.record_id(value, "item_ids") for value in form.getlist("item_ids")[:services.BULK_MAX + 1]]
+    flt = queries.ItemFilter.from_args(MultiDict(parse_qs(urlsplit(back).query)), strict=False, user=current_user)
+    return queries.matching_ids(current_user, flt, clock.local_today(), overdue=urlsplit(back).path.startswith("/overdue"),
+                                limit=services.BULK_MAX + 1)
+
+
+@bp.post("/items/bulk")
+def bulk():
+    """One change to the items ticked in a list, or to all that match it (confirmed first)."""
+    back = safe_next(request.form.get("next"), url_for("items.index"))
+    if not ButtonForm().validate_on_submit():
+        flash("页面已过期，请刷新后重试。", "danger")
+        return redirect(back)
+    try:
+        changes = _bulk_changes(request.form)
+        ids = _bulk_ids(request.form, back)
+        if request.form.get("all") == "1" and request.form.get("confirm") != "1":
+            if len(ids) > services.BULK_MAX:
+                raise Invalid(f"符合条件的事项超过{services.BULK_MAX}项，请缩小筛选范围后再批量修改。")
+            if not changes:
+                raise Invalid("请填写要修改的内容。")
+            return render_template("items/bulk_confirm.html", count=len(ids), fields=request.form, back=back)
+        versions = {item_id: int(value) for item_id in ids
+                    if (value := request.form.get(f"v{item_id}", "")).isdigit()}
+        result = run(lambda: services.change_items(ids, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
+                                                   versions=versions, skip_refused=request.form.get("skip") == "1"))
+    except DomainError as error:
+        flash(f"未修改：{error.message}", "danger")
+        return redirect(back)
+    skipped = "；".join(f"“{title}”：{reason}" for title, reason in result.skipped[:10])
+    if result.skipped:
+        flash(f"跳过{len(result.skipped)}个不能修改的事项：{skipped}" + ("……" if len(result.skipped) > 10 else ""), "warning")
+    return done(f"已修改 {result.changed} 个事项，每个事项的变更已记入其历史。", back)
