@@ -88,12 +88,15 @@ def test_all_that_match_is_confirmed_first_and_bounded(org, make, login, monkeyp
         make.item(org.county_a, org.off_a, title=f"案卷问题{n}", year=2024)
     make.item(org.county_a, org.off_a, title="其他问题", year=2023)
     supervisor = login(org.sup_a)
-    asked = supervisor.post("/items/bulk", {"all": "1", "next": "/items?year=2024", "leader": "赵局长"})
+    asked = supervisor.post("/items/bulk", {"all": "1", "next": "/items?year=2024", "leader": "赵局长",
+                                            "category": "case_file_quality", "measure_type": "immediate"})
     page = asked.get_data(as_text=True)
     assert asked.status_code == 200 and '<strong id="bulk-count">4</strong>' in page and "责任领导改为 赵局长" in page
+    assert "主类别改为 案卷质量" in page and "整改类型改为 立行立改" in page
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Item.id)).where(Item.leader == "赵局长")) == 0  # not yet
     confirmed = supervisor.post("/items/bulk", {"all": "1", "next": "/items?year=2024", "leader": "赵局长", "confirm": "1"})
+    assert confirmed.status_code == 302
     assert "已修改 4 个事项" in _message(supervisor, confirmed)
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Item.id)).where(Item.leader == "赵局长")) == 4

@@ -241,6 +241,7 @@ def overdue_clause(today: date):
 
 
 PAGE_COUNT_CAP = 10_000  # a list page counts its items up to this; beyond, "共1万余项" (the API counts all)
+SEARCH_COUNT_CAP = 1_000  # the same for a searched list: each match costs a read of its document
 
 
 ROW_OPTIONS = (joinedload(Item.unit), joinedload(Item.owner), selectinload(Item.category_links), selectinload(Item.co_units))
@@ -252,6 +253,7 @@ def _paginate(query: Select, order, page: int, per_page: int, clamp: bool = True
     With a search ``q``: the items whose title holds it, then the others."""
     cap = PAGE_COUNT_CAP if clamp else None
     if q:
+        cap = SEARCH_COUNT_CAP if clamp else None  # a frequent word matches much: its pages say "超过 1,000 项"
         in_title = search.matches(q, title_only=True)
         # The page's rows by their ids alone: the ids came from the filtered parts, and the search's
         # condition would be worked out again for nothing.

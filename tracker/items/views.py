@@ -571,7 +571,7 @@ def bulk():
                 raise Invalid(f"符合条件的事项超过{services.BULK_MAX}项，请缩小筛选范围后再批量修改。")
             if not changes:
                 raise Invalid("请填写要修改的内容。")
-            return render_template("items/bulk_confirm.html", count=len(ids), fields=request.form, back=back)
+            return render_template("items/bulk_confirm.html", count=len(ids), fields=request.form, changes=changes, back=back)
         versions = {item_id: int(value) for item_id in ids
                     if (value := request.form.get(f"v{item_id}", "")).isdigit()}
         result = run(lambda: services.change_items(ids, current_user, changes, now=clock.utcnow(), today=clock.local_today(),
