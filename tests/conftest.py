@@ -229,11 +229,15 @@ def world(app, org, make):
     urge = urging.issue(item, org.city_sup, UrgeLevel.yellow, now=make.now, today=make.today)
     robot = ChatRobot(unit_id=org.city.id, kind="wecom", name="群", url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
     day = CalendarDay(day=make.today, kind=DayKind.holiday, name="节日")
-    db.session.add_all([robot, day])
+    from tracker.items.models import SavedList, SavedView
+
+    view = SavedView(user_id=org.off_a.id, name="我的视图", list=SavedList.items, args={"q": "执法", "year": "2023"},
+                     created_at=make.now)
+    db.session.add_all([robot, day, view])
     db.session.commit()
     return {"item_id": item.id, "evidence_id": evidence.id, "unit_id": org.county_a.id, "user_id": org.off_a.id,
             "category_id": 1, "rule_id": 1, "day_id": day.id, "robot_id": robot.id, "token_id": 1, "report_id": report.id,
-            "year": 2023, "urge_id": urge.id, "export_id": 1}
+            "year": 2023, "urge_id": urge.id, "export_id": 1, "view_id": view.id}
 
 
 def page_paths(app, ids: dict) -> list[str]:

@@ -58,11 +58,11 @@ def test_other_units_items_and_units_outside_the_subtree_are_refused(org, make, 
     theirs = make.item(org.county_b, org.off_b, title="乙县事项")
     supervisor = login(org.sup_a)
     assert "部分事项不存在，或您无权查看" in _message(supervisor, _bulk(supervisor, [ours.id, theirs.id], leader="张"))
-    moved = _bulk(supervisor, [ours.id], unit_name="乙县局")
+    moved = _bulk(supervisor, [ours.id], to_unit="乙县局")
     assert "未修改：“甲县事项”" in _message(supervisor, moved)
     db.session.expire_all()
     assert db.session.get(Item, ours.id).unit_id == org.county_a.id
-    down = _bulk(supervisor, [ours.id], unit_name="甲大队")
+    down = _bulk(supervisor, [ours.id], to_unit="甲大队")
     assert "已修改 1 个事项" in _message(supervisor, down)
     db.session.expire_all()
     assert db.session.get(Item, ours.id).unit_id == org.team_a.id

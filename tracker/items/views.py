@@ -536,7 +536,7 @@ def _bulk_changes(form) -> dict:
         changes["measure_type"] = services.parse_measure_type(form["measure_type"])
     if (leader := (form.get("leader") or "").strip()):
         changes["leader"] = leader
-    if (unit := (form.get("unit_name") or "").strip()):
+    if (unit := (form.get("to_unit") or "").strip()):
         changes["unit"] = find_unit(unit)
     return changes
 
