@@ -182,3 +182,13 @@ def test_in_a_large_tree_the_dashboard_offers_the_way_down_not_every_unit(org, m
     assert options(city.get("/dashboard").get_data(as_text=True)) == ["市局", "甲县局", "乙县局"]
     down = options(city.get(f"/dashboard?unit={org.county_a.id}").get_data(as_text=True))
     assert down == ["市局", "甲县局", "甲大队"]
+
+
+def test_postgresql_connections_start_no_parallel_workers(app):
+    """A page's statements are short: parallel workers cost more than they save (PG_PARALLEL_WORKERS)."""
+    import pytest
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    assert db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"

@@ -103,6 +103,12 @@ def _derive(app: Flask) -> None:
     config = app.config
     instance = Path(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = config.get("DATABASE_URL") or f"sqlite:///{instance / 'tracker.db'}"
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and config.get("PG_PARALLEL_WORKERS") not in (None, ""):
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args["options"] = (connect_args.get("options", "") +
+                                   f" -c max_parallel_workers_per_gather={int(config['PG_PARALLEL_WORKERS'])}").strip()
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options | {"connect_args": connect_args}
     config["UPLOAD_DIR"] = str(config.get("UPLOAD_DIR") or instance / "uploads")
     from tracker import storage
 
