@@ -120,3 +120,12 @@ def test_the_views_page_says_each_views_filters_in_words(org, login):
     _save(supervisor, "甲县2024逾期", {"unit": str(org.county_a.id), "year": "2024", "overdue": "1", "q": "案卷"})
     page = supervisor.get("/views").get_data(as_text=True)
     assert "甲县局及下属单位；2024年度；仅逾期；含“案卷”" in page
+
+
+def test_the_save_form_carries_only_the_lists_filters_from_the_address(org, login):
+    """A link such as /items?shared=1&weekly=1&name=… cannot decide what a saved view is called or
+    who gets it: only the list's own filters are carried into the form."""
+    page = login(org.sup_a).get("/items?q=案卷&year=2024&shared=1&weekly=1&name=别人起的名").get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="save-view-form".*?</form>', page, re.S).group(0)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    assert hidden.pop("csrf_token") and hidden == {"list": "items", "q": "案卷", "year": "2024"}

@@ -8,7 +8,7 @@ import re
 
 import openpyxl
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tracker.extensions import db
 from tracker.items import evidence as evidence_files
@@ -165,3 +165,31 @@ def test_title_matches_come_first_across_pages(org, make, login):
     pages = [_titles(supervisor, f"q=台账&per_page=2&page={n}") for n in range(1, 5)]
     assert pages == [["台账问题2", "台账问题1"], ["台账问题0", "其他问题3"], ["其他问题2", "其他问题1"], ["其他问题0"]]
     assert "共 7 项" in supervisor.get("/items?q=台账&per_page=2").get_data(as_text=True)
+
+
+def test_notes_added_at_once_are_both_found(app, org, make):
+    """Two progress notes on one item at the same moment (they leave the item row alone): each
+    rewrite of its document waits for the other's transaction, so neither note is lost to search."""
+    import threading
+
+    from tests.conftest import at_once
+    from tracker.items.models import Item
+    from tracker.org.models import User
+
+    item = make.item(org.county_a, org.off_a, title="同时填写进展", status="in_progress")
+    item_id, owner_id = item.id, org.off_a.id
+    words = iter(["第一条进展甲乙丙", "第二条进展丁戊己"])
+    lock = threading.Lock()
+
+    def note():
+        with lock:
+            word = next(words)
+        services.add_progress(db.session.get(Item, item_id), db.session.get(User, owner_id), word, now=make.now)
+        db.session.commit()
+
+    results, errors = at_once(app, 2, note)
+    assert errors == [] and len(results) == 2
+    db.session.expire_all()
+    for word in ("甲乙丙", "丁戊己"):
+        query = search.parse(word, strict=False)
+        assert list(db.session.scalars(select(Item.id).where(search.matches(query)))) == [item_id], word

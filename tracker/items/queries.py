@@ -286,8 +286,9 @@ def overdue_items(
     user: User, *, today: date, page: int = 1, per_page: int = 50, flt: ItemFilter | None = None, clamp: bool = True
 ) -> Page:
     """Overdue items the user may see, most overdue first."""
-    query = _apply(_visible(user), flt or ItemFilter(), today).where(overdue_clause(today))
-    return _paginate(query, (Item.deadline.asc(), Item.id.asc()), page, per_page, clamp)
+    flt = flt or ItemFilter()
+    query = _apply(_visible(user), flt, today).where(overdue_clause(today))
+    return _paginate(query, (Item.deadline.asc(), Item.id.asc()), page, per_page, clamp, q=flt.q)
 
 
 def my_items(user: User, *, today: date, include_closed: bool, page: int = 1, per_page: int = 50) -> Page:

@@ -41,6 +41,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,7 @@ from tracker.items.models import Evidence, Item, ItemEvent
 QUERY_MAX = 100  # characters of a search
 WORDS_MAX = 5
 SHORT = 3  # words shorter than this have no trigram to look up
+LOCK_SPACE = 0x7365  # pg_advisory_xact_lock's first key for item documents ("se"; the scheduler uses its own)
 TEXT_FIELDS = ("title", "text", "measures", "summary")
 
 # The tables as SQLAlchemy sees them; not in the models' metadata: the migration made them, per
@@ -189,6 +191,11 @@ def write(connection, item_ids: Iterable[int]) -> int:
     ids = sorted(set(item_ids))
     if not ids:
         return 0
+    if connection.dialect.name == "postgresql":
+        # One writer of an item's document at a time, until its transaction ends: two notes added at
+        # once (they leave the item row alone) would each rebuild the document from what they read.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:space, id) FROM unnest(CAST(:ids AS integer[])) AS id "
+                                "ORDER BY id"), {"space": LOCK_SPACE, "ids": ids})
     items = connection.execute(select(Item.id, *(getattr(Item, name) for name in TEXT_FIELDS))
                                .where(Item.id.in_(ids))).all()
     notes: dict[int, list[str]] = defaultdict(list)

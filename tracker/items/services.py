@@ -377,7 +377,7 @@ def _change_all(ids: list[int], actor: User, changes: dict, *, now, today, versi
     items = items_by_ids(actor, ids)
     if len(items) + len(skipped) != everything:
         raise NotFound("部分事项不存在，或您无权查看。", field="item_ids")
-    changed = 0
+    changed, half_way = 0, False
     for item in items:
         try:
             before = _refusal(item, actor, versions.get(item.id))  # refused before anything is changed
@@ -390,8 +390,9 @@ def _change_all(ids: list[int], actor: User, changes: dict, *, now, today, versi
                 error.message = f"“{item.title}”：{error.message}"
                 raise
             skipped[item.id] = (item.title, error.message)
-            if before is None:
-                raise _Again from error
+            half_way = half_way or before is None
+    if half_way:  # once per pass, without every item refused half-way in it
+        raise _Again
     return BulkResult(changed, list(skipped.values()))
 
 

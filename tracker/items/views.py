@@ -58,6 +58,7 @@ def item_words() -> dict:
 
 
 bp.add_app_template_global(history.action_title, "history_title")
+bp.add_app_template_global(saved.KEPT, "saved_view_keys")  # what a view keeps of a list's address
 
 
 @bp.app_template_global("co_operating")

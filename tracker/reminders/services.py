@@ -161,6 +161,11 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     window = pass_window(day, rule, now, record=not dry_run)
     result = PassResult(day, window)
     if window is None or window[0] > window[1]:
+        if weekly.due(day) and not dry_run:  # a Monday without reminders still sends the weekly views
+            rows = weekly.digests(day, now, user_channels)
+            for start in range(0, len(rows), INSERT_BATCH):
+                db.session.execute(insert_ignore(OutboxMessage), rows[start:start + INSERT_BATCH])
+            db.session.flush()
         return result
     result.digests = planning.decide(day, window[0], window[1], rule, zone)
     if dry_run:
