@@ -50,13 +50,10 @@ def keep_for() -> timedelta:
     return timedelta(hours=float(current_app.config.get("EXPORT_KEEP_HOURS", KEEP_HOURS)))
 
 
-# The list pages' filters (ItemFilter.from_args): all that an export keeps of the address it was asked at.
-LIST_ARGS = ("q", "unit", "unit_name", "year", "category", "status", "owner", "overdue", "open", "report", "mine", "own", "primary",
-             "light", "on_time")
 
 
 def list_args(args) -> dict[str, str]:
-    return {key: str(args[key])[:100] for key in LIST_ARGS if args.get(key)}
+    return {key: str(args[key])[:100] for key in queries.LIST_ARGS if args.get(key)}
 
 
 def count(user: User, args: dict, today: date) -> int:

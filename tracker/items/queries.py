@@ -32,6 +32,11 @@ from tracker.org.services import find_unit
 from tracker.pagination import Page, paginate, paginate_parts
 from tracker.web.params import Params
 
+# The names the list pages' addresses give their filters (ItemFilter.from_args): what an export or a
+# saved view keeps of an address.
+LIST_ARGS = ("q", "unit", "unit_name", "year", "category", "status", "owner", "overdue", "open", "report", "mine", "own",
+             "primary", "light", "on_time")
+
 
 @dataclass
 class ItemFilter:

@@ -1,7 +1,7 @@
 """我的视图: the lists people look at every week, kept under a name.
 
 A view keeps a list's filters and search as its address had them (the list pages' own names, see
-``exports.background.LIST_ARGS``), its owner may share it with the supervisors of his unit, and
+``items.queries.LIST_ARGS``), its owner may share it with the supervisors of his unit, and
 ask for it every Monday as a digest (``reminders``' daily pass writes it to the outbox).
 """
 
@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 
 from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
+from tracker.items import queries
 from tracker.items.models import SavedList, SavedView
 from tracker.org import permissions as org_permissions
 from tracker.org.models import User
@@ -18,9 +19,8 @@ from tracker.org.models import User
 NAME_MAX = 40
 PER_USER = 30
 SHOWN = 20  # in the navigation bar and on the dashboard
-# What a view keeps of a list's address: its filters, its search and its order.
-KEPT = ("q", "unit", "unit_name", "year", "category", "status", "owner", "overdue", "open", "report", "own", "primary",
-        "light", "on_time", "sort")
+# What a view keeps of a list's address: its filters and search (not "mine": a view is shared), and its order.
+KEPT = (*(key for key in queries.LIST_ARGS if key != "mine"), "sort")
 
 
 def kept_args(args) -> dict[str, str]:

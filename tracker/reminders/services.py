@@ -162,9 +162,7 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     result = PassResult(day, window)
     if window is None or window[0] > window[1]:
         if weekly.due(day) and not dry_run:  # a Monday without reminders still sends the weekly views
-            rows = weekly.digests(day, now, user_channels)
-            for start in range(0, len(rows), INSERT_BATCH):
-                db.session.execute(insert_ignore(OutboxMessage), rows[start:start + INSERT_BATCH])
+            _write(weekly.digests(day, now, user_channels))
             db.session.flush()
         return result
     result.digests = planning.decide(day, window[0], window[1], rule, zone)
@@ -197,8 +195,7 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     if weekly.due(day):  # 每周一: the views their owners asked for weekly
         rows += weekly.digests(day, now, user_channels)
     before = _count_for(day)
-    for start in range(0, len(rows), INSERT_BATCH):
-        db.session.execute(insert_ignore(OutboxMessage), rows[start:start + INSERT_BATCH])
+    _write(rows)
     after = _count_for(day)
     result.messages = after - before
     if result.messages:
@@ -209,6 +206,12 @@ def run_pass(day: date, now: datetime, rule: ReminderRule, zone, *, dry_run: boo
     db.session.execute(update(ReminderPass).where(ReminderPass.day == day).values(messages=after))
     db.session.flush()
     return result
+
+
+def _write(rows: list[dict]) -> None:
+    """Outbox rows, a batch at a time; one already there (its unique key) is left as it is."""
+    for start in range(0, len(rows), INSERT_BATCH):
+        db.session.execute(insert_ignore(OutboxMessage), rows[start:start + INSERT_BATCH])
 
 
 def _events_window(day: date, now: datetime) -> tuple[datetime, datetime]:
